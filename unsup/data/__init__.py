@@ -1,0 +1,1 @@
+"""Built-in data sets, generators, and parsing of the user's uploads."""

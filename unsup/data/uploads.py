@@ -1,0 +1,220 @@
+"""Turning the user's uploaded images (PNG/JPEG/... files, or ZIPs of them) into model input.
+
+Everything here is defensive: a bad file yields a readable message in ``UploadReport.problems``
+and is skipped; nothing raises to the page. Limits:
+
+- a file may be at most ``MAX_FILE_BYTES``; an image at most ``MAX_PIXELS`` pixels (checked from
+  the header, before decoding, so a decompression bomb is never expanded);
+- a ZIP is read in memory, never extracted to disk; members with absolute paths or ``..`` are
+  refused; at most ``MAX_ZIP_MEMBERS`` members and ``MAX_ZIP_TOTAL`` bytes uncompressed in all,
+  with each member's size checked while reading (a ZIP bomb stops at the limit);
+- grayscale, RGB, RGBA (composited on the image's background), palette, 16-bit and CMYK images
+  are all converted.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageOps
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MAX_ZIP_MEMBERS = 20_000
+MAX_ZIP_TOTAL = 300 * 1024 * 1024
+MAX_IMAGES = 20_000
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class UploadReport:
+    """Images read from an upload and the problems met on the way."""
+
+    images: list[np.ndarray] = field(default_factory=list)  # each (c, s, s) float32 in [0, 1]
+    names: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def array(self) -> np.ndarray:
+        """All images stacked: (n, c, s, s)."""
+        return np.stack(self.images).astype(np.float32)
+
+    def summary(self) -> str:
+        s = f"{len(self.images)} image{'s' * (len(self.images) != 1)} read"
+        if self.problems:
+            s += f", {len(self.problems)} skipped"
+        return s
+
+
+class UploadError(ValueError):
+    """Raised by :func:`decode_image` with a message meant for the user."""
+
+
+def decode_image(data: bytes, name: str = "image") -> Image.Image:
+    """Open ``data`` as an image safely; raises :class:`UploadError` with a clear reason."""
+    if len(data) == 0:
+        raise UploadError(f"{name}: the file is empty (0 bytes).")
+    if len(data) > MAX_FILE_BYTES:
+        raise UploadError(f"{name}: {len(data) / 1e6:.1f} MB is over the "
+                          f"{MAX_FILE_BYTES / 1e6:.0f} MB limit per image.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise UploadError(f"{name}: {w}x{h} pixels is too large (limit "
+                                  f"{MAX_PIXELS / 1e6:.0f} megapixels); scale it down first.")
+            img.load()
+    except UploadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadError(f"{name}: the image is far too large to decode safely "
+                          "(a decompression bomb?).") from None
+    except Image.UnidentifiedImageError:
+        raise UploadError(f"{name}: not an image file PIL can read (PNG, JPEG, BMP, GIF, WebP, "
+                          "TIFF are accepted).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UploadError(f"{name}: the image is damaged or truncated ({exc}).") from None
+    return img
+
+
+def to_gray_or_rgb(img: Image.Image, n_channels: int) -> Image.Image:
+    """Convert any PIL mode (1, L, P, RGB, RGBA, LA, I;16, I, F, CMYK, YCbCr) to L or RGB."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(arr.astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        alpha = np.asarray(rgba)[..., 3]
+        # Composite onto the colour that makes the drawing visible: a mostly transparent image
+        # is a drawing on nothing, so put it on black if its strokes are light, else on white.
+        rgb = np.asarray(rgba)[..., :3].astype(np.float32)
+        strokes = rgb[alpha > 127]
+        bg = 0 if strokes.size and strokes.mean() > 127 else 255
+        base = Image.new("RGBA", rgba.size, (bg, bg, bg, 255))
+        img = Image.alpha_composite(base, rgba)
+    return img.convert("L" if n_channels == 1 else "RGB")
+
+
+def image_to_array(img: Image.Image, size: int, n_channels: int = 1,
+                   invert: str = "auto") -> np.ndarray:
+    """An image as (c, size, size) float32 in [0, 1], letterboxed to a square.
+
+    ``invert``: "auto" makes light-on-dark like MNIST when the border is mostly bright (a digit
+    drawn in ink on paper), "yes" always, "no" never. Only applies to grayscale.
+    """
+    img = to_gray_or_rgb(ImageOps.exif_transpose(img), n_channels)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    if n_channels == 1 and invert != "no":
+        border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+        if invert == "yes" or (invert == "auto" and border.mean() > 0.5):
+            arr = 1.0 - arr
+            img = Image.fromarray((arr * 255).astype(np.uint8), mode="L")
+    # letterbox on the background colour, then resize
+    w, h = img.size
+    side = max(w, h)
+    fill = 0 if n_channels == 1 else tuple(int(v) for v in np.asarray(img).reshape(-1, 3)[0])
+    canvas = Image.new(img.mode, (side, side), fill)
+    canvas.paste(img, ((side - w) // 2, (side - h) // 2))
+    canvas = canvas.resize((size, size), Image.Resampling.LANCZOS)
+    out = np.asarray(canvas, dtype=np.float32) / 255.0
+    if out.ndim == 2:
+        out = out[None]
+    else:
+        out = out.transpose(2, 0, 1)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _safe_member(name: str) -> bool:
+    p = PurePosixPath(name.replace("\\", "/"))
+    return not (p.is_absolute() or ".." in p.parts or (p.parts and p.parts[0].endswith(":")))
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
+    """Read one member, refusing to inflate more than ``min(MAX_FILE_BYTES, budget)`` bytes."""
+    limit = min(MAX_FILE_BYTES, budget)
+    with zf.open(info) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise UploadError(f"{info.filename}: expands to more than {limit / 1e6:.0f} MB "
+                          "(a ZIP bomb?); skipped.")
+    return data
+
+
+def read_uploads(files: list[tuple[str, bytes]], size: int, n_channels: int = 1,
+                 invert: str = "auto") -> UploadReport:
+    """Read images from ``(filename, bytes)`` pairs: image files and ZIPs of image files."""
+    report = UploadReport()
+
+    def add(name: str, data: bytes) -> None:
+        if len(report.images) >= MAX_IMAGES:
+            return
+        try:
+            img = decode_image(data, name)
+            report.images.append(image_to_array(img, size, n_channels, invert))
+            report.names.append(name)
+        except UploadError as exc:
+            report.problems.append(str(exc))
+        except Exception as exc:  # PIL raises a zoo of errors on hostile input
+            report.problems.append(f"{name}: could not be read ({type(exc).__name__}: {exc}).")
+
+    for name, data in files:
+        if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
+            _read_zip(name, data, add, report)
+        else:
+            add(name, data)
+    if not report.images and not report.problems:
+        report.problems.append("No files were given.")
+    return report
+
+
+def _read_zip(name: str, data: bytes, add, report: UploadReport) -> None:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        report.problems.append(f"{name}: not a readable ZIP archive ({exc}).")
+        return
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > MAX_ZIP_MEMBERS:
+            report.problems.append(f"{name}: {len(infos)} files is over the limit of "
+                                   f"{MAX_ZIP_MEMBERS}.")
+            return
+        budget = MAX_ZIP_TOTAL
+        n_images = 0
+        for info in infos:
+            member = info.filename
+            if not _safe_member(member):
+                report.problems.append(f"{name}: refused member {member!r} (path leaves the "
+                                       "archive).")
+                continue
+            if PurePosixPath(member).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if PurePosixPath(member).name.startswith("._") or "__MACOSX" in member:
+                continue
+            n_images += 1
+            if budget <= 0:
+                report.problems.append(f"{name}: stopped after {MAX_ZIP_TOTAL / 1e6:.0f} MB "
+                                       "uncompressed in all.")
+                break
+            try:
+                blob = _read_member(zf, info, budget)
+            except UploadError as exc:
+                report.problems.append(str(exc))
+                budget = 0
+                continue
+            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
+                report.problems.append(f"{name}/{member}: could not be read ({exc}).")
+                continue
+            budget -= len(blob)
+            add(f"{name}/{member}", blob)
+        if n_images == 0:
+            report.problems.append(f"{name}: the ZIP holds no images (looked for "
+                                   f"{', '.join(sorted(IMAGE_SUFFIXES))}).")

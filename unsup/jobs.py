@@ -1,0 +1,208 @@
+"""Background training jobs.
+
+A page never trains on its own script thread: it submits a :class:`JobSpec` to the process-wide
+runner (:func:`get_runner`) and polls :meth:`Runner.get` for a :class:`JobSnapshot` (progress,
+loss history, preview images). A job lives in the process, not in the browser session, so it keeps
+running across page switches and refreshes (pages keep the job id in ``st.query_params``). Its
+checkpoints are written atomically into the user run folder (:func:`unsup.paths.runs_dir`), so
+they are listed again after an app restart and can be resumed.
+
+The runner is a small interface (submit / get / stop / list); :class:`ThreadRunner` is the
+in-process implementation. A different backend (a subprocess pool, another machine) can replace it
+without touching pages.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from unsup import paths
+from unsup.models.base import Model
+from unsup.train import Progress, fit
+
+MAX_RUNNING = 2
+"""Jobs that train at once in this process; more wait in a queue (shown as "queued")."""
+
+PREVIEW_SECONDS = 1.0
+"""How often (at most) a running job refreshes its preview images."""
+
+
+@dataclass
+class JobSpec:
+    """What to train. ``build`` runs inside the job, off the page's thread.
+
+    ``build()`` returns (model, data, card): a model (new, or loaded from a checkpoint with its
+    optimizer state, to resume), its training data (see :class:`unsup.train.Indexable`) and card
+    fields for the checkpoint (title, data fingerprint, command...). ``preview(model)`` returns a
+    few images (each (h, w) or (h, w, 3) float in [0, 1]) to show while training.
+    """
+
+    title: str
+    build: Callable[[], tuple[Model, Any, dict]]
+    steps: int
+    preview: Callable[[Model], list[np.ndarray]] | None = None
+    run_dir: Path | None = None  # None: a new folder under paths.runs_dir()
+    checkpoint_every: int = 500
+    owner: str = ""  # an opaque id of the session that started it
+
+
+@dataclass
+class JobSnapshot:
+    """A copy of a job's state, safe to read on the page's thread."""
+
+    id: str
+    title: str
+    status: str  # queued | running | done | stopped | failed
+    step: int = 0
+    start_step: int = 0
+    total: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    previews: list[np.ndarray] = field(default_factory=list)
+    error: str | None = None
+    checkpoint: Path | None = None
+    run_dir: Path | None = None
+    seconds: float = 0.0
+    owner: str = ""
+
+    @property
+    def fraction(self) -> float:
+        span = self.total - self.start_step
+        return 0.0 if span <= 0 else min(1.0, (self.step - self.start_step) / span)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+
+def new_run_dir(title: str) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "run"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = paths.runs_dir() / f"{stamp}-{slug}-{uuid.uuid4().hex[:4]}"
+    path.mkdir(parents=True, exist_ok=False)
+    return path
+
+
+class ThreadRunner:
+    """Runs each job in a daemon thread; at most ``MAX_RUNNING`` train at once."""
+
+    def __init__(self, max_running: int = MAX_RUNNING):
+        self._lock = threading.Lock()
+        self._jobs: dict[str, JobSnapshot] = {}
+        self._stops: dict[str, threading.Event] = {}
+        self._slots = threading.Semaphore(max_running)
+
+    # -- the interface pages use ------------------------------------------------------------
+    def submit(self, spec: JobSpec) -> str:
+        job_id = uuid.uuid4().hex[:12]
+        run_dir = spec.run_dir or new_run_dir(spec.title)
+        with self._lock:
+            self._jobs[job_id] = JobSnapshot(job_id, spec.title, "queued", total=spec.steps,
+                                             run_dir=run_dir, owner=spec.owner)
+            self._stops[job_id] = threading.Event()
+        threading.Thread(target=self._run, args=(job_id, spec, run_dir), daemon=True,
+                         name=f"unsup-job-{job_id}").start()
+        return job_id
+
+    def get(self, job_id: str) -> JobSnapshot | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else copy.copy(job)
+
+    def stop(self, job_id: str) -> None:
+        ev = self._stops.get(job_id)
+        if ev is not None:
+            ev.set()
+
+    def list(self, owner: str | None = None) -> list[JobSnapshot]:
+        with self._lock:
+            jobs = [copy.copy(j) for j in self._jobs.values()]
+        return [j for j in jobs if owner is None or j.owner == owner]
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> JobSnapshot:
+        """Block until the job ends (for the CLI, tests and benchmarks)."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            snap = self.get(job_id)
+            if snap is None or not snap.active:
+                return snap
+            time.sleep(0.05)
+        raise TimeoutError(f"job {job_id} still running after {timeout} s")
+
+    # -- inside the job thread ----------------------------------------------------------------
+    def _update(self, job_id: str, **fields: Any) -> None:
+        with self._lock:
+            job = self._jobs[job_id]
+            for k, v in fields.items():
+                setattr(job, k, v)
+
+    def _run(self, job_id: str, spec: JobSpec, run_dir: Path) -> None:
+        stop = self._stops[job_id]
+        with self._slots:
+            if stop.is_set():
+                self._update(job_id, status="stopped")
+                return
+            # Leave a core to the UI: the training thread's torch ops use the others.
+            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+            t0 = time.perf_counter()
+            self._update(job_id, status="running")
+            try:
+                model, data, card = spec.build()
+                start = int(getattr(model, "step_", 0))
+                self._update(job_id, step=start, start_step=start, total=start + spec.steps)
+                last_preview = [0.0]
+
+                def on_progress(p: Progress) -> None:
+                    with self._lock:
+                        job = self._jobs[job_id]
+                        job.step = p.step
+                        job.history = job.history + [{"step": p.step, **p.losses}]
+                        job.seconds = time.perf_counter() - t0
+                    now = time.perf_counter()
+                    if spec.preview is not None and now - last_preview[0] > PREVIEW_SECONDS:
+                        last_preview[0] = now
+                        with torch.no_grad():
+                            was = model.training
+                            model.eval()
+                            imgs = spec.preview(model)
+                            model.train(was)
+                        self._update(job_id, previews=imgs)
+                    time.sleep(0)  # let the page's threads in
+
+                result = fit(model, data, steps=spec.steps, on_progress=on_progress,
+                             should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
+                             checkpoint_path=run_dir / "model", card=card, log_every=10)
+                previews = spec.preview(model) if spec.preview is not None else []
+                self._update(job_id, status="stopped" if result.stopped else "done",
+                             checkpoint=result.checkpoint, previews=previews,
+                             seconds=time.perf_counter() - t0)
+            except Exception as exc:  # shown in the page, never raised into it
+                traceback.print_exc()
+                msg = str(exc) if isinstance(exc, FloatingPointError) else (
+                    f"{type(exc).__name__}: {exc}")
+                self._update(job_id, status="failed", error=msg,
+                             seconds=time.perf_counter() - t0)
+
+
+_RUNNER: ThreadRunner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def get_runner() -> ThreadRunner:
+    """The process-wide runner (every session of the app shares it)."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = ThreadRunner()
+        return _RUNNER

@@ -1,0 +1,163 @@
+"""The one training loop. Every model family trains through :func:`fit`.
+
+Resume is exact: the batch drawn at step ``s`` and the noise used inside that step depend only on
+(seed, s), and the optimizer state and step counter travel in the checkpoint. So N steps, save,
+load, M steps gives the same weights as N+M steps in one go.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import torch
+
+from unsup import checkpoints
+from unsup.models.base import Model
+
+
+class Indexable(Protocol):
+    """Training data: ``len(data)`` items; ``data[idx]`` with a LongTensor gives a batch tensor.
+
+    A plain tensor of shape (n, ...) qualifies; so does a lazy generator such as dSprites.
+    """
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, idx: torch.Tensor) -> torch.Tensor: ...
+
+
+def default_device() -> torch.device:
+    """A GPU when one is present; nothing requires one."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def batch_indices(n: int, batch_size: int, step: int, seed: int) -> torch.Tensor:
+    """Indices of the batch for ``step``: epochs are seeded permutations, last partial batch
+    dropped (so every batch has ``batch_size`` items)."""
+    per_epoch = max(1, n // batch_size)
+    epoch, k = divmod(step, per_epoch)
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    perm = torch.randperm(n, generator=g)
+    return perm[k * batch_size:(k + 1) * batch_size]
+
+
+def step_seed(seed: int, step: int) -> int:
+    return (seed * 2_654_435_761 + step * 97 + 12_345) % (2**63 - 1)
+
+
+@dataclass
+class Progress:
+    """What ``on_progress`` receives every ``log_every`` steps."""
+
+    step: int  # steps done so far, counting steps from before a resume
+    total: int  # step the run will end at
+    losses: dict[str, float]  # mean of each logged loss over the last ``log_every`` steps
+    seconds: float  # wall time of this fit call so far
+
+
+@dataclass
+class FitResult:
+    steps_done: int
+    stopped: bool
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    checkpoint: Path | None = None
+
+
+def fit(model: Model, data: Indexable, *, steps: int,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        checkpoint_every: int = 0, checkpoint_path: str | Path | None = None,
+        card: dict[str, Any] | None = None, log_every: int = 10,
+        device: torch.device | str | None = None) -> FitResult:
+    """Train ``model`` for ``steps`` more steps on ``data``.
+
+    Parameters
+    ----------
+    model : Model
+        Starts at ``model.step_`` (0 for a new model, the card's step for a loaded checkpoint).
+    data : Indexable
+        Training items, see :class:`Indexable`; batches come from ``batch_indices``.
+    steps : int
+        How many steps to run in this call.
+    on_progress : callable, optional
+        Called with a :class:`Progress` every ``log_every`` steps and at the end.
+    should_stop : callable, optional
+        Checked before every step; when it returns True the loop ends (and saves, if a
+        checkpoint path is set).
+    checkpoint_every : int
+        Save every this many steps (0: only at the end).
+    checkpoint_path : path, optional
+        Where :func:`unsup.checkpoints.save` writes; None: do not save.
+    card : dict, optional
+        Extra card fields (title, data fingerprint, command, ...) merged into each save.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
+    model.optimizers()  # create optimizers after moving parameters
+    cfg = model.config
+    bs = int(getattr(cfg, "batch_size", 64))
+    seed = int(getattr(cfg, "seed", 0))
+    start = int(getattr(model, "step_", 0))
+    end = start + int(steps)
+    n = len(data)
+    if n < bs:
+        bs = n
+    history: list[dict[str, float]] = []
+    window: dict[str, list[float]] = {}
+    t0 = time.perf_counter()
+    stopped = False
+    saved: Path | None = None
+
+    def save_now() -> Path | None:
+        if checkpoint_path is None:
+            return None
+        extra = dict(card or {})
+        secs = extra.pop("seconds", 0.0) or 0.0
+        c = checkpoints.make_card(model, step=model.step_, seconds=secs + time.perf_counter() - t0,
+                                  **{k: v for k, v in extra.items() if k in _CARD_ARGS})
+        c.update({k: v for k, v in extra.items() if k not in _CARD_ARGS})
+        return checkpoints.save(model, checkpoint_path, c)
+
+    def report() -> None:
+        if not window:
+            return
+        means = {k: sum(v) / len(v) for k, v in window.items()}
+        history.append({"step": model.step_, **means})
+        window.clear()
+        if on_progress is not None:
+            on_progress(Progress(model.step_, end, means, time.perf_counter() - t0))
+
+    step = start
+    while step < end:
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        idx = batch_indices(n, bs, step, seed)
+        batch = data[idx].to(device, non_blocking=True)
+        model.rng.manual_seed(step_seed(seed, step))
+        losses = model.train_step(batch)
+        for k, v in losses.items():
+            window.setdefault(k, []).append(v)
+        if any(not math.isfinite(v) for v in losses.values()):
+            report()
+            raise FloatingPointError(
+                f"training diverged at step {step + 1} (loss {losses}); lower the learning rate")
+        step += 1
+        model.step_ = step
+        if step % log_every == 0:
+            report()
+        if checkpoint_every and step % checkpoint_every == 0 and step < end:
+            saved = save_now()
+    report()
+    model.eval()
+    if checkpoint_path is not None:
+        saved = save_now()
+    return FitResult(step - start, stopped, time.perf_counter() - t0, history, saved)
+
+
+_CARD_ARGS = {"metrics", "data", "command", "title", "description", "extra"}
