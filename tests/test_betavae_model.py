@@ -1,0 +1,138 @@
+"""β-VAE / β-TCVAE on tiny configs: shapes, the loss as written in the papers, exact resume."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from unsup import checkpoints
+from unsup.data.dsprites import DSprites
+from unsup.models import betavae as B
+from unsup.models.base import get_model_class
+from unsup.models.vae import bernoulli_nll
+from unsup.train import fit
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny convolutions run far faster on one thread on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return DSprites("train", size=16)
+
+
+@pytest.mark.parametrize("kind", ["betavae", "betatcvae"])
+def test_shapes_and_registration(kind):
+    cls = get_model_class(kind)
+    m = cls(B.BetaVAEConfig.tiny())
+    x = torch.rand(5, 1, 16, 16).round()
+    mu, logvar = m.posterior(x)
+    assert mu.shape == logvar.shape == (5, 3)
+    assert m.encode(x).shape == (5, 3)
+    assert m.decode(mu).shape == (5, 1, 16, 16)
+    assert m.sample(4, seed=1).shape == (4, 1, 16, 16)
+    assert torch.equal(m.sample(4, seed=1), m.sample(4, seed=1))
+
+
+def test_full_size_network_is_higgins():
+    m = B.BetaVAE(B.BetaVAEConfig())
+    convs = [l for l in m.encoder if isinstance(l, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 32, 64, 64]
+    assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) for c in convs)
+    assert m.encode(torch.zeros(2, 1, 64, 64)).shape == (2, 10)
+    assert m.decode(torch.zeros(2, 10)).shape == (2, 1, 64, 64)
+
+
+def test_betavae_loss_is_recon_plus_beta_kl():
+    m = B.BetaVAE(B.BetaVAEConfig.tiny(beta=4.0))
+    x = torch.rand(6, 1, 16, 16).round()
+    m.rng.manual_seed(7)
+    terms = m.loss(x)
+    eps = torch.randn(6, 3, generator=torch.Generator().manual_seed(7))
+    mu, logvar = m.posterior(x)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    p = torch.sigmoid(m.decode_logits(z)).clamp(1e-7, 1 - 1e-7)
+    recon = -(x * p.log() + (1 - x) * (1 - p).log()).sum((1, 2, 3)).mean()
+    kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
+    assert float(terms["recon"].detach()) == pytest.approx(float(recon.detach()), rel=1e-4)
+    assert float(terms["kl"]) == pytest.approx(float(kl), rel=1e-5)
+    assert float(terms["loss"]) == pytest.approx(float(recon + 4.0 * kl), rel=1e-4)
+
+
+def test_capacity_annealing():
+    m = B.BetaVAE(B.BetaVAEConfig.tiny(beta=10.0, capacity=5.0, capacity_steps=100))
+    m.step_ = 50
+    assert m.capacity_at(50) == pytest.approx(2.5)
+    x = torch.rand(4, 1, 16, 16).round()
+    t = m.loss(x)
+    assert float(t["loss"]) == pytest.approx(float(t["recon"] + 10 * (t["kl"] - 2.5).abs()), rel=1e-5)
+
+
+def test_tc_decomposition_against_direct_sums():
+    torch.manual_seed(0)
+    M, d, N = 7, 3, 1000
+    mu, logvar = torch.randn(M, d), torch.randn(M, d) * 0.3
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(M, d)
+
+    def logn(v, m, lv):
+        return -0.5 * (math.log(2 * math.pi) + lv + (v - m) ** 2 / math.exp(lv))
+
+    mi = tc = dw = 0.0
+    for i in range(M):
+        log_qzx = sum(logn(z[i, k].item(), mu[i, k].item(), logvar[i, k].item()) for k in range(d))
+        joint = [sum(logn(z[i, k].item(), mu[j, k].item(), logvar[j, k].item()) for k in range(d))
+                 for j in range(M)]
+        log_qz = np.logaddexp.reduce(joint) - math.log(N * M)
+        marg = sum(np.logaddexp.reduce([logn(z[i, k].item(), mu[j, k].item(), logvar[j, k].item())
+                                        for j in range(M)]) - math.log(N * M) for k in range(d))
+        log_pz = sum(logn(z[i, k].item(), 0.0, 0.0) for k in range(d))
+        mi += (log_qzx - log_qz) / M
+        tc += (log_qz - marg) / M
+        dw += (marg - log_pz) / M
+    t = B.tc_decomposition(z, mu, logvar, N)
+    assert float(t["mi"]) == pytest.approx(mi, rel=1e-4)
+    assert float(t["tc"]) == pytest.approx(tc, rel=1e-4)
+    assert float(t["dwkl"]) == pytest.approx(dw, rel=1e-4)
+
+
+def test_betatcvae_with_unit_weights_is_recon_plus_mi_tc_dwkl():
+    m = B.BetaTCVAE(B.BetaVAEConfig.tiny(beta=6.0, alpha=1.0, gamma=1.0))
+    t = m.loss(torch.rand(8, 1, 16, 16).round())
+    assert float(t["loss"]) == pytest.approx(
+        float(t["recon"] + t["mi"] + 6.0 * t["tc"] + t["dwkl"]), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["betavae", "betatcvae"])
+def test_resume_is_exact(tmp_path, data, kind):
+    cls = get_model_class(kind)
+    cfg = B.BetaVAEConfig.tiny(beta=4.0, n_data=len(data))
+    a = cls(cfg)
+    fit(a, data, steps=6, checkpoint_path=tmp_path / "a", device="cpu")
+    a2 = checkpoints.load(tmp_path / "a", optimizer=True)
+    fit(a2, data, steps=4, device="cpu")
+    b = cls(cfg)
+    fit(b, data, steps=10, device="cpu")
+    assert a2.step_ == b.step_ == 10
+    for (k, p), q in zip(a2.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), k
+
+
+def test_train_preset_and_evaluate_entry(tmp_path, monkeypatch):
+    monkeypatch.setitem(B.PRESETS, "betavae-test", {
+        "kind": "betavae", "steps": 3, "config": dict(B.BetaVAEConfig.tiny().__dict__,
+                                                       image_size=64, beta=4.0),
+        "title": "test", "description": "tiny"})
+    path = B.train_preset("betavae-test", out_dir=tmp_path, fast_eval=True)
+    card = checkpoints.load(path).card_
+    assert card["step"] == 3 and card["command"] == "python -m unsup train betavae-test"
+    assert card["data"]["name"] == "dsprites" and len(card["data"]["fingerprint"]) == 16
+    for k in ("beta_vae", "factor_vae", "mig", "dci", "sap", "recon"):
+        assert k in card["metrics"]
+    assert len(card["extra_metrics"]["kl_per_dim"]) == 3
