@@ -358,3 +358,32 @@ def evaluate_entry(path: str | Path) -> dict:
                             extra_metrics={"kl_per_dim": m["kl_per_dim"],
                                            "mi_matrix": m["mi_matrix"]})
     return _card_metrics(m)
+
+
+def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_000,
+                  owner: str = ""):
+    """A :class:`unsup.jobs.JobSpec` for the page's "Train" section: the shipped architecture
+    and recipe with the chosen kind, β and number of steps, on the dSprites training split."""
+    from unsup.data.dsprites import DSprites
+    from unsup.jobs import JobSpec
+
+    label = {"betavae": "β-VAE", "betatcvae": "β-TCVAE"}[kind]
+    title = f"{label} β={beta:g}, {steps:,} steps"
+    fixed_z = torch.randn(6, 10, generator=torch.Generator().manual_seed(1))
+    shown = torch.arange(0, 704_512, 704_512 // 6)[:6]
+
+    def build():
+        data = DSprites("train")
+        cls = BetaTCVAE if kind == "betatcvae" else BetaVAE
+        model = cls(BetaVAEConfig(beta=float(beta), lr=1e-3, n_data=len(data)))
+        return model, data, {"title": title, "data": data.card(), "command": None,
+                             "extra": {"origin": "app"}}
+
+    def preview(model):
+        with torch.no_grad():
+            x = DSprites("train")[shown].to(model.device)
+            imgs = torch.cat([model.decode(fixed_z.to(model.device)), model.reconstruct(x)])
+        return [im[0].cpu().numpy() for im in imgs]
+
+    return JobSpec(title=title, build=build, steps=int(steps), preview=preview,
+                   checkpoint_every=1_000, owner=owner)

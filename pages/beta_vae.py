@@ -1,0 +1,95 @@
+"""β-VAE traversals: disentanglement on dSprites, seen and measured."""
+
+import streamlit as st
+
+from unsup.data import dsprites as D
+from unsup.ui import betavae as ui
+from unsup.viz import betavae as viz
+
+st.title("β-VAE traversals")
+st.caption("We want a compact, meaningful representation, but also a *disentangled* one: each "
+           "latent should move one factor of variation. β-VAE maximises "
+           "E[log p(x|z)] − β·KL(q(z|x) ‖ p(z)); β > 1 presses q(z|x) towards the factorised "
+           "prior N(0, I). β-TCVAE weights only the total correlation of the code. dSprites "
+           "(737,280 sprites, five known factors) lets us measure how well it works.")
+
+items = ui.entries()
+shipped = [e for e in items if e.source == "shipped"]
+section = st.segmented_control("Section", ["Traversal", "Latents", "Metrics", "Train"],
+                               default="Traversal", key="bv_section",
+                               label_visibility="collapsed") or "Traversal"
+
+if not items and section != "Train":
+    st.info("**The β-VAE models are still training and coming soon.** They are reproduced with "
+            "`python -m unsup train betavae-b1`, `betavae-b4` and `betatcvae-b6` (under 2 hours "
+            "each on 2 CPU cores), or trained here in the **Train** section. Meanwhile, here is "
+            "the data they learn from: pick the factors of a sprite.")
+    x, what = ui.pick_image("bv_demo")
+    if x is not None:
+        st.image(viz.traversal_image(x.numpy()[None, :, 0], scale=4), caption=what)
+    st.stop()
+
+if section != "Train":
+    with st.sidebar:
+        names = [e.name for e in items]
+        pick = st.selectbox("Model", names, key="bv_model", format_func=lambda n: next(
+            f"{e.title} ({'shipped' if e.source == 'shipped' else 'your run'})"
+            for e in items if e.name == n))
+        entry = items[names.index(pick)]
+        st.caption(entry.card.get("description") or f"{entry.card.get('step')} steps.")
+    model = ui.load_model(str(entry.path), entry.mtime)
+    stats = ui.analysis(str(entry.path), entry.mtime)
+    labels = viz.latent_labels(stats["kl_per_dim"], stats["mi_matrix"])
+    order = viz.kl_order(stats["kl_per_dim"])
+
+if section == "Traversal":
+    x, what = ui.pick_image("bv_trav")
+    c1, c2, c3 = st.columns(3)
+    n_rows = c1.slider("Latents shown (by KL)", 1, len(order), min(len(order), 10), key="bv_rows")
+    n_steps = c2.slider("Columns", 3, 11, 7, step=2, key="bv_steps")
+    relative = c3.toggle("Around the image's own value", False, key="bv_rel",
+                         help="Off: each row sets its latent to −3…+3. On: adds −3…+3 to it.")
+    if x is None:
+        st.info("Upload a silhouette (PNG/JPEG) to traverse its code.")
+        st.stop()
+    left, right = st.columns([1, 4])
+    left.image(viz.traversal_image(x.numpy()[None, :, 0], scale=2), caption=what)
+    left.image(viz.traversal_image(model.reconstruct(x).numpy()[None, :, 0], scale=2),
+               caption="reconstruction")
+    grid = viz.traversal(model, x, order[:n_rows], n_steps=n_steps, relative=relative)
+    right.plotly_chart(viz.traversal_figure(grid, [labels[j] for j in order[:n_rows]]),
+                       key="bv_grid")
+    right.caption("Each row moves one latent (sorted by KL, labelled with the factor it shares "
+                  "most information with); the others stay at the image's code.")
+    st.download_button("Download as animated GIF", viz.traversal_gif(grid), "traversal.gif",
+                       "image/gif", icon=":material/download:")
+
+elif section == "Latents":
+    st.plotly_chart(viz.kl_bar(stats["kl_per_dim"], labels), key="bv_kl")
+    st.caption("A latent with KL near 0 is unused: its posterior equals the prior whatever the "
+               "image. Larger β switches more latents off.")
+    st.plotly_chart(viz.mi_heatmap(stats["mi_matrix"], stats["kl_per_dim"]), key="bv_mi")
+    st.caption("Mutual information between each latent (20-bin histogram of its mean) and each "
+               "factor, divided by the factor's entropy: 1 = the latent determines the factor. "
+               "Disentangled: one bright cell per row and per column.")
+
+elif section == "Metrics":
+    if not shipped:
+        st.info("Shipped models are still training; the table shows your runs meanwhile.")
+    table = ui.metrics_table(items)
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("Held-out dSprites images (a fixed, seeded 32,768), fixed seeds, definitions of "
+               "disentanglement_lib (Locatello et al. 2019). BetaVAE score: Higgins et al. 2017 "
+               "(they report 99.2% for β = 4, 61.6% for the plain VAE). FactorVAE score: Kim & "
+               "Mnih 2018. MIG: Chen et al. 2018. DCI: Eastwood & Williams 2018 (random-forest "
+               "importances). SAP: Kumar et al. 2018.")
+    rows = ui.sweep_rows(items)
+    if len(rows) >= 2:
+        st.plotly_chart(viz.sweep_figure(rows), key="bv_sweep")
+        st.caption("The trade-off: more pressure on the KL (or the total correlation) buys "
+                   "disentanglement (MIG) with reconstruction error.")
+    else:
+        st.info("The β sweep appears once two models have metrics (`python -m unsup eval`).")
+
+else:
+    ui.training_form()

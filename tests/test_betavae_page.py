@@ -1,0 +1,73 @@
+"""The β-VAE page opens, with and without a trained model (AppTest)."""
+
+import json
+import shutil
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from unsup import checkpoints, paths
+from unsup.models import betavae as B
+
+
+def run_page(section=None, **state):
+    at = AppTest.from_file(str(paths.ROOT / "pages" / "beta_vae.py"), default_timeout=60)
+    if section:
+        at.session_state["bv_section"] = section
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def test_page_opens(monkeypatch, tmp_path):
+    at = run_page()
+    assert not at.exception
+    if not any(e.source == "shipped" for e in checkpoints.list_models() if e.kind in
+               ("betavae", "betatcvae")):
+        assert any("coming" in i.value for i in at.info)
+
+
+@pytest.fixture
+def user_model():
+    torch.set_num_threads(1)
+    cfg = B.BetaVAEConfig(widths=(4, 4, 8, 8), hidden=16, beta=4.0)
+    m = B.BetaVAE(cfg)
+    run = paths.runs_dir() / "bv-page-test"
+    card = checkpoints.make_card(m, step=0, title="page test", metrics={
+        "mig": 0.1, "recon": 50.0, "beta_vae": 0.8, "factor_vae": 0.7, "dci": 0.2, "sap": 0.05},
+        extra={"extra_metrics": {"kl_per_dim": [0.5] * 10, "mi_matrix": [[0.1] * 5] * 10}})
+    checkpoints.save(m, run / "model", card, optimizer=False)
+    yield run
+    shutil.rmtree(run, ignore_errors=True)
+
+
+@pytest.mark.parametrize("section", ["Traversal", "Latents", "Metrics", "Train"])
+def test_page_sections_with_a_model(user_model, section):
+    at = run_page(section)
+    assert not at.exception, at.exception
+    if section == "Traversal":
+        assert at.get("plotly_chart")
+        assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["type"] == "image"
+
+
+@pytest.mark.parametrize("how", ["By factors", "Upload"])
+def test_traversal_image_sources(user_model, how):
+    at = run_page("Traversal", bv_trav_how=how)
+    assert not at.exception, at.exception
+    if how == "Upload":
+        assert any("Upload a silhouette" in i.value for i in at.info)
+    else:
+        assert at.get("plotly_chart")
+
+
+def test_thumbnail_and_gif():
+    from unsup.viz import betavae as viz
+
+    img = viz.thumbnail()
+    assert img.size == (320, 200)
+    m = B.BetaVAE(B.BetaVAEConfig.tiny())
+    grid = viz.traversal(m, torch.zeros(1, 1, 16, 16), [2, 0], n_steps=5)
+    assert grid.shape == (2, 5, 16, 16)
+    gif = viz.traversal_gif(grid)
+    assert gif[:6] in (b"GIF89a", b"GIF87a")

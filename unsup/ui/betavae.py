@@ -1,0 +1,122 @@
+"""Streamlit helpers of the β-VAE page: cached model loading, per-model analysis, image
+pickers, the metrics table and the train-on-demand form. Compute lives in unsup.models.betavae,
+unsup.metrics.disentangle and unsup.viz.betavae."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from unsup import checkpoints
+from unsup.data import dsprites as D
+from unsup.metrics.disentangle import METRIC_LABELS
+
+KINDS = ("betavae", "betatcvae", "factorvae")
+
+
+def entries() -> list[checkpoints.Entry]:
+    """Shipped β-VAE-family checkpoints, then the user's runs."""
+    return [e for e in checkpoints.list_models() if e.kind in KINDS]
+
+
+@st.cache_resource(max_entries=8)
+def load_model(path: str, mtime: float):
+    return checkpoints.load(path)
+
+
+@st.cache_data(max_entries=16, show_spinner="Measuring the latents on held-out images…")
+def analysis(path: str, mtime: float) -> dict:
+    """KL per latent and the normalised latent x factor MI matrix: from the card when ``eval``
+    stored them, else measured now on 4,096 held-out images (a few seconds)."""
+    card = checkpoints.load(path).card_
+    extra = card.get("extra_metrics") or {}
+    if "kl_per_dim" in extra and "mi_matrix" in extra:
+        return {"kl_per_dim": extra["kl_per_dim"], "mi_matrix": extra["mi_matrix"]}
+    from unsup.metrics import disentangle as M
+    from unsup.models.vae import gaussian_kl
+
+    model = load_model(path, mtime)
+    held = D.DSprites("heldout")
+    rows = np.sort(np.random.default_rng(0).choice(len(held), 4096, replace=False))
+    with torch.no_grad():
+        mu, logvar = model.posterior(held[torch.as_tensor(rows)])
+    bank = M.CodeBank(mu.double().numpy(), held.factors(rows), held.factor_sizes,
+                      held.factor_names)
+    return {"kl_per_dim": gaussian_kl(mu, logvar).mean(0).tolist(),
+            "mi_matrix": M.normalized_mi(bank).tolist()}
+
+
+def pick_image(key: str) -> tuple[torch.Tensor | None, str]:
+    """The image to traverse: at random, by factor values, or an uploaded silhouette."""
+    how = st.radio("Image", ["At random", "By factors", "Upload"], horizontal=True, key=f"{key}_how")
+    if how == "At random":
+        seed = st.number_input("Seed", 0, 10**6, 0, key=f"{key}_seed")
+        idx = int(np.random.default_rng(int(seed)).integers(D.N_IMAGES))
+        f = D.index_to_factors(idx)
+        return D.render(f[None]), "factors " + ", ".join(
+            f"{n} {int(v)}" for n, v in zip(D.FACTOR_LABELS, f))
+    if how == "By factors":
+        c = st.columns(5)
+        shape = c[0].selectbox("Shape", range(3), format_func=lambda i: D.SHAPES[i], key=f"{key}_sh")
+        f = [shape] + [c[k].slider(D.FACTOR_LABELS[k], 0, D.FACTOR_SIZES[k] - 1,
+                                   D.FACTOR_SIZES[k] // 2, key=f"{key}_f{k}") for k in range(1, 5)]
+        return D.render(np.array([f])), "chosen factors"
+    up = st.file_uploader("A silhouette (white shape on black, or black on white)",
+                          type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key=f"{key}_up")
+    if up is None:
+        return None, "upload an image"
+    from unsup.data.uploads import read_uploads
+
+    report = read_uploads([(up.name, up.getvalue())], size=64)
+    for p in report.problems:
+        st.warning(p)
+    if not report.images:
+        return None, "unreadable upload"
+    x = torch.from_numpy(report.array()[:1])
+    return (x > 0.5).float(), f"{up.name}, resized to 64×64 and binarized"
+
+
+def metrics_table(items: list[checkpoints.Entry]):
+    """One row per model: the five scores, reconstruction, steps, training time."""
+    import pandas as pd
+
+    rows = []
+    for e in items:
+        m = e.card.get("metrics") or {}
+        row = {"model": e.title, "β": e.card.get("config", {}).get("beta")}
+        row.update({METRIC_LABELS[k]: m.get(k) for k in METRIC_LABELS})
+        row.update({"recon (nats)": m.get("recon"), "steps": e.card.get("step"),
+                    "train min": round((e.card.get("seconds") or 0) / 60, 1)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_rows(items: list[checkpoints.Entry]) -> list[dict]:
+    out = []
+    for e in items:
+        m = e.card.get("metrics") or {}
+        if "mig" in m and "recon" in m:
+            out.append({"name": e.name, "recon": m["recon"], "mig": m["mig"],
+                        "beta": e.card.get("config", {}).get("beta", 1.0)})
+    return out
+
+
+def training_form() -> None:
+    """Train on demand: kind, β, steps -> a background job of the shared runner."""
+    from unsup.models.betavae import training_spec
+    from unsup.ui import training
+
+    if training.job_panel("betavae", ["recon", "kl", "loss"]):
+        return
+    st.write("Train a model of the shipped architecture on dSprites in the background (about "
+             "60 ms a step on 2 cores). Switch pages or refresh freely; Stop keeps the last "
+             "checkpoint, which then appears in the model picker.")
+    c1, c2, c3 = st.columns(3)
+    kind = c1.selectbox("Model", ["betavae", "betatcvae"], key="bv_kind",
+                        format_func={"betavae": "β-VAE", "betatcvae": "β-TCVAE"}.get)
+    beta = c2.select_slider("β", [1.0, 2.0, 4.0, 6.0, 8.0, 16.0], 4.0, key="bv_beta")
+    steps = c3.number_input("Steps", 100, 200_000, 5_000, step=1_000, key="bv_steps")
+    if st.button("Start training", type="primary", icon=":material/play_arrow:"):
+        training.start_job("betavae", training_spec(kind=kind, beta=beta, steps=int(steps)))
+        st.rerun()

@@ -1,0 +1,162 @@
+"""Figures of the β-VAE page: traversal grids (and their GIF), KL bars, the latent x factor
+mutual-information heatmap, the β sweep, and the home-page thumbnail. Pure functions of arrays
+(and of a model, for the traversal itself)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image, ImageDraw
+
+from unsup.data.dsprites import FACTOR_LABELS
+from unsup.viz.images import grid as image_grid
+
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+
+
+# -- traversals ----------------------------------------------------------------------------------
+@torch.no_grad()
+def traversal(model, x: torch.Tensor, order=None, n_steps: int = 7, span: float = 3.0,
+              relative: bool = False) -> np.ndarray:
+    """Decoded traversals of one image's code: (len(order), n_steps, s, s) float in [0, 1].
+
+    Row r moves latent ``order[r]`` over ``n_steps`` values from -span to +span (added to the
+    image's own value if ``relative``), the other latents staying at the image's code (the
+    posterior mean of ``x``, shape (1, 1, s, s)).
+    """
+    model.eval()
+    z0 = model.encode(x.to(model.device))[0]  # (d,)
+    d = z0.shape[0]
+    order = list(range(d)) if order is None else [int(i) for i in order]
+    values = torch.linspace(-span, span, n_steps, device=z0.device)
+    z = z0.repeat(len(order), n_steps, 1)  # (rows, steps, d)
+    for r, j in enumerate(order):
+        z[r, :, j] = values + (z0[j] if relative else 0.0)
+    imgs = model.decode(z.view(-1, d))  # (rows*steps, 1, s, s)
+    return imgs.view(len(order), n_steps, *imgs.shape[-2:]).cpu().numpy()
+
+
+def traversal_image(grid: np.ndarray, scale: int = 1) -> Image.Image:
+    """The traversal (rows, steps, s, s) as one PIL image with thin grey separators."""
+    rows, steps = grid.shape[:2]
+    return image_grid(grid.reshape(rows * steps, *grid.shape[2:]), steps, pad=2, scale=scale)
+
+
+def traversal_figure(grid: np.ndarray, row_labels: list[str], span: float = 3.0) -> go.Figure:
+    """Plotly figure of the traversal with a label per row and the z values on top."""
+    rows, steps, s = grid.shape[0], grid.shape[1], grid.shape[-1]
+    img = np.asarray(traversal_image(grid).convert("RGB"))
+    pitch = s + 2
+    fig = go.Figure(go.Image(z=img, hoverinfo="skip"))
+    fig.update_xaxes(tickvals=[2 + pitch * i + s / 2 for i in range(steps)],
+                     ticktext=[f"{v:+.1f}" for v in np.linspace(-span, span, steps)],
+                     side="top", showgrid=False)
+    fig.update_yaxes(tickvals=[2 + pitch * r + s / 2 for r in range(rows)], ticktext=row_labels,
+                     showgrid=False)
+    fig.update_layout(height=60 + 62 * rows, width=140 + 62 * steps, **LAYOUT)
+    return fig
+
+
+def traversal_gif(grid: np.ndarray, scale: int = 2, ms: int = 120) -> bytes:
+    """Animated GIF: frame t shows every row's image at step t side by side, going -span ->
+    +span -> -span."""
+    rows, steps = grid.shape[:2]
+    frames = []
+    for t in list(range(steps)) + list(range(steps - 2, 0, -1)):
+        strip = image_grid(grid[:, t], rows, pad=2, scale=scale).convert("P")
+        frames.append(strip)
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms,
+                   loop=0)
+    return buf.getvalue()
+
+
+# -- per-latent statistics -----------------------------------------------------------------------
+def latent_labels(kl_per_dim, mi_matrix=None, factor_labels=FACTOR_LABELS,
+                  active: float = 0.05) -> list[str]:
+    """"z3 · position x" per latent: the factor it shares most (normalised) information with,
+    or "inactive" when its KL is below ``active`` nats."""
+    kl = np.asarray(kl_per_dim, dtype=float)
+    out = []
+    for j in range(len(kl)):
+        if kl[j] < active:
+            out.append(f"z{j} · inactive")
+        elif mi_matrix is not None:
+            row = np.asarray(mi_matrix)[j]
+            out.append(f"z{j} · {factor_labels[int(np.argmax(row))]}")
+        else:
+            out.append(f"z{j}")
+    return out
+
+
+def kl_order(kl_per_dim) -> list[int]:
+    """Latent indices by decreasing KL."""
+    return [int(i) for i in np.argsort(-np.asarray(kl_per_dim, dtype=float), kind="stable")]
+
+
+def kl_bar(kl_per_dim, labels: list[str] | None = None) -> go.Figure:
+    """KL(q(z_j|x) || N(0,1)) per latent (held-out mean), sorted; inactive latents grey."""
+    kl = np.asarray(kl_per_dim, dtype=float)
+    order = kl_order(kl)
+    labels = labels or [f"z{j}" for j in range(len(kl))]
+    fig = go.Figure(go.Bar(x=[labels[j] for j in order], y=kl[order],
+                           marker_color=["#4c78a8" if kl[j] >= 0.05 else "#cccccc" for j in order],
+                           hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
+    fig.update_layout(title="KL per latent (held-out images, nats)", height=300,
+                      yaxis_title="nats", **LAYOUT)
+    return fig
+
+
+def mi_heatmap(mi_matrix, kl_per_dim, factor_labels=FACTOR_LABELS) -> go.Figure:
+    """Normalised mutual information I(z_j; v_k) / H(v_k), rows = latents by decreasing KL,
+    each labelled with the factor it captures best."""
+    m = np.asarray(mi_matrix, dtype=float)
+    order = kl_order(kl_per_dim)
+    labels = latent_labels(kl_per_dim, m, factor_labels)
+    fig = go.Figure(go.Heatmap(
+        z=m[order], x=list(factor_labels), y=[labels[j] for j in order], zmin=0, zmax=1,
+        colorscale="Blues", text=np.round(m[order], 2), texttemplate="%{text}",
+        hovertemplate="%{y} / %{x}: %{z:.2f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title="Mutual information latent × factor (÷ factor entropy)",
+                      height=90 + 32 * len(order), **LAYOUT)
+    return fig
+
+
+def sweep_figure(rows: list[dict]) -> go.Figure:
+    """The β sweep: reconstruction error (nats/image) against MIG, one point per model."""
+    fig = go.Figure(go.Scatter(
+        x=[r["recon"] for r in rows], y=[r["mig"] for r in rows], mode="markers+text",
+        text=[r["name"] for r in rows], textposition="top center",
+        marker=dict(size=12, color=[r.get("beta", 1.0) for r in rows], colorscale="Viridis",
+                    showscale=True, colorbar=dict(title="β")),
+        hovertemplate="%{text}<br>recon %{x:.1f} nats · MIG %{y:.3f}<extra></extra>"))
+    fig.update_layout(title="β sweep: reconstruction error vs MIG", height=360,
+                      xaxis_title="reconstruction error −log p(x|z) (nats / image)",
+                      yaxis_title="MIG", **LAYOUT)
+    return fig
+
+
+# -- the home-page card --------------------------------------------------------------------------
+def thumbnail() -> Image.Image:
+    """A 320x200 picture for the home page: dSprites rows where one factor moves at a time
+    (position x, position y, scale, orientation, shape), as an ideal traversal would show."""
+    from unsup.data.dsprites import render
+
+    base = np.array([2, 3, 4, 16, 16])
+    rows = []
+    for k, span in ((3, np.linspace(2, 29, 8)), (4, np.linspace(2, 29, 8)),
+                    (1, np.linspace(0, 5, 8)), (2, np.linspace(0, 9, 8)),
+                    (0, [0, 0, 1, 1, 2, 2, 0, 1])):
+        f = np.repeat(base[None], 8, 0)
+        f[:, k] = np.round(span).astype(int)
+        rows.append(render(f).numpy()[:, 0])
+    tiles = np.concatenate(rows)  # (40, 64, 64)
+    img = image_grid(tiles, 8, pad=1, pad_value=0.3).convert("RGB")
+    img = img.resize((320, 200), Image.Resampling.LANCZOS)
+    draw = ImageDraw.Draw(img)
+    draw.text((4, 186), "one latent, one factor", fill=(255, 210, 90))
+    return img
