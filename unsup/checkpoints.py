@@ -161,7 +161,10 @@ def build_model(card: dict[str, Any], tensors: dict[str, torch.Tensor] | None = 
     except Exception as exc:
         raise CheckpointError(f"The card's config does not build a model: {exc}") from exc
     if tensors is not None:
-        missing, unexpected = model.load_state_dict(tensors, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(tensors, strict=False)
+        except RuntimeError:  # shape mismatch
+            missing, unexpected = ["(shapes differ)"], []
         if missing or unexpected:
             raise CheckpointError(
                 f"The weights do not fit a {card['kind']} with this config "

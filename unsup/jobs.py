@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from unsup import paths
+from unsup import checkpoints, paths
 from unsup.models.base import Model
 from unsup.train import Progress, fit
 
@@ -56,6 +56,7 @@ class JobSpec:
     run_dir: Path | None = None  # None: a new folder under paths.runs_dir()
     checkpoint_every: int = 500
     owner: str = ""  # an opaque id of the session that started it
+    finish: Callable[[Model], dict] | None = None  # held-out metrics, merged into the card
 
 
 @dataclass
@@ -184,6 +185,9 @@ class ThreadRunner:
                              should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
                              checkpoint_path=run_dir / "model", card=card, log_every=10)
                 previews = spec.preview(model) if spec.preview is not None else []
+                if spec.finish is not None and result.checkpoint is not None:
+                    self._update(job_id, status="running")  # still busy: measuring
+                    checkpoints.update_card(result.checkpoint, metrics=spec.finish(model))
                 self._update(job_id, status="stopped" if result.stopped else "done",
                              checkpoint=result.checkpoint, previews=previews,
                              seconds=time.perf_counter() - t0)

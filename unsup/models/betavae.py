@@ -330,6 +330,11 @@ def train_preset(name: str, steps: int | None = None, *, out_dir: str | Path | N
     command = f"python -m unsup train {name}" + ("" if steps == p["steps"] else f" --steps {steps}")
     card = {"title": p["title"], "description": p["description"], "data": data.card(),
             "command": command, "seconds": seconds}
+    if on_progress is None:  # the CLI: a line every 1,000 steps
+        def on_progress(p):
+            if p.step % 1000 == 0 or p.step == p.total:
+                losses = " ".join(f"{k} {v:.2f}" for k, v in p.losses.items())
+                print(f"step {p.step}/{p.total}  {p.seconds:7.0f}s  {losses}", flush=True)
     t0 = time.perf_counter()
     left = max(0, steps - int(getattr(model, "step_", 0)))
     fit(model, data, steps=left, checkpoint_every=5_000, checkpoint_path=path, card=card,

@@ -218,3 +218,19 @@ def latent_grid(n: int, lo: float = 0.05, hi: float = 0.95) -> torch.Tensor:
     z1 = v.repeat(n)
     z2 = v.flip(0).repeat_interleave(n)
     return torch.stack([z1, z2], dim=1)
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, n: int, mode: str = "linear") -> torch.Tensor:
+    """n codes from z0 to z1 (both (d,)), inclusive: "linear" or "spherical" (slerp, White 2016,
+    which keeps the path at the typical norm of a Gaussian code). Returns (n, d)."""
+    t = torch.linspace(0.0, 1.0, n)[:, None]
+    if mode == "linear":
+        return (1 - t) * z0 + t * z1
+    if mode != "spherical":
+        raise ValueError(f"mode must be 'linear' or 'spherical', got {mode!r}")
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm() + 1e-12)
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    if float(omega) < 1e-4:
+        return (1 - t) * z0 + t * z1
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * z0 + (torch.sin(t * omega) / so) * z1

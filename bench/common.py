@@ -1,0 +1,79 @@
+"""Shared helpers of the benchmark scripts: percentiles, the machine, writing a results section."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {gpu}; "
+            f"Python {platform.python_version()}, torch {torch.__version__}")
+
+
+def pct(samples, q) -> float:
+    return float(np.percentile(np.asarray(samples, dtype=float), q))
+
+
+def timeit(fn, n: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def write_section(name: str, title: str, rows: list[tuple[str, str, str, str]], notes: str = ""
+                  ) -> Path:
+    """Write bench/results/<name>.md: a table of (measure, result, target, verdict) rows."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"## {title}", "",
+             f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} "
+             f"(load average before the run: {load_average()}).", "",
+             "| measure | result | target | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    if notes:
+        lines += ["", notes.strip()]
+    path = RESULTS / f"{name}.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return path
+
+
+def run_fresh(code: str) -> str:
+    """Run python ``code`` in a fresh interpreter (cold imports) and return its stdout."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    return out.stdout

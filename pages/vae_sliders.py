@@ -1,0 +1,124 @@
+"""VAE latent sliders: drag a latent dimension, watch the decoded digit change."""
+
+import numpy as np
+import streamlit as st
+
+from unsup.ui import training
+from unsup.ui import vae as ui
+from unsup.ui.draw import draw_pad
+from unsup.viz import plots
+from unsup.viz.images import labelled_row, to_pil
+
+st.title("VAE latent sliders")
+st.caption("An autoencoder squeezes each digit into a few numbers, the code *z*, and draws it "
+           "back. A VAE makes the code a distribution, q(z|x) = N(μ, σ²), pulled towards N(0, I) by "
+           "the KL term of the ELBO, E[log p(x|z)] − KL[q(z|x) ‖ p(z)], so every point of the "
+           "latent space decodes to a plausible digit. Move the sliders and see.")
+
+entries = ui.entries()
+if not entries:
+    st.error("No VAE checkpoints found. Rebuild them with `python -m unsup train vae-mnist-16d`.")
+    st.stop()
+with st.sidebar:
+    names = [e.name for e in entries]
+    default = names.index("vae-mnist-16d") if "vae-mnist-16d" in names else 0
+    pick = st.selectbox("Model", names, index=default, key="vae_model",
+                        format_func=lambda n: next(f"{e.title} ({'your run' if e.source == 'user' else 'shipped'})"
+                                                   for e in entries if e.name == n))
+    entry = entries[names.index(pick)]
+    st.caption(entry.card.get("description") or f"Trained {entry.card.get('step', '?')} steps.")
+    with st.expander("Open a checkpoint file"):
+        up = st.file_uploader("unsup .safetensors file", key="ckpt_upload")
+        if up is not None:
+            ui.import_checkpoint(up)
+
+model = ui.model_of(entry)
+stats = ui.latent_stats(str(entry.path), entry.mtime)
+tag = entry.name
+section = st.segmented_control("Section", ["Sliders", "Encode", "Interpolate", "Denoise",
+                                           "Numbers", "Train"], default="Sliders",
+                               key="vae_section", label_visibility="collapsed") or "Sliders"
+grey, xbin, labels = ui.test_split(model.config.image_size, model.config.n_channels)
+
+if section == "Sliders":
+    if not model.config.variational:
+        st.info("This is a plain autoencoder: its codes are not pulled towards N(0, I), so "
+                "slider values far from the codes of real digits decode to smudges. Compare it "
+                "with a VAE.")
+    left, right = st.columns([3, 2] if model.config.n_latent > 2 else [2, 3])
+    with left:
+        z = ui.sliders(tag, model, stats)
+    with right:
+        img = ui.decode_one(model, z)
+        if model.config.n_latent == 2:
+            manifold, extent = ui.manifold(str(entry.path), entry.mtime)
+            codes = ui.test_codes(str(entry.path), entry.mtime)
+            st.plotly_chart(plots.manifold_figure(manifold, extent, codes, labels,
+                                                  marker=(float(z[0]), float(z[1]))),
+                            key="manifold")
+            st.caption("The decoder's output over a grid of Gaussian quantiles (5%…95%), with "
+                       "the 500 test digits' codes on top. The ✕ is the sliders' code.")
+        st.image(to_pil(img, scale=8), caption="decoded from the sliders' code", width=224)
+
+elif section == "Encode":
+    src = st.radio("Image", ["Test digit", "Upload", "Draw"], horizontal=True, key="enc_src")
+    x = None
+    if src == "Test digit":
+        i = st.slider("Test digit #", 0, len(labels) - 1, 0, key="enc_idx")
+        x = xbin[i]
+    elif src == "Upload":
+        files = st.file_uploader("An image of a digit (PNG, JPEG, …) or a ZIP of them",
+                                 accept_multiple_files=True, key="enc_upload")
+        if files:
+            x, problems = ui.image_from_upload(files, model.config.image_size)
+            for p in problems:
+                st.warning(p)
+    else:
+        png = draw_pad("enc_draw")
+        if png:
+            x, problems = ui.image_from_upload([ui.NamedBytes("drawing.png", png)],
+                                               model.config.image_size)
+    if x is not None:
+        z = ui.encode_one(model, x)
+        recon = ui.decode_one(model, z)
+        st.image(labelled_row([x, recon], ["original", "reconstruction"], scale=6))
+        st.write("Code μ(x):", " ".join(f"{v:+.2f}" for v in z))
+        st.button("Use this code for the sliders", on_click=ui.set_code, args=(tag, z),
+                  icon=":material/tune:")
+
+elif section == "Interpolate":
+    c1, c2, c3 = st.columns(3)
+    a = c1.number_input("From test digit #", 0, len(labels) - 1, 0, key="int_a")
+    b = c2.number_input("To test digit #", 0, len(labels) - 1, 7, key="int_b")
+    n = c3.slider("Steps", 5, 16, 10, key="int_n")
+    for mode in ("linear", "spherical"):
+        st.image(ui.interpolation_strip(model, xbin[a], xbin[b], n, mode),
+                 caption=f"{mode} interpolation of the codes")
+
+elif section == "Denoise":
+    level = st.slider("Noise level σ", 0.0, 1.0, 0.5, 0.05, key="dn_level")
+    i = st.slider("Test digit #", 0, len(labels) - 1, 3, key="dn_idx")
+    pair = ui.denoise_models()
+    if pair:
+        st.image(ui.denoise_row(pair, xbin[i], level))
+        st.caption("x'' = clip(x + σ·ε, 0, 1). The autoencoder never saw noise; the denoising "
+                   "autoencoder was trained to map x'' back to x (noise up to σ = 0.6).")
+    else:
+        st.info("The shipped autoencoder and denoising autoencoder are missing.")
+
+elif section == "Numbers":
+    m = stats["metrics"]
+    if not model.config.variational:
+        st.metric("Test reconstruction (nats)", f"{m.get('test_recon_nats', float('nan')):.2f}")
+    else:
+        cols = st.columns(5)
+        for col, (label, value) in zip(cols, ui.metrics_rows(m)):
+            col.metric(label, value)
+        st.plotly_chart(plots.kl_bars(stats["kl"], activity=stats["activity"]), key="kl_bars")
+        st.caption(f"On {m.get('heldout') or 'the MNIST test split'} ({m.get('n_test')} "
+                   "images, binarized at 0.5 for the built-in digits). "
+                   f"IWAE: importance-weighted bound with k = {m.get('iwae_k', '?')} samples.")
+
+else:  # Train
+    if not training.job_panel("vae"):
+        ui.training_form(entry)

@@ -1,0 +1,144 @@
+"""Real-browser test: Playwright drives Debian's Chromium (headless) against `streamlit run app.py`.
+
+Opens every page, checks that no exception box is shown, moves a slider on the VAE page and
+watches the image change, and saves a screenshot of each page to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from unsup.ui.registry import PAGES
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (the README's test command installs it)")
+    port = _free_port()
+    env = dict(os.environ, UNSUP_RUNS_DIR=str(tmp_path_factory.mktemp("runs")))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start:\n" + proc.stdout.read().decode())
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def wait_idle(page, timeout=60_000):
+    """Wait until the app has rendered and Streamlit is no longer running the script."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout)
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    page.wait_for_timeout(300)
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def test_home_page(server, page):
+    page.goto(server)
+    wait_idle(page)
+    page.wait_for_selector('[data-testid="stPageLink"]')
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stPageLink"]').count() >= len(PAGES)
+    shot(page, "home")
+
+
+@pytest.mark.parametrize("info", PAGES, ids=[p.key for p in PAGES])
+def test_every_page_opens_without_an_exception(server, page, info):
+    page.goto(f"{server}/{info.key}")
+    wait_idle(page, timeout=120_000)
+    if info.key == "topics" and info.ready:
+        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_role("heading").count() > 0
+    shot(page, f"page-{info.key}")
+
+
+def test_vae_slider_changes_the_image(server, page):
+    page.goto(f"{server}/vae")
+    wait_idle(page)
+    img = page.locator('[data-testid="stImage"] img').last
+    before = img.get_attribute("src")
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "(src) => { const i = [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+        ".pop(); return i && i.src !== src; }", arg=before, timeout=30_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "vae-after-slider")
+
+
+def test_vae_2d_manifold_and_sections(server, page):
+    page.goto(f"{server}/vae")
+    wait_idle(page)
+    for section in ("Encode", "Interpolate", "Denoise", "Numbers", "Train"):
+        page.get_by_role("button", name=section, exact=True).click()
+        wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, section
+        shot(page, f"vae-{section.lower()}")

@@ -1,0 +1,115 @@
+"""AppTest of the home page (app.py) and the VAE page (pages/vae_sliders.py)."""
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from unsup.ui.registry import PAGES
+
+T = 120
+
+
+def images(at):
+    return [img.url for el in at.get("imgs") for img in el.proto.imgs]
+
+
+def vae_page():
+    at = AppTest.from_file("pages/vae_sliders.py", default_timeout=T)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_home_lists_every_page_as_a_card():
+    at = AppTest.from_file("app.py", default_timeout=T)
+    at.run()
+    assert not at.exception, at.exception
+    links = [pl.proto.label for pl in at.get("page_link")]
+    for info in PAGES:
+        assert any(info.title in label for label in links), info.title
+    coming = [p for p in PAGES if not p.ready]
+    assert all(any(f"{p.title} · coming" == label for label in links) for p in coming)
+    assert len(images(at)) >= len(PAGES)  # a thumbnail per card
+
+
+def test_slider_moves_change_the_decoded_image():
+    at = vae_page()
+    before = images(at)
+    sliders = [s for s in at.slider if s.key.startswith("z_vae-mnist-16d_")]
+    assert len(sliders) == 16
+    top = sliders[0]  # ordered by KL: the first slider moves the most
+    assert "KL" in top.label
+    top.set_value(2.5).run()
+    assert not at.exception
+    after = images(at)
+    assert after != before
+
+
+def test_random_and_reset_buttons():
+    at = vae_page()
+    at.button[0].click().run()  # random sample
+    values = [s.value for s in at.slider if s.key.startswith("z_vae-mnist-16d_")]
+    assert any(v != 0 for v in values)
+    at.button[1].click().run()  # reset
+    assert all(s.value == 0 for s in at.slider if s.key.startswith("z_vae-mnist-16d_"))
+
+
+def test_2d_model_shows_the_manifold_with_test_codes():
+    at = vae_page()
+    at.sidebar.selectbox(key="vae_model").set_value("vae-mnist-2d").run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert charts and '"layout"' in charts[0].proto.spec and "images" in charts[0].proto.spec
+    assert len([s for s in at.slider if s.key.startswith("z_vae-mnist-2d_")]) == 2
+
+
+def _png(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_good_upload_is_encoded_and_reconstructed():
+    at = vae_page()
+    at.segmented_control(key="vae_section").set_value("Encode").run()
+    at.radio(key="enc_src").set_value("Upload").run()
+    a = np.zeros((56, 56), np.uint8)
+    a[8:48, 24:32] = 255
+    at.file_uploader(key="enc_upload").set_value(("one.png", _png(a), "image/png")).run()
+    assert not at.exception and not at.warning
+    assert any("Use this code" in b.label for b in at.button)
+
+
+@pytest.mark.parametrize("name,data", [("notes.txt", b"not an image"), ("empty.png", b""),
+                                       ("cut.png", _png(np.full((40, 40), 9, np.uint8))[:60])])
+def test_bad_upload_gets_a_message(name, data):
+    at = vae_page()
+    at.segmented_control(key="vae_section").set_value("Encode").run()
+    at.radio(key="enc_src").set_value("Upload").run()
+    at.file_uploader(key="enc_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception
+    assert at.warning and name in at.warning[0].value
+
+
+def test_pickle_offered_as_checkpoint_is_refused():
+    at = vae_page()
+    at.sidebar.file_uploader(key="ckpt_upload").set_value(
+        ("model.safetensors", pickle.dumps({"w": 1}), "application/octet-stream")).run()
+    assert not at.exception
+    assert at.error and "pickle" in at.error[0].value
+
+
+@pytest.mark.parametrize("section", ["Interpolate", "Denoise", "Numbers", "Train"])
+def test_every_section_renders(section):
+    at = vae_page()
+    at.segmented_control(key="vae_section").set_value(section).run()
+    assert not at.exception, at.exception
+    if section == "Numbers":
+        labels = [m.label for m in at.metric]
+        assert "−ELBO (nats)" in labels and "active units" in labels
+    if section in ("Interpolate", "Denoise"):
+        assert images(at)

@@ -1,0 +1,523 @@
+"""Streamlit panels of the topic-map page (pages/topic_maps.py): data source, the user's upload
+and fit job, and one panel per section. Compute lives in unsup.models / unsup.data, figures in
+unsup.viz.topics; this module only wires widgets to them and caches results."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from unsup import topic_jobs
+from unsup.data import tables
+from unsup.models import topics as tm
+from unsup.text import TextConfig, raw_tokens, tokenize
+from unsup.viz import topics as tv
+
+SIZES = [5_000, 20_000, 50_000, 100_000, 200_000]
+LANGS = {"th": "ไทย Thai", "en": "English", "mixed": "Thai + English"}
+MODES = {"scatter": "Dots", "hexagon": "Hexagons", "heatmap": "Heatmap"}
+EXAMPLE = ("คอนโดหรูติดชายหาด วิวทะเลพาโนรามา มองเห็นพระอาทิตย์ตก ใกล้ห้างสรรพสินค้า "
+           "พร้อมสระว่ายน้ำและฟิตเนส เหมาะปล่อยเช่า ผลตอบแทนดี")
+
+
+@dataclass
+class Active:
+    """What the page shows: a table of listings, its topic mixes, the model."""
+
+    key: str
+    df: pd.DataFrame  # id, text and, when known, lat, lon, type, developer, date
+    theta: np.ndarray  # (n, K) float32
+    model: tm.TopicModel
+    lang: str
+    source: str  # builtin | upload
+
+    @property
+    def has_map(self) -> bool:
+        return "lat" in self.df
+
+    @property
+    def labels(self) -> list[str]:
+        return st.session_state.get(f"labels:{self.key}") or list(self.model.labels_)
+
+
+# -- cached data --------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _shipped(name: str, mtime: float) -> tm.TopicModel:
+    return tm.load(tm.shipped_path(name))
+
+
+@st.cache_data(show_spinner="Generating the built-in listings…", max_entries=4)
+def _listings(lang: str, n: int) -> pd.DataFrame:
+    return tm.builtin_corpus(lang, n).df
+
+
+@st.cache_resource(show_spinner="Topic mix of every listing under the fitted model…",
+                   max_entries=4)
+def _builtin_theta(lang: str, n: int, name: str, mtime: float) -> np.ndarray:
+    model = _shipped(name, mtime)
+    data = model.card_.get("data", {})
+    if data.get("n") == n and data.get("lang") == lang and len(model.doc_topic_) == n:
+        return model.doc_topic_.astype(np.float32)
+    return model.transform_texts(_listings(lang, n)["text"].tolist()).astype(np.float32)
+
+
+@st.cache_resource(show_spinner="Topic mix of every listing under the loaded model…",
+                   max_entries=4)
+def _theta_under(key: str, model_hash: str, _model: tm.TopicModel, _df: pd.DataFrame):
+    return _model.transform_texts(_df["text"].tolist()).astype(np.float32)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _points(key: str, labels: tuple[str, ...], _df: pd.DataFrame, _theta: np.ndarray):
+    return tv.point_table(_df, _theta, list(labels))
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _deck(key: str, labels: tuple, types: tuple, topics: tuple, mode: str, focus, _pts,
+          _theta):
+    mask = np.isin(_pts["topic"].to_numpy(), topics)
+    if types is not None:
+        mask &= _pts["type"].isin(types).to_numpy()
+    weight = None if focus is None or mode != "heatmap" else _theta[mask, focus]
+    return tv.listing_deck(_pts[mask], len(labels), mode, weight=weight, focus=focus), int(
+        mask.sum())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read(data: bytes, name: str) -> tables.Table:
+    return tables.read_table(data, name)
+
+
+def _file_hash(b: bytes) -> str:
+    return hashlib.sha1(b).hexdigest()[:12]
+
+
+# -- choosing the data ----------------------------------------------------------------------
+def sidebar_source() -> Active | None:
+    """Sidebar: built-in corpus or the user's file; returns what to show (None: nothing yet)."""
+    src = st.sidebar.radio("Listings", ["Built-in corpus", "My file"], key="topic_src",
+                           horizontal=True)
+    if src == "My file":
+        return _uploaded_active()
+    lang = st.sidebar.selectbox("Language", list(LANGS), format_func=LANGS.get, key="topic_lang")
+    n = st.sidebar.select_slider("Listings", SIZES, value=5_000, key="topic_n",
+                                 format_func=lambda v: f"{v:,}")
+    name = f"topics-{lang}-5000"
+    path = tm.shipped_path(name)
+    if not path.exists():
+        st.error(f"The shipped model `{name}` is missing. Recreate it with "
+                 f"`python -m unsup train {name}` (about a minute), then reload this page.")
+        return None
+    try:
+        model = _shipped(name, path.stat().st_mtime)
+    except tm.TopicModelError as exc:
+        st.error(f"{exc} Recreate it with `python -m unsup train {name}`.")
+        return None
+    df = _listings(lang, n)
+    loaded = st.session_state.get("topic_loaded")
+    if loaded is not None:
+        key = f"builtin-{lang}-{n}-loaded-{loaded.card_.get('_hash')}"
+        return Active(key, df, _theta_under(key, loaded.card_.get("_hash"), loaded, df), loaded,
+                      lang, "builtin")
+    theta = _builtin_theta(lang, n, name, path.stat().st_mtime)
+    return Active(f"builtin-{lang}-{n}-{int(path.stat().st_mtime)}", df, theta, model, lang,
+                  "builtin")
+
+
+def _uploaded_active() -> Active | None:
+    job_id = st.query_params.get("topic_job")
+    job = topic_jobs.get(job_id)
+    done = job is not None and job.status == "done" and isinstance(job.result, dict)
+    with st.expander("Your file and the fit", expanded=not done):
+        upload_panel()
+    if not done:
+        return None
+    r = job.result
+    model, df = r["model"], r["df"]
+    loaded = st.session_state.get("topic_loaded")
+    if loaded is not None:
+        key = f"{job_id}-loaded-{loaded.card_.get('_hash')}"
+        return Active(key, df, _theta_under(key, loaded.card_.get("_hash"), loaded, df), loaded,
+                      r["lang"], "upload")
+    return Active(job_id, df, model.doc_topic_.astype(np.float32), model, r["lang"], "upload")
+
+
+def upload_panel() -> None:
+    """Upload -> column mapping -> cleaning report -> text settings -> background fit."""
+    f = st.file_uploader("Listings file: CSV, Excel (.xlsx) or JSON",
+                         type=["csv", "tsv", "txt", "xlsx", "json", "jsonl"], key="topic_file")
+    if f is None:
+        st.info("One row per listing: a text column (required), latitude and longitude in "
+                "decimal degrees (for the map), and optionally property type, developer/owner "
+                "and date. UTF-8 and Thai TIS-620/cp874 files are both fine.")
+        return
+    data = f.getvalue()
+    try:
+        table = _read(data, f.name)
+    except tables.TableError as exc:
+        st.error(f"{exc}")
+        return
+    df = table.df
+    for note in table.notes:
+        st.caption(note)
+    st.caption(f"{len(df):,} rows, {df.shape[1]} columns, read as {table.kind}"
+               + (f" ({table.encoding})" if table.encoding else ""))
+    guess = tables.guess_columns(df)
+    opts = ["—"] + [str(c) for c in df.columns]
+    roles = [("text", "Text *"), ("lat", "Latitude"), ("lon", "Longitude"), ("type", "Type"),
+             ("developer", "Developer / owner"), ("date", "Date")]
+    cols = st.columns(len(roles))
+    mapping = {}
+    for c, (role, title) in zip(cols, roles):
+        g = guess.get(role)
+        mapping[role] = c.selectbox(title, opts, index=opts.index(str(g)) if g else 0,
+                                    key=f"map_{role}_{_file_hash(data)}")
+    df.columns = [str(c) for c in df.columns]
+    try:
+        cleaned = tables.clean(df, mapping)
+    except tables.TableError as exc:
+        st.error(f"{exc}")
+        return
+    (st.success if not len(cleaned.skipped) else st.warning)(cleaned.summary())
+    if len(cleaned.skipped):
+        with st.expander(f"Skipped rows ({len(cleaned.skipped):,})"):
+            st.dataframe(cleaned.skipped.head(500), hide_index=True, width="stretch")
+    if not cleaned.has_map:
+        st.warning("No latitude/longitude columns mapped: topics can be fitted, but there is "
+                   "no map. Map both columns to see the listings on the map.")
+    c1, c2, c3, c4 = st.columns(4)
+    k = c1.number_input("Topics K", 2, 60, 10, key="up_k")
+    min_df = c2.number_input("Min. documents per word", 1, 1000, 3, key="up_mindf")
+    max_df = c3.slider("Max. share of documents", 0.05, 1.0, 0.5, 0.05, key="up_maxdf")
+    iters = c4.number_input("Gibbs sweeps", 20, 2000, 150, 10, key="up_iter")
+    extra = st.text_input("Extra stopwords (space or comma separated)", key="up_stop")
+    text_cfg = TextConfig(extra_stopwords=tuple(extra.replace(",", " ").split()),
+                          min_df=int(min_df), max_df=float(max_df))
+    row = st.number_input("Token preview: row", 0, len(cleaned.df) - 1, 0, key="up_prev")
+    st.caption(" · ".join(tokenize(cleaned.df["text"].iloc[int(row)], text_cfg)) or "(no tokens)")
+    cfg = tm.TopicConfig(n_topics=int(k), iterations=int(iters), text=text_cfg)
+    job = topic_jobs.get(st.query_params.get("topic_job"))
+    if st.button("Fit topics", type="primary", disabled=bool(job and job.active)):
+        st.query_params["topic_job"] = topic_jobs.submit(f"LDA K={k} on {f.name}",
+                                                         _fit_work(cleaned.df, cfg, f.name))
+        st.session_state.pop("topic_loaded", None)
+        st.rerun()
+    job_progress()
+
+
+def _fit_work(df: pd.DataFrame, cfg: tm.TopicConfig, name: str):
+    def work(progress, should_stop):
+        from unsup import paths
+
+        t0 = time.perf_counter()
+        texts = df["text"].tolist()
+        corpus = tm.prepare(texts, cfg, on_progress=progress)
+        if corpus.n_words < 2:
+            raise ValueError("Too few words are left after stopwords and the document-frequency "
+                             "limits; lower 'Min. documents per word' or raise 'Max. share'.")
+        model = tm.fit_lda(corpus, cfg, on_progress=progress, should_stop=should_stop)
+        thai = np.mean([any("\u0e00" <= ch <= "\u0e7f" for ch in t[:200]) for t in texts[:500]])
+        lang = "th" if thai > 0.5 else "en"
+        from unsup.data.listings import corpus_fingerprint
+
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        card = {"kind": tm.KIND, "name": f"topics-{stamp}", "title": f"LDA K={cfg.n_topics} on "
+                f"{name}", "data": {"file": name, "n": len(df),
+                                    "fingerprint": corpus_fingerprint(texts)},
+                "metrics": {}, "command": None, "created": stamp,
+                "seconds": round(time.perf_counter() - t0, 2)}
+        try:
+            model.save(paths.runs_dir() / f"topics-{stamp}" / "model.npz", card)
+        except OSError:
+            pass  # the fit is still shown; only the copy on disk is missing
+        return {"model": model, "df": df, "lang": lang, "corpus": corpus}
+
+    return work
+
+
+@st.fragment(run_every=1.0)
+def job_progress() -> None:
+    job = topic_jobs.get(st.query_params.get("topic_job"))
+    if job is None:
+        return
+    if job.active:
+        st.progress(job.fraction, text=f"{job.title}: {job.message or job.status} "
+                                       f"({job.seconds:.0f} s)")
+        if st.button("Stop", key="topic_stop"):
+            topic_jobs.stop(job.id)
+    elif job.status == "failed":
+        st.error(f"The fit failed: {job.error}. Check the column mapping and the word limits.")
+    elif job.status == "stopped":
+        st.warning("The fit was stopped.")
+    elif st.session_state.get("topic_seen") != job.id:
+        st.session_state["topic_seen"] = job.id
+        st.rerun(scope="app")
+
+
+# -- the linked focus -----------------------------------------------------------------------
+def sidebar_focus(act: Active) -> tuple[int | None, float]:
+    """The focus topic (linked across the views) and the relevance weight lambda."""
+    K = act.model.n_topics
+    if st.session_state.get("topic_focus") is not None and st.session_state["topic_focus"] >= K:
+        st.session_state["topic_focus"] = None
+    labels = act.labels
+    focus = st.sidebar.selectbox("Focus topic", [None] + list(range(K)), key="topic_focus",
+                                 format_func=lambda k: "— all topics —" if k is None
+                                 else f"{k}: {labels[k]}")
+    lam = st.sidebar.slider("Relevance λ", 0.0, 1.0, 0.6, 0.05, key="topic_lambda",
+                            help="Sievert & Shirley (2014): 1 ranks a topic's words by "
+                                 "probability, lower values favour words specific to the topic.")
+    return focus, lam
+
+
+def _set_all(key: str, values: list) -> None:
+    st.session_state[key] = list(values)
+
+
+def _select_all_row(label: str, key: str, values: list) -> None:
+    a, b = st.columns(2)
+    a.button(f"Select all {label}", on_click=_set_all, args=(key, values), key=f"{key}_all",
+             width="stretch")
+    b.button(f"Unselect all {label}", on_click=_set_all, args=(key, []), key=f"{key}_none",
+             width="stretch")
+
+
+# -- sections -------------------------------------------------------------------------------
+def map_section(act: Active, focus: int | None) -> None:
+    if not act.has_map:
+        st.info("This table has no coordinates, so there is no map. Map the latitude and "
+                "longitude columns of your file to draw one.")
+        return
+    labels = act.labels
+    K = act.model.n_topics
+    pts = _points(act.key, tuple(labels), act.df, act.theta)
+    left, right = st.columns([1, 1])
+    with left:
+        types = None
+        if "type" in act.df:
+            all_types = sorted(pts["type"].unique().tolist())
+            tkey = f"ftype:{act.key}"
+            st.session_state.setdefault(tkey, all_types)
+            types = st.multiselect("Property type", all_types, key=tkey)
+            _select_all_row("types", tkey, all_types)
+    with right:
+        zkey = f"ftopic:{act.key}"
+        st.session_state.setdefault(zkey, list(range(K)))
+        topics = st.multiselect("Dominant topic", list(range(K)), key=zkey,
+                                format_func=lambda k: f"{k}: {labels[k]}")
+        _select_all_row("topics", zkey, list(range(K)))
+    mode = st.radio("Map", list(MODES), format_func=MODES.get, horizontal=True,
+                    key="topic_mode", label_visibility="collapsed")
+    deck, shown = _deck(act.key, tuple(labels), None if types is None else tuple(types),
+                        tuple(topics), mode, focus, pts, act.theta)
+    st.pydeck_chart(deck, height=540)
+    note = {"scatter": "colour = dominant topic, opacity = its share",
+            "hexagon": "column height and colour = number of listings",
+            "heatmap": "density" + (f" weighted by topic {focus}'s share" if focus is not None
+                                    else " of listings (pick a focus topic to weight it)")}[mode]
+    st.caption(f"{shown:,} of {len(pts):,} listings · {note}"
+               + (f" · dots: an even sample of {tv.MAX_SCATTER:,}" if mode == "scatter"
+                  and shown > tv.MAX_SCATTER else ""))
+    st.markdown(tv.legend_html(labels, topics), unsafe_allow_html=True)
+
+
+def _pick_topic() -> None:
+    sel = st.session_state.get("topic_itm")
+    pts = getattr(getattr(sel, "selection", None), "points", None) or (
+        sel.get("selection", {}).get("points", []) if isinstance(sel, dict) else [])
+    if pts:
+        p = pts[0]
+        k = p.get("customdata", p.get("point_index"))
+        if isinstance(k, list):
+            k = k[0]
+        st.session_state["topic_focus"] = int(k)
+
+
+def topics_section(act: Active, focus: int | None, lam: float) -> None:
+    model = act.model
+    table = tv.topic_table(model, lam)
+    table["label"] = act.labels
+    st.caption("Each topic as the lecture writes it: P(word | topic) for its top words, ranked "
+               f"by relevance at λ = {lam:.2f}. Rename a topic in the label column.")
+    edited = st.data_editor(
+        table, hide_index=True, width="stretch", key=f"tedit:{act.key}",
+        disabled=["topic", "share", "words"],
+        column_config={"share": st.column_config.ProgressColumn("share", min_value=0.0,
+                                                                max_value=float(max(
+                                                                    table["share"].max(), 1e-9)),
+                                                                format="%.3f"),
+                       "words": st.column_config.TextColumn("top words", width="large")})
+    new = [str(x) if str(x).strip() else f"Topic {i}" for i, x in enumerate(edited["label"])]
+    if new != act.labels:
+        st.session_state[f"labels:{act.key}"] = new
+        st.rerun()
+    a, b = st.columns(2)
+    a.plotly_chart(tv.intertopic_map(model, focus), key="topic_itm", on_select=_pick_topic,
+                   selection_mode="points", width="stretch")
+    b.plotly_chart(tv.relevance_bars(model, 0 if focus is None else focus, lam),
+                   width="stretch")
+    if focus is None:
+        b.caption("Showing topic 0: click a circle or pick a focus topic in the sidebar.")
+
+
+def trends_section(act: Active, focus: int | None) -> None:
+    labels = act.labels
+    if "date" in act.df:
+        freq = st.radio("Period", ["Q", "M"], horizontal=True, key="topic_freq",
+                        format_func={"Q": "Quarter", "M": "Month"}.get)
+        tab = tv.share_by_period(act.df["date"], act.theta, freq)
+        st.plotly_chart(tv.trend_chart(tab, labels, focus), width="stretch")
+    else:
+        st.info("No date column, so no trends over time.")
+    if "developer" in act.df:
+        lift = tv.developer_niches(act.df["developer"], act.theta)
+        if len(lift):
+            st.plotly_chart(tv.niche_heatmap(lift, labels, focus), width="stretch")
+            st.caption("Red: the developer advertises this topic more than the market does; "
+                       "blue: less. Developers with at least 20 listings.")
+    else:
+        st.info("No developer/owner column, so no niches.")
+
+
+def document_section(act: Active) -> None:
+    n = len(act.df)
+    i = int(st.number_input(f"Listing (0–{n - 1:,})", 0, n - 1, 0, key=f"tdoc:{act.key}"))
+    row = act.df.iloc[i]
+    meta = [str(row[c]) for c in ("id", "type", "developer", "area") if c in row]
+    if "date" in row:
+        meta.append(str(pd.Timestamp(row["date"]).date()))
+    st.caption(" · ".join(meta))
+    _show_doc(act, str(row["text"]), act.theta[i].astype(float), "This listing's topic "
+              "proportions")
+
+
+def _show_doc(act: Active, text: str, theta: np.ndarray, title: str) -> None:
+    toks = raw_tokens(text)
+    z = act.model.word_topics(toks, theta)
+    st.plotly_chart(tv.proportion_bar(theta, act.labels, title), width="stretch")
+    st.markdown(tv.document_html(toks, z, act.labels, "en" if act.lang == "en" else "th"),
+                unsafe_allow_html=True)
+    st.caption("Each word in the colour of its most likely topic, argmax_z θ_z·β_w|z (the "
+               "E-step's p(z|d,w)); grey words are stopwords or outside the vocabulary.")
+    with st.expander("Tokens the model sees"):
+        st.write(" · ".join(tokenize(text, act.model.config.text)) or "(none)")
+
+
+def try_text_section(act: Active) -> None:
+    text = st.text_area("Type or paste any listing text (Thai, English or both)", EXAMPLE,
+                        key="topic_try", height=110)
+    if not text.strip():
+        st.info("Type some text to see its topic mix.")
+        return
+    theta = act.model.transform_texts([text])[0]
+    if not act.model.encode([text])[0].size:
+        st.warning("None of these words is in the model's vocabulary; the mix shown is the "
+                   "prior's. Try words from the topic list.")
+    _show_doc(act, text, theta, "Topic mix under the fitted model (folding-in)")
+
+
+def choose_k_section(act: Active) -> None:
+    st.caption("Choosing K: coherence of the LDA topics (C_V, NPMI; Röder et al. 2015) and "
+               "perplexity on held-out documents. pLSA, fitted by the lecture's EM, reaches a "
+               "lower *training* perplexity than LDA but a higher *held-out* one: without the "
+               "Dirichlet prior it overfits. HDP (the Chinese restaurant process) suggests K.")
+    metrics = act.model.card_.get("metrics", {})
+    rows, hdp = metrics.get("sweep"), (metrics.get("hdp") or {}).get("k")
+    jkey = f"sweep_job:{act.key}"
+    job = topic_jobs.get(st.session_state.get(jkey))
+    if job is not None and job.status == "done":
+        rows, hdp = job.result["sweep"], job.result["hdp"]["k"]
+    if rows:
+        st.plotly_chart(tv.sweep_chart(rows, hdp), width="stretch")
+        st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
+    if act.source == "upload" and (job is None or not job.active):
+        ks = st.multiselect("K values", list(range(2, 41)), [4, 6, 8, 10, 12, 15, 20],
+                            key="sweep_ks")
+        if st.button("Run the K sweep and HDP (background)") and ks:
+            st.session_state[jkey] = topic_jobs.submit("K sweep", _sweep_work(act, sorted(ks)))
+            st.rerun()
+    elif not rows and act.source != "upload":
+        st.info("This model's card has no K sweep; `python -m unsup train <preset>` makes one.")
+    if job is not None and job.active:
+        st.progress(job.fraction, text=f"K sweep: {job.message}")
+        time.sleep(1.0)
+        st.rerun()
+
+
+def _sweep_work(act: Active, ks: list[int]):
+    corpus = tm.prepare(act.df["text"].tolist(), act.model.config)
+
+    def work(progress, should_stop):
+        rows = tm.k_sweep(corpus, ks, act.model.config, on_progress=progress,
+                          should_stop=should_stop)
+        return {"sweep": rows, "hdp": tm.suggest_k_hdp(corpus, seed=act.model.config.seed)}
+
+    return work
+
+
+def export_section(act: Active) -> None:
+    model = act.model
+    labels = act.labels
+    c1, c2, c3 = st.columns(3)
+    table = tv.topic_table(model, 1.0, 10)
+    table["label"] = labels
+    c1.download_button("Topic table (CSV)", table.to_csv(index=False).encode("utf-8-sig"),
+                       "topics.csv", "text/csv", width="stretch")
+    shares = pd.DataFrame(act.theta.round(4), columns=[f"t{k}_{labels[k]}" for k in range(
+        model.n_topics)])
+    keep = [c for c in ("id", "lat", "lon", "type", "developer", "date") if c in act.df]
+    out = pd.concat([act.df[keep].reset_index(drop=True), shares], axis=1)
+    out.insert(len(keep), "dominant_topic", act.theta.argmax(1))
+    c2.download_button("Topic shares per listing (CSV)",
+                       out.to_csv(index=False).encode("utf-8-sig"), "listing_topics.csv",
+                       "text/csv", width="stretch")
+    model.labels_ = labels
+    c3.download_button("Fitted model (.npz)", model.to_bytes(), "topic_model.npz",
+                       "application/octet-stream", width="stretch")
+    st.divider()
+    up = st.file_uploader("Load a saved model (.npz from this page) and apply it to these "
+                          "listings", type=["npz"], key="topic_model_file")
+    if up is not None:
+        data = up.getvalue()
+        try:
+            loaded = tm.from_bytes(data, up.name)
+        except tm.TopicModelError as exc:
+            st.error(str(exc))
+        else:
+            loaded.card_["_hash"] = _file_hash(data)
+            old = st.session_state.get("topic_loaded")
+            if old is None or old.card_.get("_hash") != loaded.card_["_hash"]:
+                st.session_state["topic_loaded"] = loaded
+                st.rerun()
+    if st.session_state.get("topic_loaded") is not None:
+        st.success(f"Using the loaded model ({st.session_state['topic_loaded'].n_topics} "
+                   "topics).")
+        if st.button("Back to the fitted model"):
+            st.session_state.pop("topic_loaded", None)
+            st.rerun()
+
+
+def model_caption(act: Active) -> str:
+    card = act.model.card_
+    m = card.get("metrics", {})
+    bits = [f"{act.model.n_topics} topics", f"{len(act.model.vocab_):,} words",
+            f"{len(act.df):,} listings"]
+    if "perplexity_heldout" in m:
+        bits.append(f"held-out perplexity {m['perplexity_heldout']:.1f}")
+    if "recovery_cosine" in m:
+        bits.append(f"matches the generator's themes at cosine {m['recovery_cosine']:.3f}")
+    if card.get("command"):
+        bits.append(f"`{card['command']}`")
+    return " · ".join(bits)
+
+
+def download_bytes(df: pd.DataFrame) -> bytes:  # pragma: no cover - helper kept for parity
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    return buf.getvalue().encode("utf-8-sig")

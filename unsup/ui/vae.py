@@ -1,0 +1,243 @@
+"""The VAE page's pieces: cached model loading, the sections, and the training form."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+import torch
+
+from unsup import checkpoints
+from unsup.checkpoints import Entry
+from unsup.data import images as image_data
+from unsup.data.uploads import read_uploads
+from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
+from unsup.viz import images as viz_images
+from unsup.viz import plots
+
+KIND = "conv_vae"
+
+
+# -- cached loading ---------------------------------------------------------------------------
+def entries() -> list[Entry]:
+    return checkpoints.list_models(KIND)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def load_model(path: str, mtime: float) -> ConvVAE:
+    """A checkpoint, loaded once per (path, mtime) per process."""
+    torch.set_grad_enabled(False)
+    return checkpoints.load(path)
+
+
+def model_of(entry: Entry) -> ConvVAE:
+    return load_model(str(entry.path), entry.mtime)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def test_split(size: int, channels: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST test images (grey, binarized) at ``size`` and ``channels``, and their labels."""
+    split = image_data.load_split("mnist")
+    grey = np.repeat(image_data.resize_images(split.x_test, size), channels, axis=1)
+    return grey, image_data.binarize(grey), split.y_test
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def test_codes(path: str, mtime: float) -> np.ndarray:
+    model = load_model(path, mtime)
+    _, xb, _ = test_split(model.config.image_size, model.config.n_channels)
+    with torch.no_grad():
+        return model.encode(torch.from_numpy(xb)).numpy()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def latent_stats(path: str, mtime: float) -> dict:
+    """KL per dimension and activity, from the card (computed on the test split by the CLI) or,
+    for a model without them, computed now on the test split."""
+    model = load_model(path, mtime)
+    metrics = dict(getattr(model, "card_", {}).get("metrics") or {})
+    if "kl_per_dim" not in metrics and model.config.variational:
+        from unsup.metrics.elbo import evaluate  # e.g. a run stopped before it was measured
+
+        _, xb, _ = test_split(model.config.image_size, model.config.n_channels)
+        metrics = {**evaluate(model, torch.from_numpy(xb), k=100), "heldout": "MNIST test"}
+    codes = test_codes(path, mtime)
+    activity = codes.var(0)
+    kl = np.asarray(metrics.get("kl_per_dim") or activity, dtype=float)
+    return {"metrics": metrics, "kl": kl, "activity": activity, "order": np.argsort(-kl)}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def manifold(path: str, mtime: float, n: int = 20) -> tuple[object, float]:
+    """The 2-D model's decoded n x n grid over Gaussian quantiles 5%..95%, as one PIL image."""
+    model = load_model(path, mtime)
+    with torch.no_grad():
+        imgs = model.decode(latent_grid(n))
+    extent = float(math.sqrt(2.0) * torch.erfinv(torch.tensor(0.95 * 2 - 1)))
+    return viz_images.grid(imgs, n, pad=0), extent
+
+
+def decode_one(model: ConvVAE, z: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].numpy()
+
+
+# -- slider state -----------------------------------------------------------------------------
+def _zkey(tag: str, i: int) -> str:
+    return f"z_{tag}_{i}"
+
+
+def set_code(tag: str, z: np.ndarray) -> None:
+    for i, v in enumerate(np.asarray(z, dtype=float)):
+        st.session_state[_zkey(tag, i)] = float(np.clip(round(v, 2), -3.0, 3.0))
+
+
+def current_code(tag: str, d: int) -> np.ndarray:
+    return np.array([st.session_state.get(_zkey(tag, i), 0.0) for i in range(d)], dtype=np.float32)
+
+
+def sliders(tag: str, model: ConvVAE, stats: dict) -> np.ndarray:
+    """A slider per latent dimension, ordered by KL; returns the code they spell."""
+    d = model.config.n_latent
+    for i in range(d):
+        st.session_state.setdefault(_zkey(tag, i), 0.0)
+    b1, b2 = st.columns(2)
+    b1.button("Random sample", icon=":material/casino:", width="stretch",
+              on_click=lambda: set_code(tag, np.random.default_rng().standard_normal(d)))
+    b2.button("Reset to 0", icon=":material/restart_alt:", width="stretch",
+              on_click=lambda: set_code(tag, np.zeros(d)))
+    cols = st.columns(2 if d > 4 else 1)
+    for rank, i in enumerate(stats["order"]):
+        kl = float(stats["kl"][i])
+        active = float(stats["activity"][i]) > 0.01
+        label = f"z{i} · KL {kl:.2f}" + ("" if active else " · inactive")
+        cols[rank % len(cols)].slider(label, -3.0, 3.0, step=0.05, key=_zkey(tag, i),
+                                      help=None if active else
+                                      "Inactive unit: its code barely varies over the test "
+                                      "set (variance < 0.01), so the decoder ignores it.")
+    return current_code(tag, d)
+
+
+# -- encoding ---------------------------------------------------------------------------------
+def image_from_upload(files, size: int) -> tuple[np.ndarray | None, list[str]]:
+    report = read_uploads([(f.name, f.getvalue()) for f in files], size=size)
+    return (report.array()[0] if report.images else None), report.problems
+
+
+def encode_one(model: ConvVAE, img: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model.encode(torch.from_numpy(img[None]))[0].numpy()
+
+
+def interpolation_strip(model: ConvVAE, a: np.ndarray, b: np.ndarray, n: int, mode: str):
+    za, zb = (torch.from_numpy(encode_one(model, x)) for x in (a, b))
+    zs = interpolate(za, zb, n, mode)
+    with torch.no_grad():
+        imgs = model.decode(zs)
+    return viz_images.grid(imgs, n, pad=1, scale=3)
+
+
+def denoise_row(models: dict[str, ConvVAE], x: np.ndarray, level: float, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    xt = torch.from_numpy(x[None])
+    noisy = corrupt(xt, level, torch.randn(xt.shape, generator=g))
+    outs, labels = [xt[0], noisy[0]], ["original", f"corrupted σ={level:.2f}"]
+    with torch.no_grad():
+        for name, m in models.items():
+            outs.append(m.reconstruct(noisy)[0])
+            labels.append(name)
+    return viz_images.labelled_row(outs, labels, scale=5)
+
+
+def metrics_rows(metrics: dict) -> list[tuple[str, str]]:
+    return plots.metric_table_rows(metrics)
+
+
+class NamedBytes:
+    """Bytes with a name, shaped like Streamlit's UploadedFile for :func:`image_from_upload`."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def denoise_models() -> dict[str, ConvVAE]:
+    """The shipped autoencoder and denoising autoencoder, if present."""
+    found = {e.name: e for e in entries() if e.source == "shipped"}
+    out = {}
+    for name, label in (("ae-mnist-16d", "autoencoder"), ("dae-mnist-16d", "denoising AE")):
+        if name in found:
+            out[label] = model_of(found[name])
+    return out
+
+
+def import_checkpoint(upload) -> None:
+    """Validate an uploaded checkpoint; if it is a VAE, offer to add it to the user's models."""
+    from unsup.jobs import new_run_dir
+
+    try:
+        tensors, card = checkpoints.read_checkpoint_bytes(upload.getvalue())
+        model = checkpoints.build_model(card, tensors)
+    except checkpoints.CheckpointError as exc:
+        st.error(str(exc))
+        return
+    if card.get("kind") != KIND:
+        st.warning(f"This is a valid {card.get('kind')} checkpoint, but this page shows "
+                   f"{KIND} models.")
+        return
+    st.success(f"Valid VAE checkpoint: {card.get('title') or 'untitled'}, step {card.get('step')}.")
+    if st.button("Add to my models", key="ckpt_add"):
+        run = new_run_dir(card.get("title") or "imported")
+        card = {**card, "name": run.name, "origin": "upload"}
+        checkpoints.save(model, run / "model", card, optimizer=False)
+        st.rerun()
+
+
+def training_form(entry: Entry) -> None:
+    """The "Train" section's form: data, latent size, beta, epochs -> a background job."""
+    st.write("Train a VAE of the shipped architecture on the built-in digits or on your own "
+             "images. Training runs in the background: you can switch pages or refresh and "
+             "come back; Stop keeps the last checkpoint.")
+    if entry.source == "user":
+        with st.container(border=True):
+            st.write(f"Continue **{entry.title}** (your run, step {entry.card.get('step')}):")
+            more = st.number_input("More epochs", 1, 500, 10, key="resume_epochs")
+            if st.button("Resume training", icon=":material/play_arrow:"):
+                from unsup.presets import vae_training_spec
+
+                training.start_job("vae", vae_training_spec(epochs=more, resume=entry.path))
+                st.rerun()
+    from unsup.presets import BUILTIN_LABELS, vae_training_spec
+
+    source = st.radio("Data", ["mnist", "digits8", "upload"], horizontal=True, key="tr_src",
+                      format_func=lambda s: BUILTIN_LABELS.get(s, "My images (files or a ZIP)"))
+    images = None
+    if source == "upload":
+        files = st.file_uploader("Images (PNG, JPEG, …) or ZIPs of images", key="tr_files",
+                                 accept_multiple_files=True)
+        if files:
+            report = read_uploads([(f.name, f.getvalue()) for f in files], size=28)
+            st.session_state["tr_images"] = report.array() if report.images else None
+            st.caption(report.summary())
+            for p in report.problems[:20]:
+                st.warning(p)
+        images = st.session_state.get("tr_images")
+        if images is not None:
+            st.image(viz_images.grid(images[:32], 16, scale=2), caption="first images, as the "
+                     "model will see them (28×28, grey)")
+    c1, c2, c3 = st.columns(3)
+    n_latent = c1.select_slider("Latent size", [2, 4, 8, 16, 32], 16, key="tr_latent")
+    beta = c2.select_slider("β", [0.5, 1.0, 2.0, 4.0, 8.0], 1.0, key="tr_beta")
+    epochs = c3.number_input("Epochs", 1, 500, 30, key="tr_epochs")
+    ready = source != "upload" or (images is not None and len(images) >= 8)
+    if source == "upload" and not ready:
+        st.info("Upload at least 8 readable images to train on them.")
+    if st.button("Start training", type="primary", disabled=not ready, icon=":material/play_arrow:"):
+        spec = vae_training_spec(n_latent=n_latent, beta=beta, epochs=epochs,
+                                 data=source if source != "upload" else "mnist",
+                                 images=images if source == "upload" else None)
+        training.start_job("vae", spec)
+        st.rerun()

@@ -1,0 +1,88 @@
+"""Plotly figures shared by the pages. Pure functions: data in, ``go.Figure`` out."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2",
+           "#FF9DA6", "#9D755D", "#BAB0AC"]
+LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
+              font=dict(size=13))
+
+
+def _png_uri(img: Image.Image) -> str:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def loss_curves(history: list[dict], keys: list[str] | None = None, title: str = "Training loss"
+                ) -> go.Figure:
+    """Lines of each logged loss against the step."""
+    fig = go.Figure()
+    if history:
+        steps = [h["step"] for h in history]
+        keys = keys or [k for k in history[-1] if k != "step"]
+        for i, k in enumerate(keys):
+            fig.add_trace(go.Scatter(x=steps, y=[h.get(k) for h in history], name=k,
+                                     mode="lines", line=dict(color=PALETTE[i % len(PALETTE)])))
+    fig.update_layout(title=title, xaxis_title="step", yaxis_title="nats / image", height=300,
+                      legend=dict(orientation="h", y=-0.25), **LAYOUT)
+    return fig
+
+
+def kl_bars(kl_per_dim: np.ndarray, order: np.ndarray | None = None, threshold: float = 0.01,
+            activity: np.ndarray | None = None) -> go.Figure:
+    """KL per latent dimension (nats), sorted; inactive units greyed."""
+    kl = np.asarray(kl_per_dim, dtype=float)
+    order = np.argsort(-kl) if order is None else order
+    act = activity if activity is not None else kl
+    colors = [PALETTE[0] if act[i] > threshold else "#cccccc" for i in order]
+    fig = go.Figure(go.Bar(x=[f"z{i}" for i in order], y=kl[order], marker_color=colors,
+                           hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
+    fig.update_layout(title="KL per dimension (test set, nats)", height=260,
+                      yaxis_title="nats", **LAYOUT)
+    return fig
+
+
+def manifold_figure(manifold: Image.Image, extent: float, codes: np.ndarray | None = None,
+                    labels: np.ndarray | None = None, marker: tuple[float, float] | None = None
+                    ) -> go.Figure:
+    """The decoded 2-D manifold as a background image, test codes scattered on top by label.
+
+    ``extent``: the image spans [-extent, extent] on both axes (in z units).
+    """
+    fig = go.Figure()
+    fig.add_layout_image(dict(source=_png_uri(manifold), xref="x", yref="y", x=-extent,
+                              y=extent, sizex=2 * extent, sizey=2 * extent, sizing="stretch",
+                              layer="below", opacity=0.85))
+    if codes is not None:
+        for d in range(10):
+            m = labels == d
+            fig.add_trace(go.Scattergl(
+                x=codes[m, 0], y=codes[m, 1], mode="markers", name=str(d),
+                marker=dict(size=6, color=PALETTE[d], line=dict(width=0.5, color="white")),
+                hovertemplate=f"digit {d}<br>z=(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+    if marker is not None:
+        fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="sliders",
+                                 marker=dict(size=16, symbol="x", color="#E45756",
+                                             line=dict(width=2, color="white"))))
+    fig.update_xaxes(range=[-extent, extent], title="z₀", showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[-extent, extent], title="z₁", showgrid=False, zeroline=False,
+                     scaleanchor="x")
+    fig.update_layout(height=560, legend=dict(title="test digit"), **LAYOUT)
+    return fig
+
+
+def metric_table_rows(metrics: dict) -> list[tuple[str, str]]:
+    """Human labels for the VAE page's numbers."""
+    names = [("test_neg_elbo_nats", "−ELBO (nats)"), ("test_recon_nats", "reconstruction (nats)"),
+             ("test_kl_nats", "KL (nats)"), ("test_iwae_nll_nats", "IWAE bound on −log p(x)"),
+             ("active_units", "active units")]
+    return [(label, f"{metrics[k]:.2f}" if isinstance(metrics[k], float) else str(metrics[k]))
+            for k, label in names if k in metrics]

@@ -1,0 +1,383 @@
+"""Figures of the topic-map page: pure functions of arrays and tables -> plotly figures, pydeck
+decks, HTML snippets and the small tables behind them. No streamlit here."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+PALETTE = [  # 20 distinct colours (Tableau 10 + its light partners, reordered for contrast)
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
+    "#9c755f", "#499894", "#86bcb6", "#d37295", "#8cd17d", "#a0cbe8", "#f1ce63", "#fabfd2",
+    "#79706e", "#d4a6c8", "#b6992d", "#bab0ac",
+]
+FONT = "Sarabun, Noto Sans Thai, Leelawadee UI, Tahoma, sans-serif"
+
+
+def topic_colors(k: int) -> list[str]:
+    return [PALETTE[i % len(PALETTE)] for i in range(k)]
+
+
+def hex_to_rgb(h: str) -> list[int]:
+    h = h.lstrip("#")
+    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def _layout(fig, height: int = 360, **kw):
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), font_family=FONT,
+                      template="plotly_white", **kw)
+    return fig
+
+
+# -- the topic list -------------------------------------------------------------------------------
+def topic_table(model, lam: float = 0.6, n: int = 8) -> pd.DataFrame:
+    """One row per topic: label, prevalence, the lecture's formula (words ranked by relevance
+    with weight lam, shown with their probability)."""
+    prev = model.prevalence()
+    return pd.DataFrame({
+        "topic": np.arange(model.n_topics), "label": model.labels_,
+        "share": np.round(prev, 4),
+        "words": [model.formula(k, n, lam) for k in range(model.n_topics)],
+    })
+
+
+def js_distances(topic_word: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon distance (sqrt of the divergence, base 2) between every pair of topics."""
+    P = np.asarray(topic_word, float) + 1e-12
+    P /= P.sum(1, keepdims=True)
+    K = len(P)
+    D = np.zeros((K, K))
+    for i in range(K):
+        M = 0.5 * (P[i][None] + P)
+        kl1 = (P[i][None] * np.log2(P[i][None] / M)).sum(1)
+        kl2 = (P * np.log2(P / M)).sum(1)
+        D[i] = np.sqrt(np.clip(0.5 * (kl1 + kl2), 0, None))
+    return (D + D.T) / 2
+
+
+def mds_2d(D: np.ndarray) -> np.ndarray:
+    """Classical (Torgerson) scaling of a distance matrix to 2-D, as LDAvis does."""
+    K = len(D)
+    if K < 3:
+        return np.c_[np.arange(K, dtype=float), np.zeros(K)]
+    J = np.eye(K) - 1.0 / K
+    B = -0.5 * J @ (D ** 2) @ J
+    w, v = np.linalg.eigh(B)
+    idx = np.argsort(w)[::-1][:2]
+    xy = v[:, idx] * np.sqrt(np.clip(w[idx], 0, None))
+    xy *= np.where(xy[np.abs(xy).argmax(0), [0, 1]] < 0, -1, 1)  # a fixed orientation
+    return xy
+
+
+def intertopic_map(model, focus: int | None = None):
+    """Topics as circles at their Jensen-Shannon MDS positions; area = prevalence."""
+    import plotly.graph_objects as go
+
+    xy = mds_2d(js_distances(model.topic_word_))
+    prev = model.prevalence()
+    colors = topic_colors(model.n_topics)
+    size = 12 + 80 * np.sqrt(prev / max(prev.max(), 1e-9))
+    line = [4 if k == focus else 1 for k in range(model.n_topics)]
+    op = [1.0 if focus is None or k == focus else 0.45 for k in range(model.n_topics)]
+    hover = [f"<b>{k}: {html.escape(model.labels_[k])}</b><br>share {prev[k]:.1%}<br>"
+             + ", ".join(w for w, _ in model.top_words(k, 6)) for k in range(model.n_topics)]
+    fig = go.Figure(go.Scatter(
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(k) for k in range(len(xy))],
+        customdata=np.arange(model.n_topics), hovertext=hover, hoverinfo="text",
+        marker=dict(size=size, color=colors, opacity=op, sizemode="diameter",
+                    line=dict(width=line, color="#222")),
+        textfont=dict(size=13, color="#111")))
+    fig.update_xaxes(title="PC1", zeroline=True, showticklabels=False)
+    fig.update_yaxes(title="PC2", zeroline=True, showticklabels=False, scaleanchor="x")
+    return _layout(fig, 380, title="Intertopic distance map (Jensen–Shannon, MDS)",
+                   showlegend=False)
+
+
+def relevance_bars(model, k: int, lam: float, n: int = 12):
+    """Top words of topic k by relevance: the topic's count of each word beside the corpus
+    count (LDAvis's bar chart)."""
+    import plotly.graph_objects as go
+
+    order = np.argsort(-model.relevance(lam)[k], kind="stable")[:n][::-1]
+    words = [model.vocab_[i] for i in order]
+    total = model.word_freq_[order]
+    within = model.topic_word_[k, order] * model.prevalence()[k] * model.word_freq_.sum()
+    within = np.minimum(within, total)
+    fig = go.Figure()
+    fig.add_bar(y=words, x=total, orientation="h", name="whole corpus", marker_color="#d0d7de")
+    fig.add_bar(y=words, x=within, orientation="h", name=f"topic {k}",
+                marker_color=topic_colors(model.n_topics)[k])
+    return _layout(fig, 380, barmode="overlay", title=f"Topic {k}: top words at λ = {lam:.2f}",
+                   legend=dict(orientation="h", y=-0.12))
+
+
+# -- listings on the map ----------------------------------------------------------------------
+MAX_SCATTER = 60_000  # dots drawn at most (an even sample of the filtered listings beyond)
+MAX_TOOLTIP_TEXT = 12_000  # text excerpts in tooltips only up to this many dots
+
+
+def point_table(df: pd.DataFrame, theta: np.ndarray, labels: list[str],
+                excerpt: int = 80) -> pd.DataFrame:
+    """Per listing: dominant topic, its share, a text excerpt and the top-3 shares (for the
+    map's tooltip)."""
+    n = len(theta)
+    dom = theta.argmax(1) if n else np.zeros(0, int)
+    top3 = np.argsort(-theta, 1)[:, :3]
+    share = theta[np.arange(n), dom] if n else np.zeros(0)
+    lab = np.array(labels, dtype=object)
+    t3 = np.full(n, "", dtype=object)
+    for j in range(min(3, theta.shape[1])):
+        col = top3[:, j]
+        pct = np.char.mod("%d%%", np.round(100 * theta[np.arange(n), col]).astype(int))
+        t3 = t3 + (" · " if j else "") + lab[col] + " " + pct.astype(object)
+    text = df["text"].astype(str)
+    ex = text.str.slice(0, excerpt).where(text.str.len() <= excerpt,
+                                          text.str.slice(0, excerpt) + "…")
+    return pd.DataFrame({
+        "lat": df["lat"].to_numpy(float), "lon": df["lon"].to_numpy(float), "topic": dom,
+        "share": share.astype(float).round(2), "label": lab[dom] if n else [],
+        "type": df["type"].astype(str).to_numpy() if "type" in df else "",
+        "excerpt": ex.map(html.escape).to_numpy(), "top3": t3,
+    })
+
+
+def listing_deck(points: pd.DataFrame, n_topics: int, mode: str = "scatter",
+                 weight: np.ndarray | None = None, focus: int | None = None):
+    """A pydeck map of listings, as a deck whose JSON is built directly (pydeck's own
+    serializer takes seconds for 100,000 points).
+
+    mode "scatter": a dot per listing coloured by dominant topic, opacity by its share (at most
+    ``MAX_SCATTER`` dots: an even sample beyond; tooltips carry a text excerpt up to
+    ``MAX_TOOLTIP_TEXT`` dots); "hexagon": listing counts in hexagonal bins drawn as columns;
+    "heatmap": density weighted by ``weight`` (e.g. the focus topic's share).
+    """
+    import json
+
+    import pydeck as pdk
+
+    colors = np.array([hex_to_rgb(c) for c in topic_colors(n_topics)], dtype=np.int64)
+    if len(points):
+        view = pdk.ViewState(latitude=round(float(points["lat"].median()), 4),
+                             longitude=round(float(points["lon"].median()), 4),
+                             zoom=round(_zoom(points), 2), pitch=0)
+    else:
+        view = pdk.ViewState(latitude=13.0, longitude=100.9, zoom=5)
+    tooltip = None
+    if mode == "hexagon":
+        data = points[["lon", "lat"]].round(4)
+        layer = pdk.Layer("HexagonLayer", id="listings", data=[], get_position=["lon", "lat"],
+                          radius=3000, elevation_scale=60, extruded=True, pickable=True,
+                          coverage=0.9,
+                          color_range=[[255, 255, 204], [199, 233, 180], [127, 205, 187],
+                                       [65, 182, 196], [44, 127, 184], [37, 52, 148]])
+        view.pitch = 40
+        tooltip = {"html": "<b>{elevationValue}</b> listings", "style": {"fontSize": "12px"}}
+    elif mode == "heatmap":
+        w = np.ones(len(points)) if weight is None else np.asarray(weight, float)
+        data = pd.DataFrame({"lon": points["lon"].round(4), "lat": points["lat"].round(4),
+                             "w": np.round(w, 2)})
+        layer = pdk.Layer("HeatmapLayer", id="listings", data=[], get_position=["lon", "lat"],
+                          get_weight="w", radius_pixels=30, aggregation="SUM")
+    else:
+        pts = points
+        if len(pts) > MAX_SCATTER:
+            pts = pts.iloc[np.linspace(0, len(pts) - 1, MAX_SCATTER).astype(int)]
+        rgb = colors[pts["topic"].to_numpy()] if len(pts) else np.zeros((0, 3), np.int64)
+        alpha = (60 + 195 * pts["share"].to_numpy()).astype(np.int64)
+        if focus is not None:
+            alpha = np.where(pts["topic"].to_numpy() == focus, 255, alpha // 4)
+        cols = ["lon", "lat", "label", "share", "type"]
+        rich = len(pts) <= MAX_TOOLTIP_TEXT
+        if rich:
+            cols += ["excerpt", "top3"]
+        data = pts[cols].copy()
+        data["lon"], data["lat"] = data["lon"].round(5), data["lat"].round(5)
+        data["r"], data["g"], data["b"], data["a"] = rgb[:, 0], rgb[:, 1], rgb[:, 2], alpha
+        layer = pdk.Layer("ScatterplotLayer", id="listings", data=[],
+                          get_position=["lon", "lat"], get_fill_color="@@=[r, g, b, a]",
+                          get_radius=250,
+                          radius_min_pixels=2, radius_max_pixels=8, pickable=True,
+                          auto_highlight=True)
+        html_t = "<b>{label}</b> ({share})<br/><i>{type}</i>"
+        if rich:
+            html_t += "<br/>{excerpt}<br/><small>{top3}</small>"
+        tooltip = {"html": html_t, "style": {"fontSize": "12px", "maxWidth": "320px"}}
+    deck = pdk.Deck(layers=[layer], initial_view_state=view, tooltip=tooltip, map_style=None)
+    spec = json.loads(deck.to_json())
+    spec["layers"][0]["data"] = "@@DATA@@"
+    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
+    rows = data.to_json(orient="records", force_ascii=False, double_precision=5)
+    return JsonDeck(text.replace('"@@DATA@@"', rows, 1), tooltip)
+
+
+def deck_points(spec_json: str) -> list[dict]:
+    """The data rows of a deck's first layer (used by tests and the bench)."""
+    import json
+
+    return json.loads(spec_json)["layers"][0]["data"]
+
+
+def _json_deck_class():
+    import pydeck as pdk
+
+    class _JsonDeck(pdk.Deck):
+        """A pydeck Deck whose JSON is given (st.pydeck_chart calls ``to_json``)."""
+
+        def __init__(self, spec: str, tooltip):
+            super().__init__(layers=[], tooltip=tooltip if tooltip is not None else True,
+                             map_style=None)
+            self._spec = spec
+
+        def to_json(self):  # noqa: D401
+            return self._spec
+
+    return _JsonDeck
+
+
+def JsonDeck(spec: str, tooltip):  # noqa: N802 - a factory that reads like a class
+    return _json_deck_class()(spec, tooltip)
+
+
+def _zoom(points: pd.DataFrame) -> float:
+    span = max(float(points["lat"].quantile(0.98) - points["lat"].quantile(0.02)),
+               float(points["lon"].quantile(0.98) - points["lon"].quantile(0.02)), 0.01)
+    return float(np.clip(np.log2(360 / span) - 0.6, 3, 14))
+
+
+def legend_html(labels: list[str], selected: list[int] | None = None) -> str:
+    colors = topic_colors(len(labels))
+    items = []
+    for k, lab in enumerate(labels):
+        if selected is not None and k not in selected:
+            continue
+        items.append(f'<span style="white-space:nowrap;margin-right:12px">'
+                     f'<span style="display:inline-block;width:11px;height:11px;border-radius:6px;'
+                     f'background:{colors[k]};margin-right:4px"></span>{k}: '
+                     f'{html.escape(lab)}</span>')
+    return "<div style='font-size:0.85rem;line-height:1.7'>" + " ".join(items) + "</div>"
+
+
+# -- trends and niches ------------------------------------------------------------------------
+def share_by_period(dates: pd.Series, theta: np.ndarray, freq: str = "Q") -> pd.DataFrame:
+    """Mean topic share per period ("M" month or "Q" quarter): (periods, K), index = period
+    start."""
+    period = pd.to_datetime(dates).dt.to_period(freq).dt.start_time
+    df = pd.DataFrame(theta, columns=range(theta.shape[1]))
+    df["period"] = period.to_numpy()
+    return df.groupby("period").mean().sort_index()
+
+
+def trend_chart(table: pd.DataFrame, labels: list[str], focus: int | None = None,
+                shown: list[int] | None = None):
+    import plotly.graph_objects as go
+
+    colors = topic_colors(len(labels))
+    fig = go.Figure()
+    for k in (shown if shown is not None else range(len(labels))):
+        fig.add_scatter(x=table.index, y=table[k], name=f"{k}: {labels[k]}", mode="lines",
+                        stackgroup="one", line=dict(width=0.5 if focus not in (None, k) else 2,
+                                                    color=colors[k]),
+                        opacity=1.0 if focus in (None, k) else 0.4)
+    fig.update_yaxes(title="mean topic share", tickformat=".0%")
+    return _layout(fig, 380, title="Advertising trends: topic share over time",
+                   legend=dict(font_size=11), hovermode="x unified")
+
+
+def developer_niches(developers: pd.Series, theta: np.ndarray, min_listings: int = 20
+                     ) -> pd.DataFrame:
+    """Each developer's mean topic share divided by the whole corpus's (lift; 1 = average),
+    for developers with at least ``min_listings`` listings. Rows sorted by size."""
+    df = pd.DataFrame(theta, columns=range(theta.shape[1]))
+    df["developer"] = developers.astype(str).to_numpy()
+    g = df.groupby("developer")
+    sizes = g.size()
+    mean = g.mean()[sizes >= min_listings]
+    lift = mean / np.maximum(theta.mean(0), 1e-12)
+    return lift.loc[sizes[sizes >= min_listings].sort_values(ascending=False).index]
+
+
+def niche_heatmap(lift: pd.DataFrame, labels: list[str], focus: int | None = None):
+    import plotly.graph_objects as go
+
+    z = np.log2(np.maximum(lift.to_numpy(float), 1e-3))
+    cols = [f"{k}: {labels[k]}" for k in lift.columns]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cols, y=list(lift.index), colorscale="RdBu_r", zmid=0, zmin=-3, zmax=3,
+        customdata=lift.to_numpy(float),
+        hovertemplate="%{y}<br>%{x}<br>%{customdata:.2f}× the corpus share<extra></extra>",
+        colorbar=dict(title="log₂ lift")))
+    if focus is not None:
+        fig.add_vrect(x0=focus - 0.5, x1=focus + 0.5, line_width=2, line_color="#222")
+    fig.update_xaxes(tickangle=-35)
+    return _layout(fig, 90 + 26 * len(lift), title="Developer niches: topic share relative to "
+                   "the whole corpus")
+
+
+# -- one document -----------------------------------------------------------------------------
+def document_html(tokens: list[str], topics: list[int], labels: list[str], lang: str = "th"
+                  ) -> str:
+    """Each word highlighted in its topic's colour (grey: stopword or not in the vocabulary),
+    the lecture's "topic proportions and assignments" figure."""
+    colors = topic_colors(len(labels))
+    sep = "" if lang == "th" else " "
+    parts = []
+    for tok, z in zip(tokens, topics):
+        t = html.escape(tok)
+        if z < 0:
+            parts.append(f'<span style="color:#8a8f98">{t}</span>')
+        else:
+            parts.append(f'<span title="topic {z}: {html.escape(labels[z])}" style="background:'
+                         f'{colors[z]}33;border-bottom:3px solid {colors[z]};padding:0 1px;'
+                         f'border-radius:3px">{t}</span>')
+    body = ("&#8203;" + sep).join(parts) if sep == "" else sep.join(parts)
+    return f"<div style='font-size:1.1rem;line-height:2.1;font-family:{FONT}'>{body}</div>"
+
+
+def proportion_bar(theta: np.ndarray, labels: list[str], title: str = "Topic proportions"):
+    """theta as one horizontal stacked bar."""
+    import plotly.graph_objects as go
+
+    colors = topic_colors(len(labels))
+    fig = go.Figure()
+    for k in np.argsort(-theta):
+        if theta[k] < 0.005:
+            continue
+        fig.add_bar(x=[theta[k]], y=[""], orientation="h", name=f"{k}: {labels[k]}",
+                    marker_color=colors[k], text=f"{k}" if theta[k] > 0.05 else "",
+                    hovertemplate=f"{k}: {html.escape(labels[k])} %{{x:.1%}}<extra></extra>")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    return _layout(fig, 150, barmode="stack", title=title, showlegend=True,
+                   legend=dict(orientation="h", y=-0.6, font_size=11))
+
+
+# -- choosing K, and pLSA beside LDA -------------------------------------------------------------
+def sweep_chart(rows: list[dict], hdp_k: int | None = None):
+    """Coherence (C_V, NPMI) of LDA and held-out perplexity of LDA and pLSA against K."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    df = pd.DataFrame(rows)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "Coherence of LDA topics (higher is better)", "Perplexity (lower is better)"))
+    lda = df[df["method"] == "lda"].sort_values("k")
+    fig.add_scatter(x=lda["k"], y=lda["c_v"], name="C_V", mode="lines+markers", row=1, col=1,
+                    line_color="#4e79a7")
+    fig.add_scatter(x=lda["k"], y=lda["npmi"], name="NPMI", mode="lines+markers", row=1, col=1,
+                    line_color="#59a14f")
+    for method, color in (("lda", "#4e79a7"), ("plsa", "#e15759")):
+        d = df[df["method"] == method].sort_values("k")
+        if d.empty:
+            continue
+        fig.add_scatter(x=d["k"], y=d["perplexity_heldout"], name=f"{method.upper()} held-out",
+                        mode="lines+markers", line_color=color, row=1, col=2)
+        fig.add_scatter(x=d["k"], y=d["perplexity_train"], name=f"{method.upper()} training",
+                        mode="lines", line=dict(color=color, dash="dot"), row=1, col=2)
+    if hdp_k:
+        for c in (1, 2):
+            fig.add_vline(x=hdp_k, line_dash="dash", line_color="#888", row=1, col=c)
+        fig.add_annotation(x=hdp_k, y=1.0, yref="paper", text=f"HDP: K≈{hdp_k}",
+                           showarrow=False, xanchor="left", row=1, col=1)
+    fig.update_xaxes(title="K")
+    return _layout(fig, 360, legend=dict(orientation="h", y=-0.25))
