@@ -210,7 +210,7 @@ def guess_columns(df: pd.DataFrame) -> dict[str, str | None]:
             used.add(best)
     if out["text"] is None:  # the longest text-like column
         lengths = {c: df[c].dropna().astype(str).str.len().mean() for c in cols if c not in used
-                   and df[c].dtype == object}
+                   and not pd.api.types.is_numeric_dtype(df[c])}
         lengths = {c: v for c, v in lengths.items() if v == v}
         if lengths:
             out["text"] = max(lengths, key=lengths.get)
@@ -218,7 +218,7 @@ def guess_columns(df: pd.DataFrame) -> dict[str, str | None]:
 
 
 def _to_float(s: pd.Series) -> pd.Series:
-    if s.dtype != object:
+    if pd.api.types.is_numeric_dtype(s):
         return pd.to_numeric(s, errors="coerce").astype(float)
     t = s.astype(str).str.strip().str.replace("\u00b0", "", regex=False)
     t = t.where(~t.str.fullmatch(r"-?\d+,\d+"), t.str.replace(",", ".", regex=False))
