@@ -5,7 +5,6 @@ unsup.viz.topics; this module only wires widgets to them and caches results."""
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 from dataclasses import dataclass
 
@@ -136,6 +135,7 @@ def _uploaded_active() -> Active | None:
     done = job is not None and job.status == "done" and isinstance(job.result, dict)
     with st.expander("Your file and the fit", expanded=not done):
         upload_panel()
+    job_progress()
     if not done:
         return None
     r = job.result
@@ -208,7 +208,6 @@ def upload_panel() -> None:
                                                          _fit_work(cleaned.df, cfg, f.name))
         st.session_state.pop("topic_loaded", None)
         st.rerun()
-    job_progress()
 
 
 def _fit_work(df: pd.DataFrame, cfg: tm.TopicConfig, name: str):
@@ -515,9 +514,3 @@ def model_caption(act: Active) -> str:
     if card.get("command"):
         bits.append(f"`{card['command']}`")
     return " · ".join(bits)
-
-
-def download_bytes(df: pd.DataFrame) -> bytes:  # pragma: no cover - helper kept for parity
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    return buf.getvalue().encode("utf-8-sig")
