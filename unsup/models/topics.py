@@ -553,15 +553,19 @@ def label_topics(model: TopicModel, truth) -> list[str]:
             for k in range(model.n_topics)]
 
 
-def train_preset(name: str, out_dir: Path | None = None, sweep: bool = True) -> Path:
+def train_preset(name: str, out_dir: Path | None = None, sweep: bool = True,
+                 steps: int | None = None) -> Path:
     """Fit a shipped preset (``python -m unsup train <name>``) and write it into
-    ``checkpoints/`` (or ``out_dir``): ``<name>.npz`` + ``<name>.json``. Returns the .npz path."""
+    ``checkpoints/`` (or ``out_dir``): ``<name>.npz`` + ``<name>.json``. Returns the .npz path.
+    ``steps`` overrides the number of Gibbs sweeps (``--steps``)."""
     from unsup import paths
     from unsup.metrics.topics import coherence, topic_recovery
 
     if name not in _PRESETS:
         raise KeyError(f"unknown topic preset {name!r}; known: {', '.join(_PRESETS)}")
     p = _PRESETS[name]
+    if steps:
+        p = replace(p, config=replace(p.config, iterations=int(steps)))
     t0 = time.perf_counter()
     listings = builtin_corpus(p.lang, p.n, p.seed)
     corpus = prepare(listings.df["text"].tolist(), p.config)
@@ -581,7 +585,8 @@ def train_preset(name: str, out_dir: Path | None = None, sweep: bool = True) -> 
         "data": {"corpus": "unsup.data.listings.generate", "lang": p.lang, "n": p.n,
                  "seed": p.seed, "fingerprint": listings.fingerprint(),
                  "n_words": corpus.n_words},
-        "metrics": metrics, "command": f"python -m unsup train {name}",
+        "metrics": metrics,
+        "command": f"python -m unsup train {name}" + (f" --steps {steps}" if steps else ""),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2),
         "seconds_total": round(time.perf_counter() - t0, 2),
     }
@@ -612,8 +617,10 @@ def shipped_path(name: str) -> Path:
 def evaluate_entry(path) -> dict[str, Any]:
     """Recompute a shipped topic model's metrics on held-out built-in documents (a corpus drawn
     with another seed), for ``python -m unsup eval <name>``. ``path`` is the .npz (or its card),
-    or an object with a ``.path``."""
+    a preset name, or an object with a ``.path``."""
     path = Path(getattr(path, "path", path))
+    if not path.exists() and path.name in _PRESETS:  # a preset name
+        path = shipped_path(path.name)
     if path.suffix == ".json":
         path = path.with_suffix(".npz")
     model = load(path)
