@@ -136,3 +136,5 @@ def test_train_preset_and_evaluate_entry(tmp_path, monkeypatch):
     for k in ("beta_vae", "factor_vae", "mig", "dci", "sap", "recon"):
         assert k in card["metrics"]
     assert len(card["extra_metrics"]["kl_per_dim"]) == 3
+    again = B.evaluate_entry(path, fast=True)
+    assert again == pytest.approx(card["metrics"])  # fixed seeds: the same numbers
