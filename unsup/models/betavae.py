@@ -23,9 +23,10 @@ and appendix C.1): for a sample z_i of the i-th image, with M images in the batc
 
     log q(z_i) ≈ logsumexp_j log q(z_i | x_j) - log(N M).
 
-With N = 704,512 and M = 64 this estimator is dominated by the j = i term, so the logged "tc"
-carries a constant offset of (d - 1) log(N M) (about +158 nats for d = 10) and "dwkl" the
-opposite one; constants do not change the gradients, which is what the objective needs.
+With N = 704,512 and M = 64 the sums are dominated by the j = i term, so the logged terms carry
+constant offsets: "mi" about +log(N M) = +17.6 nats, "tc" +(d - 1) log(N M) = +159 nats and
+"dwkl" -d log(N M) = -176 nats for d = 10 (they cancel in the sum, the KL). Constants do not
+change the gradients, which is what the objective needs.
 """
 
 from __future__ import annotations
