@@ -138,3 +138,16 @@ def test_train_preset_and_evaluate_entry(tmp_path, monkeypatch):
     assert len(card["extra_metrics"]["kl_per_dim"]) == 3
     again = B.evaluate_entry(path, fast=True)
     assert again == pytest.approx(card["metrics"])  # fixed seeds: the same numbers
+
+
+def test_train_on_demand_job(tmp_path):
+    from unsup.jobs import ThreadRunner
+
+    spec = B.training_spec(kind="betatcvae", beta=6.0, steps=2)
+    spec.run_dir = tmp_path
+    runner = ThreadRunner()
+    snap = runner.wait(runner.submit(spec), timeout=300)
+    assert snap.status == "done", snap.error
+    model = checkpoints.load(snap.checkpoint)
+    assert model.kind == "betatcvae" and model.step_ == 2 and model.config.beta == 6.0
+    assert model.card_["data"]["name"] == "dsprites"

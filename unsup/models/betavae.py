@@ -323,8 +323,8 @@ def train_preset(name: str, steps: int | None = None, *, out_dir: str | Path | N
 
     ``steps`` overrides the preset's step count (the card records what was run). If a
     checkpoint with optimizer state already exists there, training resumes from it (a killed
-    run loses at most the 5,000 steps since its last save). ``fast_eval``: metrics on an eighth
-    of the held-out set with a tenth of the samples (tests only).
+    run loses at most the 2,500 steps since its last save). ``fast_eval``: metrics on a quarter
+    of the usual held-out images with a tenth of the samples (tests only).
     """
     from unsup import checkpoints, paths
     from unsup.train import fit
@@ -350,7 +350,7 @@ def train_preset(name: str, steps: int | None = None, *, out_dir: str | Path | N
                 print(f"step {p.step}/{p.total}  {p.seconds:7.0f}s  {losses}", flush=True)
     t0 = time.perf_counter()
     left = max(0, steps - int(getattr(model, "step_", 0)))
-    fit(model, data, steps=left, checkpoint_every=5_000, checkpoint_path=path, card=card,
+    fit(model, data, steps=left, checkpoint_every=2_500, checkpoint_path=path, card=card,
         on_progress=on_progress, log_every=100)
     train_seconds = seconds + time.perf_counter() - t0
     metrics = evaluate(model, fast=fast_eval)
