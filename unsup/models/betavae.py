@@ -344,19 +344,29 @@ def train_preset(name: str, steps: int | None = None, *, out_dir: str | Path | N
     card = {"title": p["title"], "description": p["description"], "data": data.card(),
             "command": command, "seconds": seconds}
     if on_progress is None:  # the CLI: a line every 1,000 steps
-        def on_progress(p):
-            if p.step % 1000 == 0 or p.step == p.total:
-                losses = " ".join(f"{k} {v:.2f}" for k, v in p.losses.items())
-                print(f"step {p.step}/{p.total}  {p.seconds:7.0f}s  {losses}", flush=True)
+        def on_progress(prog):
+            if prog.step % 1000 == 0 or prog.step == prog.total:
+                losses = " ".join(f"{k} {v:.2f}" for k, v in prog.losses.items())
+                print(f"step {prog.step}/{prog.total}  {prog.seconds:7.0f}s  {losses}",
+                      flush=True)
     t0 = time.perf_counter()
     left = max(0, steps - int(getattr(model, "step_", 0)))
     fit(model, data, steps=left, checkpoint_every=2_500, checkpoint_path=path, card=card,
         on_progress=on_progress, log_every=100)
     train_seconds = seconds + time.perf_counter() - t0
+    t1 = time.perf_counter()
     metrics = evaluate(model, fast=fast_eval)
-    checkpoints.update_card(path, metrics=_card_metrics(metrics), seconds=round(train_seconds, 1),
-                            extra_metrics={"kl_per_dim": metrics["kl_per_dim"],
-                                           "mi_matrix": metrics["mi_matrix"]})
+    final = checkpoints.make_card(
+        model, step=model.step_, metrics=_card_metrics(metrics), data=card["data"],
+        command=command, seconds=train_seconds, title=p["title"], description=p["description"],
+        extra={"name": name, "threads": torch.get_num_threads(), "device": str(model.device),
+               "eval_seconds": round(time.perf_counter() - t1, 1),
+               "extra_metrics": {"kl_per_dim": metrics["kl_per_dim"],
+                                 "mi_matrix": metrics["mi_matrix"]}})
+    # the finished checkpoint: metrics embedded in the weights file too; the optimizer state
+    # (only needed to resume an unfinished run) is dropped
+    checkpoints.save(model, path, final, optimizer=False)
+    checkpoints.optimizer_path(path).unlink(missing_ok=True)
     return path
 
 
