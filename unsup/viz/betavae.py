@@ -15,6 +15,10 @@ from PIL import Image, ImageDraw
 from unsup.data.dsprites import FACTOR_LABELS
 from unsup.viz.images import grid as image_grid
 
+ACTIVE_KL = 0.2
+"""A latent whose mean KL is below this many nats is shown as inactive (well-trained models
+have about 0.01 there and 1-5 nats on the latents they use)."""
+
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 
 
@@ -81,9 +85,10 @@ def traversal_gif(grid: np.ndarray, scale: int = 2, ms: int = 120) -> bytes:
 
 # -- per-latent statistics -----------------------------------------------------------------------
 def latent_labels(kl_per_dim, mi_matrix=None, factor_labels=FACTOR_LABELS,
-                  active: float = 0.05) -> list[str]:
-    """"z3 · position x" per latent: the factor it shares most (normalised) information with,
-    or "inactive" when its KL is below ``active`` nats."""
+                  active: float = ACTIVE_KL, floor: float = 0.05) -> list[str]:
+    """"z3 · position x" per latent: the factor it shares most (normalised) information with;
+    "inactive" when its KL is below ``active`` nats, "no factor" when no normalised MI reaches
+    ``floor``."""
     kl = np.asarray(kl_per_dim, dtype=float)
     out = []
     for j in range(len(kl)):
@@ -91,7 +96,8 @@ def latent_labels(kl_per_dim, mi_matrix=None, factor_labels=FACTOR_LABELS,
             out.append(f"z{j} · inactive")
         elif mi_matrix is not None:
             row = np.asarray(mi_matrix)[j]
-            out.append(f"z{j} · {factor_labels[int(np.argmax(row))]}")
+            best = factor_labels[int(np.argmax(row))] if row.max() >= floor else "no factor"
+            out.append(f"z{j} · {best}")
         else:
             out.append(f"z{j}")
     return out
@@ -108,7 +114,7 @@ def kl_bar(kl_per_dim, labels: list[str] | None = None) -> go.Figure:
     order = kl_order(kl)
     labels = labels or [f"z{j}" for j in range(len(kl))]
     fig = go.Figure(go.Bar(x=[labels[j] for j in order], y=kl[order],
-                           marker_color=["#4c78a8" if kl[j] >= 0.05 else "#cccccc" for j in order],
+                           marker_color=["#4c78a8" if kl[j] >= ACTIVE_KL else "#cccccc" for j in order],
                            hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
     fig.update_layout(title="KL per latent (held-out images, nats)", height=300,
                       yaxis_title="nats", **LAYOUT)
