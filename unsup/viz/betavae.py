@@ -114,7 +114,8 @@ def kl_bar(kl_per_dim, labels: list[str] | None = None) -> go.Figure:
     order = kl_order(kl)
     labels = labels or [f"z{j}" for j in range(len(kl))]
     fig = go.Figure(go.Bar(x=[labels[j] for j in order], y=kl[order],
-                           marker_color=["#4c78a8" if kl[j] >= ACTIVE_KL else "#cccccc" for j in order],
+                           marker_color=["#4c78a8" if kl[j] >= ACTIVE_KL else "#cccccc"
+                                         for j in order],
                            hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
     fig.update_layout(title="KL per latent (held-out images, nats)", height=300,
                       yaxis_title="nats", **LAYOUT)
