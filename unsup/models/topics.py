@@ -50,6 +50,9 @@ class TopicConfig:
     optimize_alpha: bool = True  # LDA: re-estimate an asymmetric alpha every 10 sweeps (Minka)
     seed: int = 0  # random seed
     workers: int = 1  # tomotopy threads; 1 is reproducible bit for bit, more is faster
+    n_init: int = 0  # LDA: chains started (seeds seed, seed+1, ...); the most likely one after
+    #                  init_sweeps is kept. 0 = auto: 3 up to 50,000 documents, else 1
+    init_sweeps: int = 25  # LDA: sweeps of each starting chain (part of ``iterations``)
     text: TextConfig = field(default_factory=TextConfig)  # tokenization and vocabulary
 
     @classmethod
@@ -368,17 +371,34 @@ def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = 
     if corpus.n_words < 2:
         raise ValueError("The vocabulary has fewer than 2 words; lower min_df or add texts.")
     K = int(config.n_topics)
-    mdl = tp.LDAModel(k=K, alpha=config.alpha, eta=config.eta, seed=int(config.seed))
-    mdl.optim_interval = 10 if config.optimize_alpha else 0
-    used = []
-    for d, doc in enumerate(corpus.docs):
-        if len(doc):
-            mdl.add_doc([corpus.vocab[i] for i in doc])
-            used.append(d)
+    used = [d for d, doc in enumerate(corpus.docs) if len(doc)]
     if not used:
         raise ValueError("No document has a word in the vocabulary; lower min_df.")
-    history = []
-    done, step = 0, 10
+    words = [[corpus.vocab[i] for i in corpus.docs[d]] for d in used]
+    n_init = config.n_init or (3 if len(used) <= 50_000 else 1)
+    first = min(config.init_sweeps, config.iterations) if n_init > 1 else 0
+    # Gibbs chains can settle in a local optimum (one theme split in two, two others merged)
+    # that more sweeps do not leave; starting a few chains and keeping the most likely one
+    # after a short burn is the usual remedy (the same idea as k-means' n_init).
+    mdl, best = None, -np.inf
+    for s in range(n_init):
+        if should_stop is not None and should_stop():
+            raise InterruptedError("stopped")
+        m = tp.LDAModel(k=K, alpha=config.alpha, eta=config.eta, seed=int(config.seed) + s)
+        m.optim_interval = 10 if config.optimize_alpha else 0
+        for w in words:
+            m.add_doc(w)
+        if first:
+            m.train(first, workers=config.workers)
+            if on_progress:
+                on_progress(0.3 + 0.7 * first * (s + 1) / (config.iterations + first * (
+                    n_init - 1)), f"starting chain {s + 1}/{n_init}: log-lik/word "
+                                  f"{m.ll_per_word:.3f}")
+        if mdl is None or m.ll_per_word > best:
+            mdl, best = m, m.ll_per_word
+    del m
+    history = [float(mdl.ll_per_word)] if first else []
+    done, step = first, 10
     while done < config.iterations:
         if should_stop is not None and should_stop():
             raise InterruptedError("stopped")
@@ -387,7 +407,8 @@ def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = 
         done += n
         history.append(float(mdl.ll_per_word))
         if on_progress:
-            on_progress(0.3 + 0.7 * done / config.iterations,
+            total = config.iterations + first * (n_init - 1)
+            on_progress(0.3 + 0.7 * (done + first * (n_init - 1)) / total,
                         f"Gibbs sweep {done}/{config.iterations}, log-lik/word {history[-1]:.3f}")
     # tomotopy's vocabulary order -> ours
     tv = list(mdl.used_vocabs)

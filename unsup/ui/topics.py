@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -380,6 +380,8 @@ def trends_section(act: Active, focus: int | None) -> None:
             st.plotly_chart(tv.niche_heatmap(lift, labels, focus), width="stretch")
             st.caption("Red: the developer advertises this topic more than the market does; "
                        "blue: less. Developers with at least 20 listings.")
+        else:
+            st.info("No developer has 20 listings or more, so there are no niches to compare.")
     else:
         st.info("No developer/owner column, so no niches.")
 
@@ -444,18 +446,29 @@ def choose_k_section(act: Active) -> None:
     elif not rows and act.source != "upload":
         st.info("This model's card has no K sweep; `python -m unsup train <preset>` makes one.")
     if job is not None and job.active:
-        st.progress(job.fraction, text=f"K sweep: {job.message}")
-        time.sleep(1.0)
-        st.rerun()
+        _poll_sweep(job.id)
+
+
+@st.fragment(run_every=1.0)
+def _poll_sweep(job_id: str) -> None:
+    job = topic_jobs.get(job_id)
+    if job is None:
+        return
+    if job.active:
+        st.progress(job.fraction, text=f"K sweep: {job.message or job.status}")
+    elif job.status == "failed":
+        st.error(f"The K sweep failed: {job.error}")
+    else:
+        st.rerun(scope="app")
 
 
 def _sweep_work(act: Active, ks: list[int]):
-    corpus = tm.prepare(act.df["text"].tolist(), act.model.config)
+    texts, config = act.df["text"].tolist(), act.model.config
 
     def work(progress, should_stop):
-        rows = tm.k_sweep(corpus, ks, act.model.config, on_progress=progress,
-                          should_stop=should_stop)
-        return {"sweep": rows, "hdp": tm.suggest_k_hdp(corpus, seed=act.model.config.seed)}
+        corpus = tm.prepare(texts, config)
+        rows = tm.k_sweep(corpus, ks, config, on_progress=progress, should_stop=should_stop)
+        return {"sweep": rows, "hdp": tm.suggest_k_hdp(corpus, seed=config.seed)}
 
     return work
 
@@ -476,8 +489,8 @@ def export_section(act: Active) -> None:
     c2.download_button("Topic shares per listing (CSV)",
                        out.to_csv(index=False).encode("utf-8-sig"), "listing_topics.csv",
                        "text/csv", width="stretch")
-    model.labels_ = labels
-    c3.download_button("Fitted model (.npz)", model.to_bytes(), "topic_model.npz",
+    c3.download_button("Fitted model (.npz)", replace(model, labels_=labels).to_bytes(),
+                       "topic_model.npz",
                        "application/octet-stream", width="stretch")
     st.divider()
     up = st.file_uploader("Load a saved model (.npz from this page) and apply it to these "
