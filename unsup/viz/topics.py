@@ -196,7 +196,7 @@ def listing_deck(points: pd.DataFrame, n_topics: int, mode: str = "scatter",
         data["lon"], data["lat"] = data["lon"].round(5), data["lat"].round(5)
         data["r"], data["g"], data["b"], data["a"] = rgb[:, 0], rgb[:, 1], rgb[:, 2], alpha
         layer = pdk.Layer("ScatterplotLayer", id="listings", data=[],
-                          get_position=["lon", "lat"], get_fill_color="@@=[r, g, b, a]",
+                          get_position=["lon", "lat"], get_fill_color="[r, g, b, a]",
                           get_radius=250,
                           radius_min_pixels=2, radius_max_pixels=8, pickable=True,
                           auto_highlight=True)
