@@ -20,6 +20,8 @@ def test_page_opens_and_filters_change_the_map():
     assert not at.error
     all_points = _points(at)
     assert len(all_points) == 5000
+    spec = at.get("deck_gl_json_chart")[0].proto.json
+    assert "@@=@@" not in spec  # accessors must be single expressions for deck.gl's JSON
 
     types = [m for m in at.multiselect if m.label == "Property type"][0]
     types.set_value(types.value[:2]).run()
