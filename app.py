@@ -5,7 +5,7 @@ import streamlit as st
 from unsup.ui import home
 from unsup.ui.registry import PAGES
 
-st.set_page_config(page_title="unsup — latent-space lab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="unsup — latent-space lab", page_icon=":material/science:", layout="wide")
 
 pages = {
     info.key: (st.Page(info.file, title=info.title, icon=info.icon, url_path=info.key)
@@ -14,6 +14,6 @@ pages = {
                        url_path=info.key))
     for info in PAGES
 }
-home_page = st.Page(lambda: home.render(pages), title="Home", icon="🏠", default=True)
+home_page = st.Page(lambda: home.render(pages), title="Home", icon=":material/home:", default=True)
 nav = st.navigation({"": [home_page], "Lab": list(pages.values())})
 nav.run()

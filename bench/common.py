@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)
+# benchmark runs must not land among the user's own models
+os.environ.setdefault("UNSUP_RUNS_DIR", __import__("tempfile").mkdtemp(prefix="unsup-bench-"))
 
 
 def machine() -> str:

@@ -142,3 +142,25 @@ def test_vae_2d_manifold_and_sections(server, page):
         wait_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0, section
         shot(page, f"vae-{section.lower()}")
+
+
+def test_vae_draw_a_digit(server, page):
+    page.goto(f"{server}/vae")
+    wait_idle(page)
+    page.get_by_role("button", name="Encode", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Draw", exact=True).click()
+    wait_idle(page)
+    canvas = page.locator("canvas").first
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):  # a vertical stroke: a "1"
+        page.mouse.move(x0, y0 + i * box["height"] * 0.07)
+    page.mouse.up()
+    page.get_by_role("button", name="Use this code for the sliders").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "vae-draw")

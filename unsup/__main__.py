@@ -16,12 +16,13 @@ import sys
 from pathlib import Path
 
 HEADLINE = ("test_neg_elbo_nats", "test_recon_nats", "test_iwae_nll_nats", "active_units",
-            "test_accuracy", "manifold_distinct_digits", "mig", "betavae_score",
-            "coherence_npmi", "heldout_perplexity")
+            "test_accuracy", "manifold_distinct_digits",
+            "recovery_cosine", "npmi_heldout", "perplexity_heldout", "mig", "beta_vae_score")
 
 
 def _headline(metrics: dict) -> str:
-    parts = [f"{k}={metrics[k]}" for k in HEADLINE if k in metrics]
+    parts = [f"{k}={metrics[k]:.4g}" if isinstance(metrics[k], float) else f"{k}={metrics[k]}"
+             for k in HEADLINE if k in metrics]
     return ", ".join(parts) if parts else "-"
 
 
@@ -48,7 +49,9 @@ def evaluate_name(name: str) -> dict:
     from unsup import checkpoints, presets
 
     entry = checkpoints.find(name)
-    family = presets.family_of(entry.kind) or presets.family_of(name)
+    family = presets.family_of(name) or presets.family_of(entry.card.get("preset") or "")
+    if family is None and entry.kind in presets.FAMILY_KINDS:
+        family = presets.family_of(presets.FAMILY_KINDS[entry.kind])
     if family is not None and hasattr(family, "evaluate_entry"):
         return family.evaluate_entry(entry.path)
     model = checkpoints.load(entry.path)

@@ -225,12 +225,17 @@ class Entry:
         return self.path.stat().st_mtime
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".npz")
+"""Files a card may describe: torch weights, or plain arrays (the topic models)."""
+
+
 def _scan(folder: Path, source: str, recursive: bool) -> list[Entry]:
     out = []
     pattern = "**/*.json" if recursive else "*.json"
     for card_path in sorted(folder.glob(pattern)):
-        weights = card_path.with_suffix(".safetensors")
-        if not weights.exists():
+        weights = next((card_path.with_suffix(s) for s in WEIGHT_SUFFIXES
+                        if card_path.with_suffix(s).exists()), None)
+        if weights is None:
             continue
         try:
             card = json.loads(card_path.read_text(encoding="utf-8"))

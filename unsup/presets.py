@@ -45,20 +45,25 @@ PRESETS: dict[str, Preset] = {
         lambda: ConvVAE(VAEConfig(n_latent=16, **VAE_DEFAULTS)), steps=6000),
     "vae-mnist-2d": Preset(
         "VAE, 2-D latent", "Convolutional VAE on binarized MNIST, 2 latent dimensions: the "
-        "whole latent space fits on the screen.",
-        lambda: ConvVAE(VAEConfig(n_latent=2, **VAE_DEFAULTS)), steps=6000),
+        "whole latent space fits on the screen (no shift augmentation: two numbers are too few to "
+        "spend one on position).",
+        lambda: ConvVAE(VAEConfig(n_latent=2, **{**VAE_DEFAULTS, "shift": 0})), steps=6000),
     "ae-mnist-16d": Preset(
         "Autoencoder, 16-D code", "Plain convolutional autoencoder of the same size (no KL).",
-        lambda: ConvVAE(VAEConfig(n_latent=16, variational=False, **VAE_DEFAULTS)), steps=6000),
+        lambda: ConvVAE(VAEConfig(n_latent=16, variational=False, **VAE_DEFAULTS)), steps=4000),
     "dae-mnist-16d": Preset(
         "Denoising autoencoder, 16-D code", "The same autoencoder trained to undo Gaussian "
         "corruption up to sigma = 0.6.",
         lambda: ConvVAE(VAEConfig(n_latent=16, variational=False, noise=0.6, **VAE_DEFAULTS)),
-        steps=6000),
+        steps=4000),
     "digit-classifier": Preset(
         "Digit classifier", "Small CNN on the MNIST train split; labels decoded images.",
         lambda: DigitClassifier(ClassifierConfig()), steps=2500),
 }
+
+FAMILY_KINDS = {"topics": "topics", "betavae": "betavae", "betatcvae": "betatcvae"}
+"""Card kind -> a preset-name prefix of the family that evaluates it (user runs of a family
+have names of their own)."""
 
 FAMILY_PREFIXES = {
     "topics": "unsup.models.topics",

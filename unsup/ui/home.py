@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 import streamlit as st
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from unsup.ui.registry import PAGES, PageInfo
 
@@ -15,8 +15,9 @@ def _placeholder(text: str) -> Image.Image:
     draw = ImageDraw.Draw(img)
     for x in range(-200, 320, 24):  # light diagonal hatching
         draw.line([(x, 200), (x + 200, 0)], fill=(230, 233, 238), width=6)
-    w = draw.textlength(text)
-    draw.text(((320 - w) / 2, 92), text, fill=(120, 126, 136))
+    font = ImageFont.load_default(size=20)
+    w = draw.textlength(text, font=font)
+    draw.text(((320 - w) / 2, 88), text, fill=(120, 126, 136), font=font)
     return img
 
 
@@ -56,7 +57,7 @@ def coming_page(info: PageInfo):
     """A stand-in page for one not built yet."""
 
     def _page() -> None:
-        st.title(f"{info.icon} {info.title}")
+        st.title(info.title)
         st.info(f"Coming soon. {info.blurb}")
         st.image(thumbnail(info.key))
 

@@ -27,21 +27,21 @@ class PageInfo:
 
 
 PAGES: list[PageInfo] = [
-    PageInfo("topics", "Topic maps", "🗺️", "pages/topic_maps.py",
+    PageInfo("topics", "Topic maps", ":material/map:", "pages/topic_maps.py",
              "LDA over Thai and English property listings, drawn on a map, with trends and niches.",
              "unsup.viz.thumbnails:topics"),
-    PageInfo("vae", "VAE latent sliders", "🎚️", "pages/vae_sliders.py",
+    PageInfo("vae", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
              "Drag a slider per latent dimension and watch the decoded digit morph.",
              "unsup.viz.vae_thumbs:thumbnail"),
-    PageInfo("beta-vae", "β-VAE traversals", "🧭", "pages/beta_vae.py",
+    PageInfo("beta-vae", "β-VAE traversals", ":material/explore:", "pages/beta_vae.py",
              "Disentanglement on dSprites: one latent, one factor, measured.",
              "unsup.viz.betavae:thumbnail"),
-    PageInfo("gan", "GAN sample grids", "🎲", "pages/gan.py",
+    PageInfo("gan", "GAN sample grids", ":material/casino:", "pages/gan.py",
              "The lecture's GAN loss families side by side, and mode collapse you can see."),
-    PageInfo("keypoints", "Keypoint discovery", "📍", "pages/keypoints.py",
+    PageInfo("keypoints", "Keypoint discovery", ":material/location_on:", "pages/keypoints.py",
              "Landmarks learned without a single label."),
-    PageInfo("cyclegan", "CycleGAN", "🔁", "pages/cyclegan.py",
+    PageInfo("cyclegan", "CycleGAN", ":material/sync_alt:", "pages/cyclegan.py",
              "Image-to-image translation without paired data."),
-    PageInfo("clustering", "Clustering & latent atlas", "🧩", "pages/clustering.py",
+    PageInfo("clustering", "Clustering & latent atlas", ":material/scatter_plot:", "pages/clustering.py",
              "K-means vs GMM vs CRP, PCA and UMAP of any model's codes."),
 ]
