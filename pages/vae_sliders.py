@@ -58,7 +58,8 @@ if section == "Sliders":
                             key="manifold")
             st.caption("The decoder's output over a grid of Gaussian quantiles (5%…95%), with "
                        "the 500 test digits' codes on top. The ✕ is the sliders' code.")
-        st.image(to_pil(img, scale=8), caption="decoded from the sliders' code", width=224)
+        st.image(to_pil(img, scale=8), caption="decoded from the sliders' code", width=224,
+                 output_format="PNG")
 
 elif section == "Encode":
     src = st.radio("Image", ["Test digit", "Upload", "Draw"], horizontal=True, key="enc_src")
@@ -81,7 +82,8 @@ elif section == "Encode":
     if x is not None:
         z = ui.encode_one(model, x)
         recon = ui.decode_one(model, z)
-        st.image(labelled_row([x, recon], ["original", "reconstruction"], scale=6))
+        st.image(labelled_row([x, recon], ["original", "reconstruction"], scale=6),
+                 output_format="PNG")
         st.write("Code μ(x):", " ".join(f"{v:+.2f}" for v in z))
         st.button("Use this code for the sliders", on_click=ui.set_code, args=(tag, z),
                   icon=":material/tune:")
@@ -93,14 +95,14 @@ elif section == "Interpolate":
     n = c3.slider("Steps", 5, 16, 10, key="int_n")
     for mode in ("linear", "spherical"):
         st.image(ui.interpolation_strip(model, xbin[a], xbin[b], n, mode),
-                 caption=f"{mode} interpolation of the codes")
+                 caption=f"{mode} interpolation of the codes", output_format="PNG")
 
 elif section == "Denoise":
     level = st.slider("Noise level σ", 0.0, 1.0, 0.5, 0.05, key="dn_level")
     i = st.slider("Test digit #", 0, len(labels) - 1, 3, key="dn_idx")
     pair = ui.denoise_models()
     if pair:
-        st.image(ui.denoise_row(pair, xbin[i], level))
+        st.image(ui.denoise_row(pair, xbin[i], level), output_format="PNG")
         st.caption("x'' = clip(x + σ·ε, 0, 1). The autoencoder never saw noise; the denoising "
                    "autoencoder was trained to map x'' back to x (noise up to σ = 0.6).")
     else:

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,21 +12,22 @@ from streamlit.testing.v1 import AppTest
 from unsup.ui.registry import PAGES
 
 T = 120
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def images(at):
-    return [img.url for el in at.get("imgs") for img in el.proto.imgs]
+    return [img.url for el in at.image for img in el.proto.imgs]
 
 
 def vae_page():
-    at = AppTest.from_file("pages/vae_sliders.py", default_timeout=T)
+    at = AppTest.from_file(str(ROOT / "pages/vae_sliders.py"), default_timeout=T)
     at.run()
     assert not at.exception, at.exception
     return at
 
 
 def test_home_lists_every_page_as_a_card():
-    at = AppTest.from_file("app.py", default_timeout=T)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=T)
     at.run()
     assert not at.exception, at.exception
     links = [pl.proto.label for pl in at.get("page_link")]

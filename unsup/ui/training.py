@@ -66,7 +66,7 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None) -> None:
         st.plotly_chart(loss_curves(job.history, loss_keys), key=f"{key}_curve")
     with right:
         if job.previews:
-            st.image([to_pil(p) for p in job.previews], caption=None, width="stretch")
+            st.image([to_pil(p) for p in job.previews], width="stretch", output_format="PNG")
             st.caption("Live preview: samples from fixed codes (top) and reconstructions of "
                        "training images (bottom).")
     if job.active:

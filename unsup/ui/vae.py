@@ -227,7 +227,7 @@ def training_form(entry: Entry) -> None:
         images = st.session_state.get("tr_images")
         if images is not None:
             st.image(viz_images.grid(images[:32], 16, scale=2), caption="first images, as the "
-                     "model will see them (28×28, grey)")
+                     "model will see them (28×28, grey)", output_format="PNG")
     c1, c2, c3 = st.columns(3)
     n_latent = c1.select_slider("Latent size", [2, 4, 8, 16, 32], 16, key="tr_latent")
     beta = c2.select_slider("β", [0.5, 1.0, 2.0, 4.0, 8.0], 1.0, key="tr_beta")
