@@ -32,6 +32,9 @@ from unsup import checkpoints, paths
 from unsup.models.base import Model
 from unsup.train import Progress, fit
 
+Work = Callable[[Callable[[float, str], None], Callable[[], bool]], Any]
+"""A job that is not a torch model fit: ``work(progress, should_stop) -> result``."""
+
 MAX_RUNNING = 2
 """Jobs that train at once in this process; more wait in a queue (shown as "queued")."""
 
@@ -76,9 +79,14 @@ class JobSnapshot:
     run_dir: Path | None = None
     seconds: float = 0.0
     owner: str = ""
+    message: str = ""  # work jobs: what the job is doing now
+    result: Any = None  # work jobs: what ``work`` returned
+    done_fraction: float | None = None  # work jobs report their progress as a fraction
 
     @property
     def fraction(self) -> float:
+        if self.done_fraction is not None:
+            return self.done_fraction
         span = self.total - self.start_step
         return 0.0 if span <= 0 else min(1.0, (self.step - self.start_step) / span)
 
@@ -116,9 +124,23 @@ class ThreadRunner:
                          name=f"unsup-job-{job_id}").start()
         return job_id
 
-    def get(self, job_id: str) -> JobSnapshot | None:
+    def submit_work(self, title: str, work: Work, owner: str = "") -> str:
+        """Run ``work(progress, should_stop)`` as a job, for fits that are not a torch
+        :class:`Model` (topic models, K sweeps). ``progress(fraction, message)`` updates the
+        snapshot; ``work`` raises ``InterruptedError`` when it honours a stop; what it returns
+        becomes ``snapshot.result``."""
+        job_id = uuid.uuid4().hex[:12]
         with self._lock:
-            job = self._jobs.get(job_id)
+            self._jobs[job_id] = JobSnapshot(job_id, title, "queued", owner=owner,
+                                             done_fraction=0.0)
+            self._stops[job_id] = threading.Event()
+        threading.Thread(target=self._run_work, args=(job_id, work), daemon=True,
+                         name=f"unsup-work-{job_id}").start()
+        return job_id
+
+    def get(self, job_id: str | None) -> JobSnapshot | None:
+        with self._lock:
+            job = self._jobs.get(job_id or "")
             return None if job is None else copy.copy(job)
 
     def stop(self, job_id: str) -> None:
@@ -196,6 +218,32 @@ class ThreadRunner:
                 msg = str(exc) if isinstance(exc, FloatingPointError) else (
                     f"{type(exc).__name__}: {exc}")
                 self._update(job_id, status="failed", error=msg,
+                             seconds=time.perf_counter() - t0)
+
+
+    def _run_work(self, job_id: str, work: Work) -> None:
+        stop = self._stops[job_id]
+        with self._slots:
+            if stop.is_set():
+                self._update(job_id, status="stopped")
+                return
+            t0 = time.perf_counter()
+            self._update(job_id, status="running")
+
+            def progress(fraction: float, message: str) -> None:
+                self._update(job_id, done_fraction=float(min(1.0, max(0.0, fraction))),
+                             message=message, seconds=time.perf_counter() - t0)
+                time.sleep(0)  # let the page's threads in
+
+            try:
+                result = work(progress, stop.is_set)
+                self._update(job_id, status="done", done_fraction=1.0, result=result,
+                             seconds=time.perf_counter() - t0)
+            except InterruptedError:
+                self._update(job_id, status="stopped", seconds=time.perf_counter() - t0)
+            except Exception as exc:  # shown in the page, never raised into it
+                traceback.print_exc()
+                self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}",
                              seconds=time.perf_counter() - t0)
 
 
