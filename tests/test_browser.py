@@ -7,6 +7,7 @@ watches the image change, and saves a screenshot of each page to tests/artifacts
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -83,6 +84,22 @@ def wait_idle(page, timeout=60_000):
     page.wait_for_timeout(300)
 
 
+def choose_section(page, name):
+    """Click a choice of the page's section switcher (st.segmented_control), retrying while
+    Streamlit keeps the page inert during a rerun."""
+    button = page.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text=re.compile(f"^{name}$")).first
+    for attempt in range(4):
+        try:
+            button.click(timeout=10_000)
+            break
+        except Exception:
+            if attempt == 3:
+                raise
+            wait_idle(page)
+    wait_idle(page)
+
+
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -138,8 +155,7 @@ def test_vae_2d_manifold_and_sections(server, page):
     page.goto(f"{server}/vae")
     wait_idle(page)
     for section in ("Encode", "Interpolate", "Denoise", "Numbers", "Train"):
-        page.get_by_role("button", name=section, exact=True).click()
-        wait_idle(page)
+        choose_section(page, section)
         assert page.locator('[data-testid="stException"]').count() == 0, section
         shot(page, f"vae-{section.lower()}")
 
@@ -147,8 +163,7 @@ def test_vae_2d_manifold_and_sections(server, page):
 def test_vae_draw_a_digit(server, page):
     page.goto(f"{server}/vae")
     wait_idle(page)
-    page.get_by_role("button", name="Encode", exact=True).click()
-    wait_idle(page)
+    choose_section(page, "Encode")
     page.get_by_text("Draw", exact=True).click()
     wait_idle(page)
     canvas = page.locator("canvas").first

@@ -128,3 +128,14 @@ def test_zip_without_images_and_broken_zip():
     assert not r.images and "holds no images" in r.problems[0]
     r = read_uploads([("broken.zip", b"PK\x03\x04garbage")], size=28)
     assert not r.images and "ZIP" in r.problems[0]
+
+
+def test_center_like_mnist_frames_the_ink():
+    a = np.zeros((1, 28, 28), np.float32)
+    a[0, 2:8, 20:23] = 1.0  # a small stroke in a corner
+    out = uploads.center_like_mnist(a)[0]
+    ys, xs = np.nonzero(out > 0.1)
+    assert 18 <= ys.max() - ys.min() + 1 <= 21  # scaled to about 20 px tall
+    assert abs(ys.mean() - 13.5) < 1.5 and abs(xs.mean() - 13.5) < 1.5
+    blank = np.zeros((1, 28, 28), np.float32)
+    assert np.array_equal(uploads.center_like_mnist(blank), blank)

@@ -218,3 +218,34 @@ def _read_zip(name: str, data: bytes, add, report: UploadReport) -> None:
         if n_images == 0:
             report.problems.append(f"{name}: the ZIP holds no images (looked for "
                                    f"{', '.join(sorted(IMAGE_SUFFIXES))}).")
+
+
+def center_like_mnist(img: np.ndarray, threshold: float = 0.1) -> np.ndarray:
+    """Frame a light-on-dark digit the way MNIST was made (LeCun et al. 1998): the ink's bounding
+    box scaled to fit 20/28 of the side, then centred by its centre of mass.
+
+    ``img`` is (1, s, s) float in [0, 1]; returns the same shape. An empty image is returned as is.
+    """
+    a = img[0]
+    s = a.shape[-1]
+    ys, xs = np.nonzero(a > threshold)
+    if len(ys) == 0:
+        return img
+    crop = a[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    h, w = crop.shape
+    box = max(1, round(s * 20 / 28))
+    scale = box / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    pil = Image.fromarray((crop * 255).astype(np.uint8), mode="L").resize(
+        (nw, nh), Image.Resampling.LANCZOS)
+    small = np.asarray(pil, dtype=np.float32) / 255.0
+    out = np.zeros((s, s), dtype=np.float32)
+    y0, x0 = (s - nh) // 2, (s - nw) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = small
+    total = out.sum()
+    if total > 0:  # shift the centre of mass to the middle
+        cy = (out.sum(1) * np.arange(s)).sum() / total
+        cx = (out.sum(0) * np.arange(s)).sum() / total
+        dy, dx = int(round((s - 1) / 2 - cy)), int(round((s - 1) / 2 - cx))
+        out = np.roll(out, (dy, dx), axis=(0, 1))
+    return np.clip(out, 0, 1)[None]

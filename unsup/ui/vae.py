@@ -11,7 +11,7 @@ import torch
 from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.data import images as image_data
-from unsup.data.uploads import read_uploads
+from unsup.data.uploads import center_like_mnist, read_uploads
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
 from unsup.viz import images as viz_images
 from unsup.viz import plots
@@ -120,9 +120,14 @@ def sliders(tag: str, model: ConvVAE, stats: dict) -> np.ndarray:
 
 
 # -- encoding ---------------------------------------------------------------------------------
-def image_from_upload(files, size: int) -> tuple[np.ndarray | None, list[str]]:
+def image_from_upload(files, size: int, center: bool = True
+                      ) -> tuple[np.ndarray | None, list[str]]:
+    """The first readable image of an upload (or drawing), framed like an MNIST digit."""
     report = read_uploads([(f.name, f.getvalue()) for f in files], size=size)
-    return (report.array()[0] if report.images else None), report.problems
+    if not report.images:
+        return None, report.problems
+    x = report.array()[0]
+    return (center_like_mnist(x) if center and x.shape[0] == 1 else x), report.problems
 
 
 def encode_one(model: ConvVAE, img: np.ndarray) -> np.ndarray:
