@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ ! -x /usr/bin/chromium ]; then
+# Debian's chromium, plus Thai and emoji fonts so the screenshots show what users see.
+PKGS="chromium fonts-thai-tlwg fonts-noto-color-emoji"
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi -e garuda -e loma -e kinnari; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || {
-    $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
+  $SUDO apt-get install -y -q $PKGS >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q $PKGS >/dev/null; }
 fi
 exec .venv/bin/python -m pytest "$@"
