@@ -5,7 +5,6 @@ import streamlit as st
 
 from unsup.ui import training
 from unsup.ui import vae as ui
-from unsup.ui.draw import draw_pad
 from unsup.viz import plots
 from unsup.viz.images import labelled_row, to_pil
 
@@ -75,6 +74,8 @@ elif section == "Encode":
             for p in problems:
                 st.warning(p)
     else:
+        from unsup.ui.draw import draw_pad  # registers the component only when used
+
         png = draw_pad("enc_draw")
         if png:
             x, problems = ui.image_from_upload([ui.NamedBytes("drawing.png", png)],

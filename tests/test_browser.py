@@ -81,6 +81,10 @@ def wait_idle(page, timeout=60_000):
     page.wait_for_timeout(300)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    # plotly charts draw after the script has finished: wait for their SVG
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+        ".every(c => c.querySelector('.main-svg'))", timeout=timeout)
     page.wait_for_timeout(300)
 
 
@@ -126,7 +130,7 @@ def test_home_page(server, page):
 def test_every_page_opens_without_an_exception(server, page, info):
     page.goto(f"{server}/{info.key}")
     wait_idle(page, timeout=120_000)
-    if info.key == "topics" and info.ready:
+    if info.key == "topic_maps" and info.ready:
         page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
     page.wait_for_timeout(500)
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -135,7 +139,7 @@ def test_every_page_opens_without_an_exception(server, page, info):
 
 
 def test_vae_slider_changes_the_image(server, page):
-    page.goto(f"{server}/vae")
+    page.goto(f"{server}/vae_sliders")
     wait_idle(page)
     img = page.locator('[data-testid="stImage"] img').last
     before = img.get_attribute("src")
@@ -152,7 +156,7 @@ def test_vae_slider_changes_the_image(server, page):
 
 
 def test_vae_2d_manifold_and_sections(server, page):
-    page.goto(f"{server}/vae")
+    page.goto(f"{server}/vae_sliders")
     wait_idle(page)
     for section in ("Encode", "Interpolate", "Denoise", "Numbers", "Train"):
         choose_section(page, section)
@@ -161,7 +165,7 @@ def test_vae_2d_manifold_and_sections(server, page):
 
 
 def test_vae_draw_a_digit(server, page):
-    page.goto(f"{server}/vae")
+    page.goto(f"{server}/vae_sliders")
     wait_idle(page)
     choose_section(page, "Encode")
     page.get_by_text("Draw", exact=True).click()
@@ -179,3 +183,27 @@ def test_vae_draw_a_digit(server, page):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "vae-draw")
+
+
+def test_vae_training_job_survives_a_refresh_and_stops(server, page):
+    page.goto(f"{server}/vae_sliders")
+    wait_idle(page)
+    choose_section(page, "Train")
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("200")
+    epochs.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Training…").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => location.search.includes('job_vae=')", timeout=30_000)
+    # a refresh (same URL) reattaches to the running job
+    page.reload()
+    wait_idle(page)
+    choose_section(page, "Train")
+    page.get_by_text("Training…").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stImage"] img').first.wait_for(timeout=60_000)  # live preview
+    shot(page, "vae-training")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped; the last checkpoint is kept.").first.wait_for(timeout=60_000)
+    page.get_by_text("It is now in the model picker").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -14,7 +14,8 @@ from unsup.paths import ROOT
 
 @dataclass(frozen=True)
 class PageInfo:
-    key: str  # url path
+    key: str  # url path: the page file's stem, so a deep link opened right after the server
+    # starts is found (Streamlit resolves it against pages/ before app.py has declared the nav)
     title: str
     icon: str
     file: str  # relative to the repository root
@@ -27,13 +28,13 @@ class PageInfo:
 
 
 PAGES: list[PageInfo] = [
-    PageInfo("topics", "Topic maps", ":material/map:", "pages/topic_maps.py",
+    PageInfo("topic_maps", "Topic maps", ":material/map:", "pages/topic_maps.py",
              "LDA over Thai and English property listings, drawn on a map, with trends and niches.",
              "unsup.viz.thumbnails:topics"),
-    PageInfo("vae", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
+    PageInfo("vae_sliders", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
              "Drag a slider per latent dimension and watch the decoded digit morph.",
              "unsup.viz.vae_thumbs:thumbnail"),
-    PageInfo("beta-vae", "β-VAE traversals", ":material/explore:", "pages/beta_vae.py",
+    PageInfo("beta_vae", "β-VAE traversals", ":material/explore:", "pages/beta_vae.py",
              "Disentanglement on dSprites: one latent, one factor, measured.",
              "unsup.viz.betavae:thumbnail"),
     PageInfo("gan", "GAN sample grids", ":material/casino:", "pages/gan.py",

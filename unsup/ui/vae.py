@@ -147,7 +147,7 @@ def denoise_row(models: dict[str, ConvVAE], x: np.ndarray, level: float, seed: i
     g = torch.Generator().manual_seed(seed)
     xt = torch.from_numpy(x[None])
     noisy = corrupt(xt, level, torch.randn(xt.shape, generator=g))
-    outs, labels = [xt[0], noisy[0]], ["original", f"corrupted σ={level:.2f}"]
+    outs, labels = [xt[0], noisy[0]], ["original", f"noise {level:.2f}"]
     with torch.no_grad():
         for name, m in models.items():
             outs.append(m.reconstruct(noisy)[0])

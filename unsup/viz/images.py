@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 
 def to_uint8(img) -> np.ndarray:
@@ -52,10 +52,11 @@ def labelled_row(images, labels: list[str], scale: int = 4, pad: int = 2) -> Ima
     tiles = [to_pil(im, scale).convert("RGB") for im in images]
     w = max(t.width for t in tiles)
     h = max(t.height for t in tiles)
-    canvas = Image.new("RGB", (len(tiles) * (w + pad) + pad, h + 18 + 2 * pad), "white")
+    canvas = Image.new("RGB", (len(tiles) * (w + pad) + pad, h + 22 + 2 * pad), "white")
     draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=14)
     for i, (t, label) in enumerate(zip(tiles, labels)):
         x = pad + i * (w + pad)
         canvas.paste(t, (x, pad))
-        draw.text((x + 2, h + pad + 3), label, fill=(60, 60, 60))
+        draw.text((x + 2, h + pad + 3), label, fill=(60, 60, 60), font=font)
     return canvas
