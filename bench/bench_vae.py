@@ -14,7 +14,7 @@ import copy
 import json
 import time
 
-from common import pct, run_fresh, timeit, write_section
+from common import ROOT, pct, run_fresh, timeit, write_section
 
 import torch  # noqa: E402
 
@@ -39,7 +39,7 @@ def slider_rerun(while_training: bool = False):
         job = get_runner().submit(vae_training_spec(epochs=500))
         time.sleep(3)
 
-    at = AppTest.from_file("pages/vae_sliders.py", default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "pages" / "vae_sliders.py"), default_timeout=120)
     at.run()
     key = next(s.key for s in at.slider if s.key.startswith("z_vae-mnist-16d_"))
     times = []
@@ -62,7 +62,7 @@ import time, json
 t0 = time.perf_counter()
 from streamlit.testing.v1 import AppTest
 t1 = time.perf_counter()
-at = AppTest.from_file({file!r}, default_timeout=120)
+at = AppTest.from_file({file!r}, default_timeout=120)  # absolute path
 at.run()
 t2 = time.perf_counter()
 assert not at.exception, at.exception
@@ -71,7 +71,8 @@ print(json.dumps({{"import_streamlit": t1 - t0, "first_run": t2 - t1}}))
 
 
 def first_render(file):
-    return json.loads(run_fresh(FIRST_RENDER.format(file=file)).strip().splitlines()[-1])
+    code = FIRST_RENDER.format(file=str(ROOT / file))
+    return json.loads(run_fresh(code).strip().splitlines()[-1])
 
 
 def on_demand_training(target: float, budget_s: float = 150.0):

@@ -176,8 +176,7 @@ class ThreadRunner:
             if stop.is_set():
                 self._update(job_id, status="stopped")
                 return
-            # Leave a core to the UI: the training thread's torch ops use the others.
-            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+            _yield_to_ui()
             t0 = time.perf_counter()
             self._update(job_id, status="running")
             try:
@@ -227,6 +226,7 @@ class ThreadRunner:
             if stop.is_set():
                 self._update(job_id, status="stopped")
                 return
+            _yield_to_ui()
             t0 = time.perf_counter()
             self._update(job_id, status="running")
 
@@ -245,6 +245,24 @@ class ThreadRunner:
                 traceback.print_exc()
                 self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}",
                              seconds=time.perf_counter() - t0)
+
+
+JOB_NICENESS = 10
+"""Scheduling priority of training threads: lower than the page's, so the UI stays responsive."""
+
+
+def _yield_to_ui() -> None:
+    """Run this job thread (and the torch worker threads it starts, which inherit the setting) at
+    a lower priority than the app's own threads: training uses every core while the pages are
+    idle and steps aside the moment a page reruns. Linux schedules threads individually, so
+    ``setpriority`` on the thread id affects this thread only; elsewhere this is a no-op."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid),
+                                                 JOB_NICENESS))
+    except (AttributeError, OSError):
+        pass
 
 
 _RUNNER: ThreadRunner | None = None

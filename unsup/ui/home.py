@@ -7,6 +7,7 @@ import importlib
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
+from unsup import paths
 from unsup.ui.registry import PAGES, PageInfo
 
 
@@ -21,17 +22,43 @@ def _placeholder(text: str) -> Image.Image:
     return img
 
 
+def _checkpoints_stamp() -> str:
+    """Changes whenever a shipped checkpoint does (names and modification times)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(paths.SHIPPED_DIR.glob("*.json")):
+        h.update(f"{f.name}:{f.stat().st_mtime_ns}".encode())
+    return h.hexdigest()[:12]
+
+
 @st.cache_resource(show_spinner=False)
 def thumbnail(page_key: str) -> Image.Image:
-    """The page's live thumbnail (from its shipped model), made once per process."""
+    """The page's live thumbnail, drawn from its shipped model once and then kept on disk (in
+    the cache folder, keyed by the checkpoints' modification times) so that later app starts
+    open the home page without loading every model."""
     info = next(p for p in PAGES if p.key == page_key)
     if not info.ready or not info.thumbnail:
         return _placeholder("coming soon")
+    cached = paths.cache_dir() / "thumbnails" / f"{page_key}-{_checkpoints_stamp()}.png"
+    if cached.exists():
+        try:
+            return Image.open(cached).convert("RGB")
+        except OSError:
+            pass
     module, func = info.thumbnail.split(":")
     try:
-        return getattr(importlib.import_module(module), func)()
+        img = getattr(importlib.import_module(module), func)()
     except Exception:  # a missing checkpoint must not break the home page
         return _placeholder("preview unavailable")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.png")
+        img.save(tmp)
+        tmp.replace(cached)
+    except OSError:
+        pass
+    return img
 
 
 def render(pages: dict[str, st.Page]) -> None:
