@@ -17,7 +17,7 @@ from pathlib import Path
 
 HEADLINE = ("test_neg_elbo_nats", "test_recon_nats", "test_iwae_nll_nats", "active_units",
             "test_accuracy", "manifold_distinct_digits",
-            "recovery_cosine", "npmi_heldout", "perplexity_heldout", "mig", "beta_vae_score")
+            "recovery_cosine", "npmi_heldout", "perplexity_heldout", "mig", "beta_vae")
 
 
 def _headline(metrics: dict) -> str:
