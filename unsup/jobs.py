@@ -170,7 +170,9 @@ class ThreadRunner:
             for k, v in fields.items():
                 setattr(job, k, v)
 
-    def _run(self, job_id: str, spec: JobSpec, run_dir: Path) -> None:
+    def _execute(self, job_id: str, body: Callable[[threading.Event, float], None]) -> None:
+        """What every job thread does around its ``body``: wait for a slot, honour an early
+        stop, step aside for the UI, and turn any exception into a "failed" status."""
         stop = self._stops[job_id]
         with self._slots:
             if stop.is_set():
@@ -180,38 +182,9 @@ class ThreadRunner:
             t0 = time.perf_counter()
             self._update(job_id, status="running")
             try:
-                model, data, card = spec.build()
-                start = int(getattr(model, "step_", 0))
-                self._update(job_id, step=start, start_step=start, total=start + spec.steps)
-                last_preview = [0.0]
-
-                def on_progress(p: Progress) -> None:
-                    with self._lock:
-                        job = self._jobs[job_id]
-                        job.step = p.step
-                        job.history = job.history + [{"step": p.step, **p.losses}]
-                        job.seconds = time.perf_counter() - t0
-                    now = time.perf_counter()
-                    if spec.preview is not None and now - last_preview[0] > PREVIEW_SECONDS:
-                        last_preview[0] = now
-                        with torch.no_grad():
-                            was = model.training
-                            model.eval()
-                            imgs = spec.preview(model)
-                            model.train(was)
-                        self._update(job_id, previews=imgs)
-                    time.sleep(0)  # let the page's threads in
-
-                result = fit(model, data, steps=spec.steps, on_progress=on_progress,
-                             should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
-                             checkpoint_path=run_dir / "model", card=card, log_every=10)
-                previews = spec.preview(model) if spec.preview is not None else []
-                if spec.finish is not None and result.checkpoint is not None:
-                    self._update(job_id, status="running")  # still busy: measuring
-                    checkpoints.update_card(result.checkpoint, metrics=spec.finish(model))
-                self._update(job_id, status="stopped" if result.stopped else "done",
-                             checkpoint=result.checkpoint, previews=previews,
-                             seconds=time.perf_counter() - t0)
+                body(stop, t0)
+            except InterruptedError:
+                self._update(job_id, status="stopped", seconds=time.perf_counter() - t0)
             except Exception as exc:  # shown in the page, never raised into it
                 traceback.print_exc()
                 msg = str(exc) if isinstance(exc, FloatingPointError) else (
@@ -219,32 +192,55 @@ class ThreadRunner:
                 self._update(job_id, status="failed", error=msg,
                              seconds=time.perf_counter() - t0)
 
+    def _run(self, job_id: str, spec: JobSpec, run_dir: Path) -> None:
+        def body(stop: threading.Event, t0: float) -> None:
+            model, data, card = spec.build()
+            start = int(getattr(model, "step_", 0))
+            self._update(job_id, step=start, start_step=start, total=start + spec.steps)
+            last_preview = [0.0]
+
+            def on_progress(p: Progress) -> None:
+                with self._lock:
+                    job = self._jobs[job_id]
+                    job.step = p.step
+                    job.history = job.history + [{"step": p.step, **p.losses}]
+                    job.seconds = time.perf_counter() - t0
+                now = time.perf_counter()
+                if spec.preview is not None and now - last_preview[0] > PREVIEW_SECONDS:
+                    last_preview[0] = now
+                    with torch.no_grad():
+                        was = model.training
+                        model.eval()
+                        imgs = spec.preview(model)
+                        model.train(was)
+                    self._update(job_id, previews=imgs)
+                time.sleep(0)  # let the page's threads in
+
+            result = fit(model, data, steps=spec.steps, on_progress=on_progress,
+                         should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
+                         checkpoint_path=run_dir / "model", card=card, log_every=10)
+            previews = spec.preview(model) if spec.preview is not None else []
+            if spec.finish is not None and result.checkpoint is not None:
+                self._update(job_id, previews=previews)  # still "running": measuring
+                checkpoints.update_card(result.checkpoint, metrics=spec.finish(model))
+            self._update(job_id, status="stopped" if result.stopped else "done",
+                         checkpoint=result.checkpoint, previews=previews,
+                         seconds=time.perf_counter() - t0)
+
+        self._execute(job_id, body)
 
     def _run_work(self, job_id: str, work: Work) -> None:
-        stop = self._stops[job_id]
-        with self._slots:
-            if stop.is_set():
-                self._update(job_id, status="stopped")
-                return
-            _yield_to_ui()
-            t0 = time.perf_counter()
-            self._update(job_id, status="running")
-
+        def body(stop: threading.Event, t0: float) -> None:
             def progress(fraction: float, message: str) -> None:
                 self._update(job_id, done_fraction=float(min(1.0, max(0.0, fraction))),
                              message=message, seconds=time.perf_counter() - t0)
                 time.sleep(0)  # let the page's threads in
 
-            try:
-                result = work(progress, stop.is_set)
-                self._update(job_id, status="done", done_fraction=1.0, result=result,
-                             seconds=time.perf_counter() - t0)
-            except InterruptedError:
-                self._update(job_id, status="stopped", seconds=time.perf_counter() - t0)
-            except Exception as exc:  # shown in the page, never raised into it
-                traceback.print_exc()
-                self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}",
-                             seconds=time.perf_counter() - t0)
+            result = work(progress, stop.is_set)
+            self._update(job_id, status="done", done_fraction=1.0, result=result,
+                         seconds=time.perf_counter() - t0)
+
+        self._execute(job_id, body)
 
 
 JOB_NICENESS = 10
