@@ -115,3 +115,25 @@ def test_every_section_renders(section):
         assert "−ELBO (nats)" in labels and "active units" in labels
     if section in ("Interpolate", "Denoise"):
         assert images(at)
+
+
+def test_training_form_reads_an_upload_and_lists_its_problems():
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(9):
+            a = np.zeros((28, 28), np.uint8)
+            a[4:24, 10 + i % 5:14 + i % 5] = 255
+            zf.writestr(f"digits/{i}.png", _png(a))
+        zf.writestr("../escape.png", _png(np.zeros((8, 8), np.uint8)))
+        zf.writestr("broken.png", b"not really a png")
+    at = vae_page()
+    at.segmented_control(key="vae_section").set_value("Train").run()
+    at.radio(key="tr_src").set_value("upload").run()
+    at.file_uploader(key="tr_files").set_value(("mine.zip", buf.getvalue(), "application/zip")).run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "leaves the archive" in warnings and "broken.png" in warnings
+    start = next(b for b in at.button if b.label == "Start training")
+    assert not start.disabled  # 9 good images are enough to train on

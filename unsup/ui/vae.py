@@ -224,8 +224,12 @@ def training_form(entry: Entry) -> None:
         files = st.file_uploader("Images (PNG, JPEG, …) or ZIPs of images", key="tr_files",
                                  accept_multiple_files=True)
         if files:
-            report = read_uploads([(f.name, f.getvalue()) for f in files], size=28)
-            st.session_state["tr_images"] = report.array() if report.images else None
+            ident = tuple((f.file_id, f.name) for f in files)
+            if st.session_state.get("tr_ident") != ident:  # decode each upload once, not per rerun
+                report = read_uploads([(f.name, f.getvalue()) for f in files], size=28)
+                st.session_state["tr_ident"], st.session_state["tr_report"] = ident, report
+                st.session_state["tr_images"] = report.array() if report.images else None
+            report = st.session_state["tr_report"]
             st.caption(report.summary())
             for p in report.problems[:20]:
                 st.warning(p)
