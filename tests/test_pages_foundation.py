@@ -137,3 +137,20 @@ def test_training_form_reads_an_upload_and_lists_its_problems():
     assert "leaves the archive" in warnings and "broken.png" in warnings
     start = next(b for b in at.button if b.label == "Start training")
     assert not start.disabled  # 9 good images are enough to train on
+
+
+def test_start_training_shows_the_job_panel_and_stop_ends_it():
+    from unsup.jobs import get_runner
+
+    at = vae_page()
+    at.segmented_control(key="vae_section").set_value("Train").run()
+    at.number_input(key="tr_epochs").set_value(300).run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, at.exception
+    job_id = at.query_params.get("job_vae")
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    assert job_id and get_runner().get(job_id) is not None
+    assert any(b.label == "Stop" for b in at.button)
+    get_runner().stop(job_id)
+    snap = get_runner().wait(job_id, 120)
+    assert snap.status in ("stopped", "done")

@@ -140,3 +140,9 @@ def test_latent_grid_and_interpolation():
     a, b = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
     norms = interpolate(a, b, 7, "spherical").norm(dim=1)
     assert torch.allclose(norms, torch.full((7,), 3.0), atol=1e-4)
+
+
+def test_stop_before_the_first_step_still_saves(tmp_path):
+    m = ConvVAE(VAEConfig.tiny())
+    res = fit(m, toy_data(), steps=10, should_stop=lambda: True, checkpoint_path=tmp_path / "m")
+    assert res.stopped and res.steps_done == 0 and checkpoints.load(res.checkpoint).step_ == 0

@@ -103,6 +103,7 @@ def fit(model: Model, data: Indexable, *, steps: int,
     bs = int(getattr(cfg, "batch_size", 64))
     seed = int(getattr(cfg, "seed", 0))
     start = int(getattr(model, "step_", 0))
+    model.step_ = start  # a new model starts at 0; a stop before the first step still saves
     end = start + int(steps)
     n = len(data)
     if n < bs:

@@ -14,8 +14,10 @@ from unsup.paths import ROOT
 
 @dataclass(frozen=True)
 class PageInfo:
-    key: str  # url path: the page file's stem, so a deep link opened right after the server
-    # starts is found (Streamlit resolves it against pages/ before app.py has declared the nav)
+    key: str  # url path. Streamlit knows these only after app.py has run once in the process,
+    # so the very first session after a server start that opens a deep link sees a dismissible
+    # "Page not found" notice (then the right page). Naming them after the page files instead
+    # would make that session run the page file alone, without app.py: worse.
     title: str
     icon: str
     file: str  # relative to the repository root
@@ -28,13 +30,13 @@ class PageInfo:
 
 
 PAGES: list[PageInfo] = [
-    PageInfo("topic_maps", "Topic maps", ":material/map:", "pages/topic_maps.py",
+    PageInfo("topics", "Topic maps", ":material/map:", "pages/topic_maps.py",
              "LDA over Thai and English property listings, drawn on a map, with trends and niches.",
              "unsup.viz.thumbnails:topics"),
-    PageInfo("vae_sliders", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
+    PageInfo("vae", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
              "Drag a slider per latent dimension and watch the decoded digit morph.",
              "unsup.viz.vae_thumbs:thumbnail"),
-    PageInfo("beta_vae", "β-VAE traversals", ":material/explore:", "pages/beta_vae.py",
+    PageInfo("beta-vae", "β-VAE traversals", ":material/explore:", "pages/beta_vae.py",
              "Disentanglement on dSprites: one latent, one factor, measured.",
              "unsup.viz.betavae:thumbnail"),
     PageInfo("gan", "GAN sample grids", ":material/casino:", "pages/gan.py",

@@ -12,6 +12,7 @@ from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.data import images as image_data
 from unsup.data.uploads import center_like_mnist, read_uploads
+from unsup.ui import training
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
 from unsup.viz import images as viz_images
 from unsup.viz import plots
