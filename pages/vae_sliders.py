@@ -1,6 +1,5 @@
 """VAE latent sliders: drag a latent dimension, watch the decoded digit change."""
 
-import numpy as np
 import streamlit as st
 
 from unsup.ui import training
@@ -115,7 +114,7 @@ elif section == "Numbers":
         st.metric("Test reconstruction (nats)", f"{m.get('test_recon_nats', float('nan')):.2f}")
     else:
         cols = st.columns(5)
-        for col, (label, value) in zip(cols, ui.metrics_rows(m)):
+        for col, (label, value) in zip(cols, plots.metric_table_rows(m)):
             col.metric(label, value)
         st.plotly_chart(plots.kl_bars(stats["kl"], activity=stats["activity"]), key="kl_bars")
         st.caption(f"On {m.get('heldout') or 'the MNIST test split'} ({m.get('n_test')} "

@@ -19,7 +19,7 @@ import os
 import struct
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +210,6 @@ class Entry:
     path: Path
     card: dict[str, Any]
     source: str  # "shipped" or "user"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:

@@ -40,10 +40,6 @@ class ImageSplit:
         h.update(np.ascontiguousarray(self.y_train).tobytes())
         return h.hexdigest()[:16]
 
-    @property
-    def image_size(self) -> int:
-        return int(self.x_train.shape[-1])
-
 
 def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, test): ``test_fraction`` of every class goes to test, chosen with ``seed``."""

@@ -15,7 +15,6 @@ from unsup.data.uploads import center_like_mnist, read_uploads
 from unsup.ui import training
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
 from unsup.viz import images as viz_images
-from unsup.viz import plots
 
 KIND = "conv_vae"
 
@@ -155,9 +154,6 @@ def denoise_row(models: dict[str, ConvVAE], x: np.ndarray, level: float, seed: i
             labels.append(name)
     return viz_images.labelled_row(outs, labels, scale=5)
 
-
-def metrics_rows(metrics: dict) -> list[tuple[str, str]]:
-    return plots.metric_table_rows(metrics)
 
 
 class NamedBytes:
