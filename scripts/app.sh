@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m streamlit run app.py --server.headless true \
+exec .venv/bin/python -m unsup.serve --server.headless true \
   --browser.gatherUsageStats false "$@"

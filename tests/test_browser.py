@@ -1,4 +1,5 @@
-"""Real-browser test: Playwright drives Debian's Chromium (headless) against `streamlit run app.py`.
+"""Real-browser test: Playwright drives Debian's Chromium (headless) against the app as the README
+runs it (`python -m unsup.serve`, i.e. `streamlit run app.py` plus its warm-up).
 
 Opens every page, checks that no exception box is shown, moves a slider on the VAE page and
 watches the image change, and saves a screenshot of each page to tests/artifacts/.
@@ -39,7 +40,7 @@ def server(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, UNSUP_RUNS_DIR=str(tmp_path_factory.mktemp("runs")))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "unsup.serve", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

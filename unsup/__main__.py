@@ -86,9 +86,9 @@ def cmd_train(args) -> int:
         losses = " ".join(f"{k} {v:.3f}" for k, v in p.losses.items())
         print(f"step {p.step}/{p.total}  {p.seconds:6.1f}s  {losses}", flush=True)
 
-    kwargs = {"steps": args.steps}
+    kwargs = {"steps": args.steps, "out_dir": Path(args.out) if args.out else None}
     if presets.family_of(args.preset) is None:
-        kwargs.update(out_dir=Path(args.out) if args.out else None, on_progress=progress)
+        kwargs["on_progress"] = progress
     path = presets.train_preset(args.preset, **kwargs)
     print(f"wrote {path}")
     return 0

@@ -153,7 +153,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: Path | None = 
     """Train preset ``name`` and write its checkpoint + card; returns the weights path."""
     family = family_of(name)
     if family is not None:
-        return family.train_preset(name, steps=steps) if steps else family.train_preset(name)
+        return family.train_preset(name, steps=steps, out_dir=out_dir)
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; known: {sorted(all_presets())}")
     preset = PRESETS[name]
@@ -178,7 +178,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: Path | None = 
 
 
 # -- on-demand training (the VAE page's "Train" section) --------------------------------------
-def vae_training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 30,
+def vae_training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
                       data: str = "mnist", images: np.ndarray | None = None,
                       data_label: str | None = None, variational: bool = True,
                       noise: float = 0.0, owner: str = "", resume: Path | None = None):

@@ -7,6 +7,7 @@ load, M steps gives the same weights as N+M steps in one go.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,9 +41,14 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> torch.Tensor
     dropped (so every batch has ``batch_size`` items)."""
     per_epoch = max(1, n // batch_size)
     epoch, k = divmod(step, per_epoch)
+    return _epoch_permutation(n, seed, epoch)[k * batch_size:(k + 1) * batch_size].clone()
+
+
+@functools.lru_cache(maxsize=4)
+def _epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The seeded order of one epoch (kept: drawing 700,000 indices every step costs ~5 ms)."""
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    perm = torch.randperm(n, generator=g)
-    return perm[k * batch_size:(k + 1) * batch_size]
+    return torch.randperm(n, generator=g)
 
 
 def step_seed(seed: int, step: int) -> int:

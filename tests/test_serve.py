@@ -1,0 +1,25 @@
+"""The README's launcher: `python -m unsup.serve` = `streamlit run app.py` + a warm-up thread."""
+
+import sys
+
+from unsup import serve
+
+
+def test_warm_up_imports_and_skips_broken_modules():
+    serve.warm_seconds.clear()
+    serve.warm_up(("json", "unsup.no_such_module", "unsup.viz.images"))
+    assert set(serve.warm_seconds) == {"json", "unsup.viz.images"}
+    assert "unsup.viz.images" in sys.modules
+
+
+def test_main_runs_streamlit_on_app_py_with_the_given_options(monkeypatch):
+    from streamlit.web import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "main", lambda: seen.setdefault("argv", list(sys.argv)) and 0)
+    monkeypatch.setattr(serve, "warm_up", lambda *a, **k: None)
+    monkeypatch.setattr(sys, "argv", ["x"])
+    assert serve.main(["--server.port", "8600"]) == 0
+    argv = seen["argv"]
+    assert argv[:2] == ["streamlit", "run"]
+    assert argv[2].endswith("app.py") and argv[3:] == ["--server.port", "8600"]

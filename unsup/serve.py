@@ -1,0 +1,57 @@
+"""Run the app the way the README does: ``python -m unsup.serve [streamlit options]``.
+
+It is ``streamlit run app.py`` plus a warm-up: a background thread imports the heavy modules the
+pages need (torch above all, about 2 s of a cold start on 2 cores) while the server starts and
+waits for its first visitor. Streamlit runs every page in the server's own process, so the first
+person to open a page does not pay for those imports. Nothing is trained or computed here; a
+module that fails to import is skipped (the page that needs it will then show the error).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WARM_MODULES = (
+    "torch",
+    "unsup.models.vae",
+    "unsup.ui.training",
+    "unsup.ui.vae",
+    "unsup.viz.plots",
+    "unsup.ui.betavae",
+    "unsup.viz.betavae",
+    "unsup.ui.topics",
+)
+"""Imported in this order by the warm-up thread (the VAE page's needs first)."""
+
+warm_seconds: dict[str, float] = {}
+"""Seconds each module of :data:`WARM_MODULES` took to import (for the curious)."""
+
+
+def warm_up(modules=WARM_MODULES) -> None:
+    """Import ``modules`` one after the other, timing each; failures are skipped."""
+    for name in modules:
+        t0 = time.perf_counter()
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the page that needs it reports the error itself
+            continue
+        warm_seconds[name] = time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from streamlit.web import cli
+
+    threading.Thread(target=warm_up, name="unsup-warm-up", daemon=True).start()
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *args]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
