@@ -13,6 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from unsup.data.dsprites import FACTOR_LABELS
+from unsup.viz import plots
 from unsup.viz.images import grid as image_grid
 
 ACTIVE_KL = 0.2
@@ -110,16 +111,8 @@ def kl_order(kl_per_dim) -> list[int]:
 
 def kl_bar(kl_per_dim, labels: list[str] | None = None) -> go.Figure:
     """KL(q(z_j|x) || N(0,1)) per latent (held-out mean), sorted; inactive latents grey."""
-    kl = np.asarray(kl_per_dim, dtype=float)
-    order = kl_order(kl)
-    labels = labels or [f"z{j}" for j in range(len(kl))]
-    fig = go.Figure(go.Bar(x=[labels[j] for j in order], y=kl[order],
-                           marker_color=["#4c78a8" if kl[j] >= ACTIVE_KL else "#cccccc"
-                                         for j in order],
-                           hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
-    fig.update_layout(title="KL per latent (held-out images, nats)", height=300,
-                      yaxis_title="nats", **LAYOUT)
-    return fig
+    return plots.kl_bars(kl_per_dim, threshold=ACTIVE_KL, labels=labels, height=300,
+                         title="KL per latent (held-out images, nats)")
 
 
 def mi_heatmap(mi_matrix, kl_per_dim, factor_labels=FACTOR_LABELS) -> go.Figure:

@@ -36,17 +36,19 @@ def loss_curves(history: list[dict], keys: list[str] | None = None, title: str =
     return fig
 
 
-def kl_bars(kl_per_dim: np.ndarray, order: np.ndarray | None = None, threshold: float = 0.01,
-            activity: np.ndarray | None = None) -> go.Figure:
-    """KL per latent dimension (nats), sorted; inactive units greyed."""
+def kl_bars(kl_per_dim: np.ndarray, order=None, threshold: float = 0.01,
+            activity: np.ndarray | None = None, labels: list[str] | None = None,
+            title: str = "KL per dimension (test set, nats)", height: int = 260) -> go.Figure:
+    """KL per latent dimension (nats), sorted by decreasing KL unless ``order`` is given;
+    dimensions whose ``activity`` (default: the KL itself) is at most ``threshold`` are greyed."""
     kl = np.asarray(kl_per_dim, dtype=float)
-    order = np.argsort(-kl) if order is None else order
+    order = np.argsort(-kl, kind="stable") if order is None else order
     act = activity if activity is not None else kl
+    labels = labels or [f"z{i}" for i in range(len(kl))]
     colors = [PALETTE[0] if act[i] > threshold else "#cccccc" for i in order]
-    fig = go.Figure(go.Bar(x=[f"z{i}" for i in order], y=kl[order], marker_color=colors,
+    fig = go.Figure(go.Bar(x=[labels[i] for i in order], y=kl[order], marker_color=colors,
                            hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"))
-    fig.update_layout(title="KL per dimension (test set, nats)", height=260,
-                      yaxis_title="nats", **LAYOUT)
+    fig.update_layout(title=title, height=height, yaxis_title="nats", **LAYOUT)
     return fig
 
 
