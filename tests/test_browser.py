@@ -94,6 +94,8 @@ def wait_idle(page, timeout=60_000):
     """Wait until the app has rendered and Streamlit is no longer running the script."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout)
+    # every page has a title: until it shows, the script has not run (slow on a loaded machine)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
     page.wait_for_timeout(300)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
@@ -150,7 +152,6 @@ def test_every_page_opens_without_an_exception(server, page, info):
         page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
     page.wait_for_timeout(500)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.get_by_role("heading").count() > 0
     shot(page, f"page-{info.key}")
 
 
@@ -158,6 +159,7 @@ def test_vae_slider_changes_the_image(server, page):
     page.goto(f"{server}/vae")
     wait_idle(page)
     img = page.locator('[data-testid="stImage"] img').last
+    img.wait_for(timeout=60_000)
     before = img.get_attribute("src")
     slider = page.get_by_role("slider").first
     slider.focus()
@@ -205,7 +207,7 @@ def test_vae_training_job_survives_a_refresh_and_stops(server, page):
     page.goto(f"{server}/vae")
     wait_idle(page)
     choose_section(page, "Train")
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("200")
     epochs.press("Enter")
     wait_idle(page)
