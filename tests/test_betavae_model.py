@@ -28,7 +28,7 @@ def data():
     return DSprites("train", size=16)
 
 
-@pytest.mark.parametrize("kind", ["betavae", "betatcvae"])
+@pytest.mark.parametrize("kind", ["betavae", "betatcvae", "factorvae"])
 def test_shapes_and_registration(kind):
     cls = get_model_class(kind)
     m = cls(B.BetaVAEConfig.tiny())
@@ -109,7 +109,52 @@ def test_betatcvae_with_unit_weights_is_recon_plus_mi_tc_dwkl():
         float(t["recon"] + t["mi"] + 6.0 * t["tc"] + t["dwkl"]), rel=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["betavae", "betatcvae"])
+def test_permute_dims_shuffles_each_dimension_separately():
+    z = torch.arange(200.0).view(100, 2)  # the two columns are perfectly dependent
+    p = B.permute_dims(z, torch.Generator().manual_seed(0))
+    for j in range(2):  # each column keeps its values...
+        assert torch.equal(p[:, j].sort().values, z[:, j].sort().values)
+    # ...but the pairs are broken
+    assert (p[:, 1] - p[:, 0] != 1).float().mean() > 0.9
+
+
+def test_factorvae_loss_is_elbo_plus_gamma_tc():
+    m = B.FactorVAE(B.BetaVAEConfig.tiny(beta=35.0))
+    t = m.loss(torch.rand(8, 1, 16, 16).round())
+    assert float(t["loss"]) == pytest.approx(float(t["recon"] + t["kl"] + 35.0 * t["tc"]),
+                                             rel=1e-5)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.9])
+def test_factorvae_discriminator_estimates_total_correlation(rho):
+    """The density-ratio trick: trained on codes vs their shuffled copy, E[logit_0 - logit_1]
+    approaches the true TC, -0.5 log(1 - rho^2) nats for two Gaussians with correlation rho."""
+    torch.manual_seed(0)
+    m = B.FactorVAE(B.BetaVAEConfig.tiny(n_latent=2, disc_lr=1e-3))
+    opt = m.optimizers()["disc"]
+    g = torch.Generator().manual_seed(1)
+    cov = torch.tensor([[1.0, rho], [rho, 1.0]])
+    chol = torch.linalg.cholesky(cov)
+
+    def codes(n):
+        return torch.randn(n, 2, generator=g) @ chol.T
+
+    for _ in range(600):
+        z = codes(256)
+        logits = m.discriminator(torch.cat([z, B.permute_dims(z, g)]))
+        target = torch.cat([torch.zeros(256), torch.ones(256)]).long()
+        loss = torch.nn.functional.cross_entropy(logits, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logits = m.discriminator(codes(20_000))
+        tc_hat = float((logits[:, 0] - logits[:, 1]).mean())
+    truth = -0.5 * math.log(1 - rho ** 2)
+    assert abs(tc_hat - truth) < 0.25, (tc_hat, truth)
+
+
+@pytest.mark.parametrize("kind", ["betavae", "betatcvae", "factorvae"])
 def test_resume_is_exact(tmp_path, data, kind):
     cls = get_model_class(kind)
     cfg = B.BetaVAEConfig.tiny(beta=4.0, n_data=len(data))
