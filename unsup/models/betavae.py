@@ -288,24 +288,18 @@ class FactorVAE(BetaVAE):
         return kl + self.config.beta * tc
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
-        self.train()
-        opts = self.optimizers()
-        terms = self.loss(batch)
-        opts["adam"].zero_grad(set_to_none=True)
-        opts["disc"].zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opts["adam"].step()
-        # the discriminator: class 0 for codes of the batch, class 1 for their shuffled copy
+        out = super().train_step(batch)  # the VAE step; its loss left the codes in self._codes
+        # the discriminator: class 0 for the batch's codes, class 1 for their shuffled copy
         z = self._codes
-        z_perm = permute_dims(z, self.rng)
-        logits = self.discriminator(torch.cat([z, z_perm]))
+        logits = self.discriminator(torch.cat([z, permute_dims(z, self.rng)]))
         target = torch.cat([torch.zeros(len(z)), torch.ones(len(z))]).long().to(logits.device)
         d_loss = F.cross_entropy(logits, target)
-        opts["disc"].zero_grad(set_to_none=True)
+        opt = self.optimizers()["disc"]
+        opt.zero_grad(set_to_none=True)  # also drops what the VAE's backward left in D
         d_loss.backward()
-        opts["disc"].step()
-        terms["disc_loss"] = d_loss
-        return {k: float(v.detach()) for k, v in terms.items()}
+        opt.step()
+        out["disc_loss"] = float(d_loss.detach())
+        return out
 
 
 MODEL_CLASSES = {"betavae": BetaVAE, "betatcvae": BetaTCVAE, "factorvae": FactorVAE}
