@@ -196,3 +196,34 @@ def test_train_on_demand_job(tmp_path):
     model = checkpoints.load(snap.checkpoint)
     assert model.kind == "betatcvae" and model.step_ == 2 and model.config.beta == 6.0
     assert model.card_["data"]["name"] == "dsprites"
+
+
+def test_share_pairs_averages_only_the_latents_that_agree():
+    mu = torch.tensor([[0.0, 1.0, 2.0, 3.0], [0.1, 1.1, -2.0, 3.1]])
+    logvar = torch.tensor([[-2.0, -2.0, -2.0, -2.0], [-2.2, -2.0, -2.0, -1.8]])
+    new_mu, new_lv = B.share_pairs(mu, logvar)
+    # latent 2 differs by 4 (KL in the tens of nats): each image keeps its own posterior
+    assert torch.equal(new_mu[:, 2], mu[:, 2]) and torch.equal(new_lv[:, 2], logvar[:, 2])
+    for j in (0, 1, 3):  # the others are averaged: the same posterior for both images
+        assert new_mu[0, j] == new_mu[1, j] == pytest.approx(float(mu[:, j].mean()))
+        assert new_lv[0, j] == new_lv[1, j] == pytest.approx(
+            math.log(float(logvar[:, j].exp().mean())))
+
+
+def test_pairs_share_posteriors_only_in_training(monkeypatch):
+    from unsup.data.dsprites import DSpritesPairs
+
+    pairs = DSpritesPairs(size=16)
+    m = B.BetaVAE(B.BetaVAEConfig.tiny(pairs=True, n_data=len(pairs)))
+    fit(m, pairs, steps=3, device="cpu")  # trains on pairs
+    assert m.step_ == 3
+    calls = []
+    real = B.share_pairs
+    monkeypatch.setattr(B, "share_pairs", lambda mu, lv: calls.append(1) or real(mu, lv))
+    x = pairs[torch.arange(32)]
+    m.eval()
+    m.loss(x)
+    assert calls == []  # evaluation sees each image's own posterior
+    m.train()
+    m.loss(x)
+    assert calls == [1]

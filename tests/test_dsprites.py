@@ -1,6 +1,7 @@
 """dSprites generated to its published specification (unsup.data.dsprites)."""
 
 import numpy as np
+import pytest
 import torch
 
 from unsup.data import dsprites as D
@@ -83,3 +84,20 @@ def test_lazy_dataset_splits_and_batches():
     assert small.shape == (8, 1, 16, 16)
     assert ds.fingerprint() == D.DSprites().fingerprint()
     assert train.fingerprint() != ds.fingerprint()
+
+
+def test_pairs_differ_in_exactly_one_factor_and_avoid_heldout():
+    pairs = D.DSpritesPairs()
+    idx = torch.arange(3000, 23000)
+    f = pairs.pair_factors(idx)
+    changed = (f[0::2] != f[1::2]).sum(1)
+    assert (changed == 1).mean() > 0.995 and changed.max() == 1  # a few pairs are one image twice
+    which = np.argmax(f[0::2] != f[1::2], axis=1)[changed == 1]
+    assert np.bincount(which, minlength=5).min() > 1700  # each factor changes in ~1/5 of pairs
+    assert not np.isin(D.factors_to_index(f), D.heldout_indices()).any()
+    assert np.array_equal(f[0::2], pairs.factors(idx[0::2]))  # first of a pair: the item itself
+    assert np.array_equal(pairs.pair_factors(idx), f)  # a function of idx: exact resume
+    x = pairs[idx[:8]]
+    assert x.shape == (8, 1, 64, 64) and torch.equal(x, D.render(f[:8]))
+    with pytest.raises(ValueError):
+        pairs.pair_factors(idx[:3])

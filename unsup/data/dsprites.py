@@ -246,3 +246,58 @@ def image_of(shape: int = 0, scale: int = 5, orientation: int = 0, pos_x: int = 
              pos_y: int = 16) -> torch.Tensor:
     """One image (1, 1, 64, 64) from factor indices."""
     return render([[shape, scale, orientation, pos_x, pos_y]])
+
+
+# -- paired data order (weak supervision) --------------------------------------------------------
+class DSpritesPairs(DSprites):
+    """Training images in pairs that differ in exactly one factor (a data order for the weakly
+    supervised "adaptive group" VAEs of Locatello et al. 2020, "Weakly-supervised disentanglement
+    without compromises"; the model is told neither which factor changed nor any factor value).
+
+    ``ds[idx]`` with an even number of positions returns the same number of images: for each
+    consecutive pair of positions (a, b), the first image is item a of the training split and
+    the second is the same sprite with one factor changed: the factor is ``b mod 5`` and its new
+    value comes from item b (moved on, cyclically, when it equals a's value or would land on a
+    held-out image; in the rare pair whose every other value is held out, the image twice).
+    Everything is a function of ``idx``, so resuming a run redraws the same
+    pairs, and no held-out image is ever returned. The marginal distribution of the images is
+    still uniform over the training split, up to the held-out skips.
+    """
+
+    def __init__(self, size: int = IMAGE_SIZE):
+        super().__init__("train", size)
+
+    def pair_factors(self, idx) -> np.ndarray:
+        """Factor indices (b, 5) of the images ``self[idx]`` (b even)."""
+        g = self.global_index(idx)
+        if len(g) % 2:
+            raise ValueError("DSpritesPairs needs an even number of positions")
+        a = index_to_factors(g[0::2])  # (p, 5)
+        other = index_to_factors(g[1::2])
+        k = g[1::2] % 5  # the factor that changes in each pair
+        rows = np.arange(len(k))
+        sizes = np.asarray(FACTOR_SIZES)[k]
+        value = other[rows, k]
+        value = np.where(value == a[rows, k], (value + 1) % sizes, value)
+        b = a.copy()
+        b[rows, k] = value
+        held = heldout_indices()
+        for _ in range(int(max(FACTOR_SIZES))):
+            bad = np.isin(factors_to_index(b), held, assume_unique=False)
+            if not bad.any():
+                break
+            nxt = (b[rows, k] + 1) % sizes
+            nxt = np.where(nxt == a[rows, k], (nxt + 1) % sizes, nxt)
+            b[rows, k] = np.where(bad, nxt, b[rows, k])
+        else:  # every other value is held out (shape has only 2): the pair is a's image twice
+            bad = np.isin(factors_to_index(b), held)
+            b[bad] = a[bad]
+        out = np.empty((len(g), 5), dtype=np.int64)
+        out[0::2], out[1::2] = a, b
+        return out
+
+    def __getitem__(self, idx) -> torch.Tensor:
+        return render(self.pair_factors(idx), self.size)
+
+    def card(self) -> dict:
+        return {**super().card(), "order": "pairs differing in one factor"}

@@ -78,6 +78,10 @@ class BetaVAEConfig:
     disc_lr: float = 1e-3
     """FactorVAE only: Adam learning rate of the discriminator (betas 0.5, 0.9 as in the paper;
     the paper's 1e-4 left the discriminator at chance after 2,000 steps here)."""
+    pairs: bool = False
+    """Weak supervision (Locatello et al. 2020, Ada-GVAE): train on pairs of images that differ
+    in one unknown factor (:class:`unsup.data.dsprites.DSpritesPairs`) and average the two
+    posteriors on the latents where they agree (see :func:`share_pairs`)."""
     lr: float = 5e-4
     """Adam learning rate."""
     batch_size: int = 64
@@ -120,6 +124,27 @@ def tc_decomposition(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
     log_prod_qzj = (torch.logsumexp(mat, dim=1) - log_nm).sum(1)  # (M,)
     return {"mi": (log_qz_x - log_qz).mean(), "tc": (log_qz - log_prod_qzj).mean(),
             "dwkl": (log_prod_qzj - log_pz).mean()}
+
+
+def share_pairs(mu: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Adaptive averaging of paired posteriors (Locatello et al. 2020, "Ada-GVAE").
+
+    Rows 2i and 2i+1 are two images that differ in one factor. Per latent j, δ_j = KL(q(z_j|x1)
+    || q(z_j|x2)); latents with δ_j below the midpoint of the pair's smallest and largest δ are
+    taken as shared, and both posteriors are replaced there by their average (mean of the means,
+    mean of the variances). The others keep their own posterior. Returns new (mu, logvar).
+    """
+    b, d = mu.shape
+    m1, m2 = mu.view(b // 2, 2, d).unbind(1)
+    l1, l2 = logvar.view(b // 2, 2, d).unbind(1)
+    v1, v2 = l1.exp(), l2.exp()
+    delta = 0.5 * (v1 / v2 + (m1 - m2).pow(2) / v2 - 1.0 + l2 - l1)
+    threshold = 0.5 * (delta.amax(1, keepdim=True) + delta.amin(1, keepdim=True))
+    shared = (delta < threshold).detach()
+    m_avg, l_avg = 0.5 * (m1 + m2), torch.log(0.5 * (v1 + v2))
+    m1, m2 = torch.where(shared, m_avg, m1), torch.where(shared, m_avg, m2)
+    l1, l2 = torch.where(shared, l_avg, l1), torch.where(shared, l_avg, l2)
+    return torch.stack([m1, m2], 1).view(b, d), torch.stack([l1, l2], 1).view(b, d)
 
 
 @register("betavae")
@@ -200,6 +225,8 @@ class BetaVAE(Model):
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-batch mean terms of the objective, in nats per image (see the module docstring)."""
         mu, logvar = self.posterior(x)
+        if self.config.pairs and self.training:
+            mu, logvar = share_pairs(mu, logvar)
         z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape)  # reparameterization
         recon = bernoulli_nll(self.decode_logits(z), x).mean()  # -E_q log p(x|z)
         kl = gaussian_kl(mu, logvar).sum(1).mean()
