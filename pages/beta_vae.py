@@ -11,7 +11,9 @@ st.caption("We want a compact, meaningful representation, but also a *disentangl
            "latent should move one factor of variation. β-VAE maximises "
            "E[log p(x|z)] − β·KL(q(z|x) ‖ p(z)); β > 1 presses q(z|x) towards the factorised "
            "prior N(0, I). β-TCVAE weights only the total correlation of the code. dSprites "
-           "(737,280 sprites, five known factors) lets us measure how well it works.")
+           "(737,280 sprites, five known factors) lets us measure how well it works — and "
+           "Ada-GVAE shows how far a little weak supervision (pairs of images that differ in "
+           "one factor) goes where the unsupervised models stall.")
 
 items = ui.entries()
 shipped = [e for e in items if e.source == "shipped"]
@@ -21,8 +23,8 @@ section = st.segmented_control("Section", ["Traversal", "Latents", "Metrics", "T
 
 if not items and section != "Train":
     st.info("**The β-VAE models are still training and coming soon.** They are reproduced with "
-            "`python -m unsup train betavae-b1`, `betavae-b4` and `betatcvae-b6` (under 2 hours "
-            "each on 2 CPU cores), or trained here in the **Train** section. Meanwhile, here is "
+            "`python -m unsup train betavae-b1`, `betavae-b4`, `adagvae-b1` and `adatcvae-b6` "
+            "(about 20 minutes each on 2 CPU cores), or trained here in the **Train** section. Meanwhile, here is "
             "the data they learn from: pick the factors of a sprite.")
     x, what = ui.pick_image("bv_demo")
     if x is not None:

@@ -227,3 +227,17 @@ def test_pairs_share_posteriors_only_in_training(monkeypatch):
     m.train()
     m.loss(x)
     assert calls == [1]
+
+
+def test_train_on_demand_with_pairs(tmp_path):
+    from unsup.jobs import ThreadRunner
+
+    spec = B.training_spec(kind="betavae", beta=1.0, steps=2, pairs=True)
+    assert spec.title.startswith("Ada-GVAE")
+    spec.run_dir = tmp_path
+    runner = ThreadRunner()
+    snap = runner.wait(runner.submit(spec), timeout=300)
+    assert snap.status == "done", snap.error
+    model = checkpoints.load(snap.checkpoint)
+    assert model.config.pairs and model.config.batch_size == 32
+    assert model.card_["data"]["order"] == "pairs differing in one factor"

@@ -71,3 +71,13 @@ def test_thumbnail_and_gif():
     assert grid.shape == (2, 5, 16, 16)
     gif = viz.traversal_gif(grid)
     assert gif[:6] in (b"GIF89a", b"GIF87a")
+
+
+def test_metrics_table_says_which_models_saw_pairs(user_model):
+    from unsup.ui import betavae as ui
+
+    entry = next(e for e in ui.entries() if e.path.parent == user_model)
+    assert ui.supervision(entry.card) == "none"
+    assert ui.supervision({"config": {"pairs": True}}) == "pairs (weak)"
+    table = ui.metrics_table([entry])
+    assert list(table["supervision"]) == ["none"]

@@ -69,6 +69,8 @@ FAMILY_PREFIXES = {
     "betavae": "unsup.models.betavae",
     "betatcvae": "unsup.models.betavae",
     "factorvae": "unsup.models.betavae",
+    "adagvae": "unsup.models.betavae",
+    "adatcvae": "unsup.models.betavae",
 }
 
 
