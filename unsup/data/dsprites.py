@@ -277,18 +277,18 @@ class DSpritesPairs(DSprites):
         k = g[1::2] % 5  # the factor that changes in each pair
         rows = np.arange(len(k))
         sizes = np.asarray(FACTOR_SIZES)[k]
-        value = other[rows, k]
-        value = np.where(value == a[rows, k], (value + 1) % sizes, value)
+
+        def not_a(v):  # a value of factor k, moved on by one where it equals a's
+            return np.where(v == a[rows, k], (v + 1) % sizes, v)
+
         b = a.copy()
-        b[rows, k] = value
+        b[rows, k] = not_a(other[rows, k])
         held = heldout_indices()
         for _ in range(int(max(FACTOR_SIZES))):
-            bad = np.isin(factors_to_index(b), held, assume_unique=False)
+            bad = np.isin(factors_to_index(b), held)
             if not bad.any():
                 break
-            nxt = (b[rows, k] + 1) % sizes
-            nxt = np.where(nxt == a[rows, k], (nxt + 1) % sizes, nxt)
-            b[rows, k] = np.where(bad, nxt, b[rows, k])
+            b[rows, k] = np.where(bad, not_a((b[rows, k] + 1) % sizes), b[rows, k])
         else:  # every other value is held out (shape has only 2): the pair is a's image twice
             bad = np.isin(factors_to_index(b), held)
             b[bad] = a[bad]

@@ -330,6 +330,7 @@ class FactorVAE(BetaVAE):
 
 
 MODEL_CLASSES = {"betavae": BetaVAE, "betatcvae": BetaTCVAE, "factorvae": FactorVAE}
+KIND_LABELS = {"betavae": "β-VAE", "betatcvae": "β-TCVAE", "factorvae": "FactorVAE"}
 
 
 # -- presets: the shipped checkpoints and how to reproduce them ---------------------------------
@@ -510,7 +511,7 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     from unsup.data.dsprites import DSprites, DSpritesPairs
     from unsup.jobs import JobSpec
 
-    label = {"betavae": "β-VAE", "betatcvae": "β-TCVAE", "factorvae": "FactorVAE"}[kind]
+    label = KIND_LABELS[kind]
     if pairs and kind == "betavae":
         label = "Ada-GVAE"
     title = f"{label} β={beta:g}{' on pairs' if pairs else ''}, {steps:,} steps"

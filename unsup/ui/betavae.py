@@ -11,9 +11,9 @@ import torch
 from unsup import checkpoints
 from unsup.data import dsprites as D
 from unsup.metrics.disentangle import METRIC_LABELS
+from unsup.models.betavae import KIND_LABELS
 
-KINDS = ("betavae", "betatcvae", "factorvae")
-KIND_LABELS = {"betavae": "β-VAE", "betatcvae": "β-TCVAE", "factorvae": "FactorVAE"}
+KINDS = tuple(KIND_LABELS)
 
 
 def entries() -> list[checkpoints.Entry]:
@@ -92,8 +92,10 @@ def metrics_table(items: list[checkpoints.Entry]):
         m = e.card.get("metrics") or {}
         row = {"model": e.title, "β": e.card.get("config", {}).get("beta"),
                "supervision": supervision(e.card)}
-        row.update({METRIC_LABELS[k]: m.get(k) for k in METRIC_LABELS})
-        row.update({"recon (nats)": m.get("recon"), "steps": e.card.get("step"),
+        row.update({METRIC_LABELS[k]: None if m.get(k) is None else round(m[k], 3)
+                    for k in METRIC_LABELS})
+        row.update({"recon (nats)": None if m.get("recon") is None else round(m["recon"], 1),
+                    "steps": e.card.get("step"),
                     "train min": round((e.card.get("seconds") or 0) / 60, 1)})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -131,11 +131,24 @@ def mi_heatmap(mi_matrix, kl_per_dim, factor_labels=FACTOR_LABELS) -> go.Figure:
     return fig
 
 
+def _label_positions(rows: list[dict]) -> list[str]:
+    """Above the point, or below it where the neighbour to its left (by reconstruction error)
+    sits within 0.03 MIG and 3 nats and was labelled above: close points do not overprint."""
+    pos = ["top center"] * len(rows)
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["recon"])
+    for prev, i in zip(order, order[1:]):
+        close = (abs(rows[i]["mig"] - rows[prev]["mig"]) < 0.03
+                 and abs(rows[i]["recon"] - rows[prev]["recon"]) < 3.0)
+        if close and pos[prev] == "top center":
+            pos[i] = "bottom center"
+    return pos
+
+
 def sweep_figure(rows: list[dict]) -> go.Figure:
     """The β sweep: reconstruction error (nats/image) against MIG, one point per model."""
     fig = go.Figure(go.Scatter(
         x=[r["recon"] for r in rows], y=[r["mig"] for r in rows], mode="markers+text",
-        text=[r["name"] for r in rows], textposition="top center",
+        text=[r["name"] for r in rows], textposition=_label_positions(rows),
         marker=dict(size=12, color=[r.get("beta", 1.0) for r in rows], colorscale="Viridis",
                     showscale=True, colorbar=dict(title="β")),
         hovertemplate="%{text}<br>recon %{x:.1f} nats · MIG %{y:.3f}<extra></extra>"))
