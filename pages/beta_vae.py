@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from unsup.data import dsprites as D
+from unsup.data.dsprites import HELDOUT_SIZE
+from unsup.recipes.betavae import METRIC_HELDOUT, traversal
 from unsup.ui import betavae as ui
+from unsup.ui.text import md
 from unsup.viz import betavae as viz
 
 st.title("β-VAE traversals")
@@ -34,12 +36,13 @@ if not items and section != "Train":
 if section != "Train":
     with st.sidebar:
         names = [e.name for e in items]
-        pick = st.selectbox("Model", names, key="bv_model", format_func=lambda n: next(
-            f"{e.title} ({'shipped' if e.source == 'shipped' else 'your run'})"
-            for e in items if e.name == n))
+        pick = st.selectbox("Model", names, key="bv_model",
+                            format_func=lambda n: items[names.index(n)].label)
         entry = items[names.index(pick)]
-        st.caption(entry.card.get("description") or f"{entry.card.get('step')} steps.")
-    model = ui.load_model(str(entry.path), entry.mtime)
+        st.caption(md(entry.card.get("description") or f"{entry.card.get('step')} steps."))
+    model = ui.model_of(entry)
+    if model is None:
+        st.stop()
     stats = ui.analysis(str(entry.path), entry.mtime)
     labels = viz.latent_labels(stats["kl_per_dim"], stats["mi_matrix"])
     order = viz.kl_order(stats["kl_per_dim"])
@@ -58,7 +61,7 @@ if section == "Traversal":
     left.image(viz.traversal_image(x.numpy()[None, :, 0], scale=2), caption=what)
     left.image(viz.traversal_image(model.reconstruct(x).numpy()[None, :, 0], scale=2),
                caption="reconstruction")
-    grid = viz.traversal(model, x, order[:n_rows], n_steps=n_steps, relative=relative)
+    grid = traversal(model, x, order[:n_rows], n_steps=n_steps, relative=relative)
     right.plotly_chart(viz.traversal_figure(grid, [labels[j] for j in order[:n_rows]]),
                        key="bv_grid")
     right.caption("Each row moves one latent (sorted by KL, labelled with the factor it shares "
@@ -80,7 +83,8 @@ elif section == "Metrics":
         st.info("Shipped models are still training; the table shows your runs meanwhile.")
     table = ui.metrics_table(items)
     st.dataframe(table, hide_index=True, width="stretch")
-    st.caption("Held-out dSprites images (a fixed, seeded 32,768), fixed seeds, definitions of "
+    st.caption(f"Held-out dSprites images ({METRIC_HELDOUT:,}, a seeded sample of the "
+               f"{HELDOUT_SIZE:,} held out from training), fixed seeds, definitions of "
                "disentanglement_lib (Locatello et al. 2019). BetaVAE score: Higgins et al. 2017 "
                "(they report 99.2% for β = 4, 61.6% for the plain VAE). FactorVAE score: Kim & "
                "Mnih 2018. MIG: Chen et al. 2018. DCI: Eastwood & Williams 2018 (random-forest "

@@ -21,9 +21,9 @@ with st.sidebar:
     names = [e.name for e in entries]
     default = names.index("vae-mnist-16d") if "vae-mnist-16d" in names else 0
     pick = st.selectbox("Model", names, index=default, key="vae_model",
-                        format_func=lambda n: next(f"{e.title} ({'your run' if e.source == 'user' else 'shipped'})"
-                                                   for e in entries if e.name == n))
+                        format_func=lambda n: entries[names.index(n)].label)
     entry = entries[names.index(pick)]
+    ui.broken_runs_note()
     st.caption(entry.card.get("description") or f"Trained {entry.card.get('step', '?')} steps.")
     with st.expander("Open a checkpoint file"):
         up = st.file_uploader("unsup .safetensors file", key="ckpt_upload")
@@ -31,6 +31,8 @@ with st.sidebar:
             ui.import_checkpoint(up)
 
 model = ui.model_of(entry)
+if model is None:
+    st.stop()
 stats = ui.latent_stats(str(entry.path), entry.mtime)
 tag = entry.name
 section = st.segmented_control("Section", ["Sliders", "Encode", "Interpolate", "Denoise",

@@ -9,7 +9,8 @@ import torch
 from unsup import checkpoints
 from unsup.data.dsprites import DSprites
 from unsup.models import betavae as B
-from unsup.models.base import get_model_class
+from unsup.families import model_class as get_model_class
+from unsup.recipes import betavae as R
 from unsup.models.vae import bernoulli_nll
 from unsup.train import fit
 
@@ -31,7 +32,7 @@ def data():
 @pytest.mark.parametrize("kind", ["betavae", "betatcvae", "factorvae"])
 def test_shapes_and_registration(kind):
     cls = get_model_class(kind)
-    m = cls(B.BetaVAEConfig.tiny())
+    m = cls(cls.config_class.tiny())
     x = torch.rand(5, 1, 16, 16).round()
     mu, logvar = m.posterior(x)
     assert mu.shape == logvar.shape == (5, 3)
@@ -103,7 +104,7 @@ def test_tc_decomposition_against_direct_sums():
 
 
 def test_betatcvae_with_unit_weights_is_recon_plus_mi_tc_dwkl():
-    m = B.BetaTCVAE(B.BetaVAEConfig.tiny(beta=6.0, alpha=1.0, gamma=1.0))
+    m = B.BetaTCVAE(B.BetaTCVAEConfig.tiny(beta=6.0, alpha=1.0, gamma=1.0))
     t = m.loss(torch.rand(8, 1, 16, 16).round())
     assert float(t["loss"]) == pytest.approx(
         float(t["recon"] + t["mi"] + 6.0 * t["tc"] + t["dwkl"]), rel=1e-5)
@@ -119,7 +120,7 @@ def test_permute_dims_shuffles_each_dimension_separately():
 
 
 def test_factorvae_loss_is_elbo_plus_gamma_tc():
-    m = B.FactorVAE(B.BetaVAEConfig.tiny(beta=35.0))
+    m = B.FactorVAE(B.FactorVAEConfig.tiny(beta=35.0))
     t = m.loss(torch.rand(8, 1, 16, 16).round())
     assert float(t["loss"]) == pytest.approx(float(t["recon"] + t["kl"] + 35.0 * t["tc"]),
                                              rel=1e-5)
@@ -130,7 +131,7 @@ def test_factorvae_discriminator_estimates_total_correlation(rho):
     """The density-ratio trick: trained on codes vs their shuffled copy, E[logit_0 - logit_1]
     approaches the true TC, -0.5 log(1 - rho^2) nats for two Gaussians with correlation rho."""
     torch.manual_seed(0)
-    m = B.FactorVAE(B.BetaVAEConfig.tiny(n_latent=2, disc_lr=1e-3))
+    m = B.FactorVAE(B.FactorVAEConfig.tiny(n_latent=2, disc_lr=1e-3))
     opt = m.optimizers()["disc"]
     g = torch.Generator().manual_seed(1)
     cov = torch.tensor([[1.0, rho], [rho, 1.0]])
@@ -157,7 +158,7 @@ def test_factorvae_discriminator_estimates_total_correlation(rho):
 @pytest.mark.parametrize("kind", ["betavae", "betatcvae", "factorvae"])
 def test_resume_is_exact(tmp_path, data, kind):
     cls = get_model_class(kind)
-    cfg = B.BetaVAEConfig.tiny(beta=4.0, n_data=len(data))
+    cfg = cls.config_class.tiny(beta=4.0)
     a = cls(cfg)
     fit(a, data, steps=6, checkpoint_path=tmp_path / "a", device="cpu")
     a2 = checkpoints.load(tmp_path / "a", optimizer=True)
@@ -170,25 +171,31 @@ def test_resume_is_exact(tmp_path, data, kind):
 
 
 def test_train_preset_and_evaluate_entry(tmp_path, monkeypatch):
-    monkeypatch.setitem(B.PRESETS, "betavae-test", {
-        "kind": "betavae", "steps": 3, "config": dict(B.BetaVAEConfig.tiny().__dict__,
-                                                       image_size=64, beta=4.0),
-        "title": "test", "description": "tiny"})
-    path = B.train_preset("betavae-test", out_dir=tmp_path, fast_eval=True)
+    import functools
+
+    from unsup import recipes
+    from unsup.families import Preset
+
+    tiny = {**B.BetaVAEConfig.tiny().__dict__, "image_size": 64, "beta": 4.0}
+    monkeypatch.setattr(R.FAMILY, "presets", R.FAMILY.presets + (
+        Preset("betavae-test", "test", "tiny", "betavae", 3, tiny, "dsprites"),))
+    monkeypatch.setattr(R.FAMILY, "evaluate", functools.partial(R.evaluate, fast=True))
+    path = recipes.train_preset("betavae-test", out_dir=tmp_path)
     card = checkpoints.load(path).card_
     assert card["step"] == 3 and card["command"] == "python -m unsup train betavae-test"
     assert card["data"]["name"] == "dsprites" and len(card["data"]["fingerprint"]) == 16
     for k in ("beta_vae", "factor_vae", "mig", "dci", "sap", "recon"):
         assert k in card["metrics"]
     assert len(card["extra_metrics"]["kl_per_dim"]) == 3
-    again = B.evaluate_entry(path, fast=True)
-    assert again == pytest.approx(card["metrics"])  # fixed seeds: the same numbers
+    again = R.evaluate(checkpoints.load(path), fast=True)
+    again.pop("extra_metrics")
+    assert again == card["metrics"]  # fixed seeds: exactly the same numbers
 
 
 def test_train_on_demand_job(tmp_path):
     from unsup.jobs import ThreadRunner
 
-    spec = B.training_spec(kind="betatcvae", beta=6.0, steps=2)
+    spec = R.training_spec(kind="betatcvae", beta=6.0, steps=2)
     spec.run_dir = tmp_path
     runner = ThreadRunner()
     snap = runner.wait(runner.submit(spec), timeout=300)
@@ -214,7 +221,7 @@ def test_pairs_share_posteriors_only_in_training(monkeypatch):
     from unsup.data.dsprites import DSpritesPairs
 
     pairs = DSpritesPairs(size=16)
-    m = B.BetaVAE(B.BetaVAEConfig.tiny(pairs=True, n_data=len(pairs)))
+    m = B.BetaVAE(B.BetaVAEConfig.tiny(pairs=True))
     fit(m, pairs, steps=3, device="cpu")  # trains on pairs
     assert m.step_ == 3
     calls = []
@@ -232,7 +239,7 @@ def test_pairs_share_posteriors_only_in_training(monkeypatch):
 def test_train_on_demand_with_pairs(tmp_path):
     from unsup.jobs import ThreadRunner
 
-    spec = B.training_spec(kind="betavae", beta=1.0, steps=2, pairs=True)
+    spec = R.training_spec(kind="betavae", beta=1.0, steps=2, pairs=True)
     assert spec.title.startswith("Ada-GVAE")
     spec.run_dir = tmp_path
     runner = ThreadRunner()

@@ -95,7 +95,7 @@ def test_two_jobs_run_side_by_side_each_with_its_own_state(tmp_path, monkeypatch
 
 def test_training_on_uploaded_images_measures_on_held_out_images(tmp_path, monkeypatch):
     monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path))
-    from unsup.presets import vae_training_spec
+    from unsup.recipes.vae import training_spec as vae_training_spec
 
     imgs = np.random.default_rng(0).random((30, 1, 28, 28)).astype(np.float32)
     spec = vae_training_spec(n_latent=4, epochs=2, images=imgs)

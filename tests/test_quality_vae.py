@@ -10,7 +10,7 @@ from unsup import checkpoints, paths
 from unsup.__main__ import main as cli
 from unsup.metrics.elbo import elbo_terms
 from unsup.models.vae import corrupt
-from unsup.presets import manifold_digits, test_tensor
+from unsup.recipes.vae import manifold_digits, test_tensor
 
 pytestmark = pytest.mark.slow
 

@@ -90,7 +90,20 @@ def test_plsa_overfits_held_out_documents_more_than_lda():
     assert plsa.perplexity(test) > lda.perplexity(test)
 
 
-def test_presets_and_hooks_exist():
-    assert "topics-th-5000" in tm.PRESETS
-    assert all(k.startswith("topics-") for k in tm.PRESETS)
-    assert callable(tm.train_preset) and callable(tm.evaluate_entry)
+@pytest.mark.slow
+def test_topic_preset_trains_saves_and_evals_the_same_numbers(tmp_path):
+    """The family's preset recipe end to end on a short budget: the card's held-out numbers are
+    what a recomputation from the saved file gives."""
+    from unsup import families
+    from unsup.recipes import topics as recipe
+
+    fam, preset = families.of_preset("topics-en-5000")
+    assert fam is recipe.FAMILY and preset.kind == "topics"
+    path = recipe.train(preset, steps=30, out_dir=tmp_path, sweep=False)
+    model = fam.load_model(path)
+    card = model.card_
+    assert card["command"] == "python -m unsup train topics-en-5000 --steps 30"
+    again = recipe.evaluate(model)
+    for k in ("perplexity_heldout", "npmi_heldout", "recovery_cosine"):
+        assert again[k] == pytest.approx(card["metrics"][k], rel=1e-9), k
+    assert 0 < card["metrics"]["recovery_cosine"] <= 1

@@ -1,61 +1,69 @@
-"""Command line: ``python -m unsup train|list|eval|bench``.
+"""Command line: ``python -m unsup train|list|eval|presets|bench``.
 
-    python -m unsup train <preset> [--steps N] [--out DIR]   rebuild a shipped checkpoint
+    python -m unsup train <preset> [--steps N] [--out DIR] [--device cpu|cuda]
+                                                             rebuild a shipped checkpoint
     python -m unsup list [--json]                           shipped and user models + metrics
     python -m unsup eval <name> [--json]                    recompute metrics on held-out data
     python -m unsup presets                                 every preset with one line each
     python -m unsup bench [names...]                        run bench/bench_*.py
+
+Every family comes from the one registry (unsup.families). ``train`` under
+``torchrun --nproc_per_node N`` trains data-parallel (NCCL on GPUs, gloo on CPUs); rank 0 writes.
+``eval`` only prints: it never writes to a checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-HEADLINE = ("test_neg_elbo_nats", "test_recon_nats", "test_iwae_nll_nats", "active_units",
-            "test_accuracy", "manifold_distinct_digits",
-            "recovery_cosine", "npmi_heldout", "perplexity_heldout", "mig", "beta_vae")
 
-
-def _headline(metrics: dict) -> str:
+def _headline(entry, keys) -> str:
+    metrics = entry.card.get("metrics", {}) or {}
     parts = [f"{k}={metrics[k]:.4g}" if isinstance(metrics[k], float) else f"{k}={metrics[k]}"
-             for k in HEADLINE if k in metrics]
+             for k in keys if k in metrics]
     return ", ".join(parts) if parts else "-"
+
+
+def _family_keys(kind: str) -> tuple[str, ...]:
+    from unsup import families
+
+    try:
+        return families.of_kind(kind).headline
+    except KeyError:
+        return ()
 
 
 def cmd_list(args) -> int:
     from unsup.checkpoints import list_models
 
-    entries = list_models()
+    entries = list_models(broken=True)
     if args.json:
         print(json.dumps([{"name": e.name, "source": e.source, "kind": e.kind, "title": e.title,
                            "path": str(e.path), "step": e.card.get("step"),
                            "metrics": e.card.get("metrics", {}),
-                           "command": e.card.get("command")} for e in entries], indent=2,
-                         ensure_ascii=False))
+                           "command": e.card.get("command"), "problem": e.problem}
+                          for e in entries], indent=2, ensure_ascii=False))
         return 0
     if not entries:
         print("no models")
     for e in entries:
+        tail = (f"BROKEN: {e.problem}" if e.problem else
+                _headline(e, _family_keys(e.kind)))
         print(f"{e.source:8s} {e.name:32s} {e.kind:18s} step {e.card.get('step', '?'):>6}  "
-              f"{_headline(e.card.get('metrics', {}))}")
+              f"{tail}")
     return 0
 
 
 def evaluate_name(name: str) -> dict:
-    from unsup import checkpoints, presets
+    """Recompute the metrics of the listed model ``name`` (nothing is written)."""
+    from unsup import checkpoints, recipes
 
-    entry = checkpoints.find(name)
-    family = presets.family_of(name) or presets.family_of(entry.card.get("preset") or "")
-    if family is None and entry.kind in presets.FAMILY_KINDS:
-        family = presets.family_of(presets.FAMILY_KINDS[entry.kind])
-    if family is not None and hasattr(family, "evaluate_entry"):
-        return family.evaluate_entry(entry.path)
-    model = checkpoints.load(entry.path)
-    return presets.evaluate_model(model, entry.card.get("data", {}).get("name") or "mnist")
+    return recipes.evaluate_entry(checkpoints.find(name))
 
 
 def cmd_eval(args) -> int:
@@ -63,42 +71,65 @@ def cmd_eval(args) -> int:
 
     try:
         metrics = evaluate_name(args.name)
-    except CheckpointError as exc:
+    except (CheckpointError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    metrics.pop("extra_metrics", None)
     if args.json:
-        print(json.dumps({"name": args.name, "metrics": metrics}, indent=2, ensure_ascii=False))
+        print(json.dumps({"name": args.name, "metrics": metrics}, indent=2, ensure_ascii=False,
+                         default=str))
     else:
         for k, v in metrics.items():
             print(f"{k:28s} {v}")
     return 0
 
 
-def cmd_train(args) -> int:
-    from unsup import presets
+def _init_distributed(device: str | None) -> str | None:
+    """Under torchrun (WORLD_SIZE > 1): join the process group, NCCL on GPUs, gloo on CPUs,
+    and return the device this rank trains on."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device
+    import torch
+    import torch.distributed as dist
 
-    if args.preset not in presets.all_presets():
+    gpu = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    dist.init_process_group("nccl" if gpu else "gloo")
+    if gpu:
+        local = int(os.environ.get("LOCAL_RANK", 0))
+        torch.cuda.set_device(local)
+        return f"cuda:{local}"
+    return "cpu"
+
+
+def cmd_train(args) -> int:
+    from unsup import families, recipes
+
+    try:
+        families.of_preset(args.preset)
+    except KeyError:
         print(f"error: unknown preset {args.preset!r}; try `python -m unsup presets`",
               file=sys.stderr)
         return 2
+    device = _init_distributed(args.device)
+    try:
+        path = recipes.train_preset(args.preset, steps=args.steps, device=device,
+                                    out_dir=Path(args.out) if args.out else None)
+    finally:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            import torch.distributed as dist
 
-    def progress(p):
-        losses = " ".join(f"{k} {v:.3f}" for k, v in p.losses.items())
-        print(f"step {p.step}/{p.total}  {p.seconds:6.1f}s  {losses}", flush=True)
-
-    kwargs = {"steps": args.steps, "out_dir": Path(args.out) if args.out else None}
-    if presets.family_of(args.preset) is None:
-        kwargs["on_progress"] = progress
-    path = presets.train_preset(args.preset, **kwargs)
-    print(f"wrote {path}")
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"wrote {path}")
     return 0
 
 
 def cmd_presets(args) -> int:
-    from unsup import presets
+    from unsup import families
 
-    for name, desc in presets.all_presets().items():
-        print(f"{name:24s} {desc}")
+    for family, preset in families.presets():
+        print(f"{preset.name:24s} {family.name:11s} {preset.description}")
     return 0
 
 
@@ -123,11 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("preset")
     p.add_argument("--steps", type=int, default=None, help="override the preset's step count")
     p.add_argument("--out", default=None, help="folder to write to (default: checkpoints/)")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: a GPU when present)")
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("list", help="shipped and user models with their metrics")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_list)
-    p = sub.add_parser("eval", help="recompute a model's metrics on held-out data")
+    p = sub.add_parser("eval", help="recompute a model's metrics on held-out data (read-only)")
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_eval)

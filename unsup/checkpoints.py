@@ -2,22 +2,25 @@
 
 A checkpoint named ``name`` in folder ``d`` is
 
-- ``d/name.safetensors``  the weights; the card is also embedded in its metadata (key
-  ``unsup_card``) so that one uploaded file is self-describing;
-- ``d/name.json``         the card: kind, config, step, metrics, data fingerprint, the exact CLI
-  command that made it, date, seconds taken;
-- ``d/name.optim.pt``     optional, resumable optimizer state, read with
-  ``torch.load(..., weights_only=True)``.
+- ``d/name.safetensors``  the weights; the card is embedded in its metadata (key ``unsup_card``),
+  so one file is self-describing, and the embedded card is the one that counts;
+- ``d/name.json``         a copy of the card, for people and for listing without torch;
+- ``d/name.optim-<step>.pt`` optional, resumable optimizer state of exactly that step, read with
+  ``torch.load(..., weights_only=True)``; the weights' card names it.
+
+A save is one unit: the optimizer state of step s is written first, then the weights of step s
+(the commit point: an atomic rename), then the card copy; older optimizer files go last. A process
+killed anywhere in between leaves the previous complete checkpoint or the new one, never weights
+of one step with optimizer state of another (a load refuses such a mix).
 
 Loading never unpickles model code. Every write is atomic (temp file, then ``os.replace``).
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import struct
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,8 @@ from safetensors.torch import save as st_save_bytes
 
 from unsup import paths
 from unsup.config import config_from_dict, config_to_dict
-from unsup.models.base import Model, get_model_class
+from unsup.fileio import atomic_write_bytes, atomic_write_json
+from unsup.models.base import Model
 
 CARD_KEY = "unsup_card"
 MAX_CHECKPOINT_BYTES = 200 * 1024 * 1024
@@ -37,26 +41,6 @@ MAX_CHECKPOINT_BYTES = 200 * 1024 * 1024
 
 class CheckpointError(ValueError):
     """A file that is not a usable unsup checkpoint; the message is meant for the user."""
-
-
-# -- atomic writes ----------------------------------------------------------------------------
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8"))
 
 
 # -- cards ------------------------------------------------------------------------------------
@@ -83,31 +67,58 @@ def make_card(model: Model, *, step: int, metrics: dict | None = None, data: dic
     return card
 
 
-def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: bool = True) -> Path:
-    """Write ``path`` (.safetensors), the card beside it and, if asked, the optimizer state.
-
-    ``path`` may be given with or without the ``.safetensors`` suffix. Returns the weights path.
-    """
+def weights_path(path: str | Path) -> Path:
+    """``path`` with the ``.safetensors`` suffix (given with or without it)."""
     path = Path(path)
-    if path.suffix != ".safetensors":
-        path = path.with_name(path.name + ".safetensors")
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {CARD_KEY: json.dumps(card, ensure_ascii=False)}
-    atomic_write_bytes(path, st_save_bytes(tensors, metadata=meta))
-    atomic_write_json(path.with_suffix(".json"), card)
+    return path if path.suffix == ".safetensors" else path.with_name(path.name + ".safetensors")
+
+
+def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: bool = True) -> Path:
+    """Write the checkpoint ``path`` as one unit (see the module docstring); returns the weights
+    path. ``optimizer``: also keep the optimizer state and RNG, so training can resume."""
+    path = weights_path(path)
+    card = dict(card)
+    optim = None
     if optimizer:
+        optim = path.with_name(f"{path.stem}.optim-{int(card.get('step', 0))}.pt")
         state = model.optimizer_state()
         state["rng"] = model.rng.get_state()
-        import io
-
+        state["step"] = torch.tensor(int(card.get("step", 0)))
         buf = io.BytesIO()
         torch.save(state, buf)
-        atomic_write_bytes(optimizer_path(path), buf.getvalue())
+        atomic_write_bytes(optim, buf.getvalue())
+        card["optimizer_file"] = optim.name
+    else:
+        card.pop("optimizer_file", None)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {CARD_KEY: json.dumps(card, ensure_ascii=False)}
+    atomic_write_bytes(path, st_save_bytes(tensors, metadata=meta))  # the commit point
+    atomic_write_json(path.with_suffix(".json"), card)
+    for old in optimizer_files(path):
+        if old != optim:
+            old.unlink(missing_ok=True)
     return path
 
 
-def optimizer_path(weights: Path) -> Path:
-    return Path(weights).with_suffix(".optim.pt")
+def optimizer_files(weights: str | Path) -> list[Path]:
+    """Every optimizer-state file of the checkpoint ``weights`` (current and stale ones)."""
+    weights = weights_path(weights)
+    legacy = weights.with_suffix(".optim.pt")
+    found = sorted(weights.parent.glob(f"{weights.stem}.optim-*.pt"))
+    return found + ([legacy] if legacy.exists() else [])
+
+
+def resumable(weights: str | Path) -> bool:
+    """True if the checkpoint holds the optimizer state of its own step (training can resume)."""
+    weights = weights_path(weights)
+    if not weights.exists():
+        return False
+    try:
+        card = read_card(weights)
+    except CheckpointError:
+        return False
+    name = card.get("optimizer_file")
+    return bool(name) and (weights.parent / name).exists()
 
 
 def _sniff(data: bytes) -> str | None:
@@ -150,10 +161,36 @@ def read_checkpoint_bytes(data: bytes) -> tuple[dict[str, torch.Tensor], dict[st
     return tensors, card
 
 
+def read_card(weights: str | Path) -> dict[str, Any]:
+    """The card embedded in a safetensors file, reading only its header."""
+    weights = weights_path(weights)
+    try:
+        with open(weights, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise CheckpointError(f"{weights.name} is truncated (shorter than a header).")
+            (n,) = struct.unpack("<Q", head)
+            if n > 100 * 1024 * 1024 or n > weights.stat().st_size - 8:
+                why = _sniff(head + fh.read(64)) or "its header is damaged"
+                raise CheckpointError(f"{weights.name} is not a usable checkpoint: {why}.")
+            header = json.loads(fh.read(n))
+        card = json.loads((header.get("__metadata__") or {})[CARD_KEY])
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{weights.name} has no readable unsup card "
+                              f"({type(exc).__name__}).") from exc
+    if not isinstance(card, dict) or "kind" not in card:
+        raise CheckpointError(f"The card in {weights.name} names no model kind.")
+    return card
+
+
 def build_model(card: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> Model:
     """Rebuild the model a card describes (and fill in its weights, if given)."""
+    from unsup import families  # the registry decides which class a kind loads as
+
     try:
-        cls = get_model_class(card["kind"])
+        cls = families.model_class(card["kind"])
     except KeyError as exc:
         raise CheckpointError(f"Unknown model kind in card: {card.get('kind')!r}.") from exc
     try:
@@ -176,40 +213,64 @@ def build_model(card: dict[str, Any], tensors: dict[str, torch.Tensor] | None = 
 
 
 def load(path: str | Path, *, optimizer: bool = False) -> Model:
-    """Load a checkpoint from disk (``.safetensors`` path, or its name without suffix)."""
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        path = path.with_name(path.name + ".safetensors")
+    """Load a checkpoint from disk (``.safetensors`` path, or its name without suffix).
+
+    The card embedded in the weights is the one used (the JSON beside them is a copy).
+    ``optimizer``: also restore the optimizer state and RNG of the same step, for resuming;
+    raises :class:`CheckpointError` if that state is missing, of another step or not plain
+    tensors.
+    """
+    path = weights_path(path)
     if not path.exists():
         raise CheckpointError(f"No checkpoint at {path}.")
     tensors, card = read_checkpoint_bytes(path.read_bytes())
-    side = path.with_suffix(".json")
-    if side.exists():  # the card beside the weights may carry newer metrics (from eval)
-        try:
-            card = {**card, **json.loads(side.read_text(encoding="utf-8"))}
-        except (OSError, json.JSONDecodeError):
-            pass
     model = build_model(card, tensors)
     model.path_ = path
-    opt = optimizer_path(path)
-    if optimizer and opt.exists():
+    if optimizer:
+        load_optimizer(model, path, card)
+    return model
+
+
+def load_optimizer(model: Model, path: Path, card: dict[str, Any]) -> None:
+    name = card.get("optimizer_file")
+    opt = path.parent / name if name else None
+    if opt is None or not opt.exists():
+        raise CheckpointError(f"{path.name} has no optimizer state of its step "
+                              f"{card.get('step')}, so it cannot be resumed exactly.")
+    try:
         state = torch.load(opt, map_location="cpu", weights_only=True)
-        rng = state.pop("rng", None)
+    except Exception as exc:  # noqa: BLE001 - a pickle with code in it, or a damaged file
+        raise CheckpointError(
+            f"{opt.name} is not plain optimizer state (it holds Python objects, or it is "
+            "damaged), so it was not loaded: unsup never unpickles code. Delete that file to "
+            "keep the weights without resuming, or retrain.") from exc
+    if not isinstance(state, dict) or int(state.pop("step", torch.tensor(-1))) != int(
+            card.get("step", 0)):
+        raise CheckpointError(f"{opt.name} belongs to another step than the weights "
+                              f"(step {card.get('step')}); it was not used.")
+    rng = state.pop("rng", None)
+    try:
         model.load_optimizer_state(state)
         if rng is not None:
             model.rng.set_state(rng)
-    return model
+    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{opt.name} does not fit this model's optimizers "
+                              f"({type(exc).__name__}).") from exc
 
 
 # -- registry ---------------------------------------------------------------------------------
 @dataclass
 class Entry:
-    """One model the app can offer: a shipped checkpoint or a user run."""
+    """One model the app can offer: a shipped checkpoint or a user run.
+
+    ``problem`` is None for a usable checkpoint, else why it cannot be loaded (a broken run is
+    listed with its reason instead of breaking the page that lists it)."""
 
     name: str
     path: Path
     card: dict[str, Any]
     source: str  # "shipped" or "user"
+    problem: str | None = None
 
     @property
     def kind(self) -> str:
@@ -223,51 +284,127 @@ class Entry:
     def mtime(self) -> float:
         return self.path.stat().st_mtime
 
+    @property
+    def label(self) -> str:
+        """What a model picker shows: title, whose, steps and date (unique in practice)."""
+        whose = "shipped" if self.source == "shipped" else "your run"
+        step = self.card.get("step")
+        when = str(self.card.get("created") or "")[:16].replace("T", " ")
+        bits = [whose] + ([f"{step:,} steps"] if isinstance(step, int) else []) + (
+            [when] if self.source == "user" and when else [])
+        return f"{self.title} ({', '.join(bits)})"
+
 
 WEIGHT_SUFFIXES = (".safetensors", ".npz")
 """Files a card may describe: torch weights, or plain arrays (the topic models)."""
 
+_VALIDATED: dict[tuple, tuple[dict, str | None]] = {}
+
+
+def _header(weights: Path) -> tuple[int, dict[str, Any]]:
+    """(header length, header) of a safetensors file."""
+    with open(weights, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        return n, json.loads(fh.read(n))
+
+
+def validate(weights: Path) -> tuple[dict[str, Any], str | None]:
+    """(card, problem) of a weights file, without reading its tensors: the header must parse,
+    the card must name a known kind whose config builds a model, the tensors the header lists
+    must be exactly that model's (names and shapes), and the file must be as long as the header
+    says. Cached by path, size and modification time."""
+    st = weights.stat()
+    key = (str(weights), st.st_size, st.st_mtime_ns)
+    if key in _VALIDATED:
+        return _VALIDATED[key]
+    card: dict[str, Any] = {}
+    problem = None
+    if weights.suffix == ".npz":
+        side = weights.with_suffix(".json")
+        try:
+            card = json.loads(side.read_text(encoding="utf-8"))
+            if not isinstance(card, dict) or "kind" not in card:
+                card, problem = {}, f"{side.name} names no model kind"
+        except (OSError, json.JSONDecodeError) as exc:
+            problem = f"its card {side.name} is missing or not JSON ({type(exc).__name__})"
+    else:
+        try:
+            card = read_card(weights)
+            n_head, header = _header(weights)
+            model = build_model(card)
+            want = {k: list(v.shape) for k, v in model.state_dict().items()}
+            have = {k: v.get("shape") for k, v in header.items() if k != "__metadata__"}
+            end = max((v["data_offsets"][1] for k, v in header.items()
+                       if k != "__metadata__"), default=0)
+            if have != want:
+                problem = (f"its tensors do not fit a {card.get('kind')} with its config "
+                           "(the card claims another model)")
+            elif st.st_size < 8 + n_head + end:
+                problem = "the file is truncated"
+        except CheckpointError as exc:
+            problem = str(exc).rstrip(".")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problem = f"it could not be read ({type(exc).__name__})"
+    _VALIDATED[key] = (card, problem)
+    return card, problem
+
 
 def _scan(folder: Path, source: str, recursive: bool) -> list[Entry]:
     out = []
-    pattern = "**/*.json" if recursive else "*.json"
-    for card_path in sorted(folder.glob(pattern)):
-        weights = next((card_path.with_suffix(s) for s in WEIGHT_SUFFIXES
-                        if card_path.with_suffix(s).exists()), None)
-        if weights is None:
-            continue
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(card, dict) or "kind" not in card:
-            continue
-        name = card.get("name") or (card_path.parent.name if recursive else card_path.stem)
-        out.append(Entry(name=name, path=weights, card=card, source=source))
+    for suffix in WEIGHT_SUFFIXES:
+        pattern = f"**/*{suffix}" if recursive else f"*{suffix}"
+        for weights in sorted(folder.glob(pattern)):
+            if weights.name.startswith("."):
+                continue  # a temp file of an atomic write
+            try:
+                card, problem = validate(weights)
+            except OSError:
+                continue  # vanished while listing
+            default = weights.parent.name if recursive and weights.parent != folder else (
+                weights.stem)
+            name = str(card.get("name") or default)
+            out.append(Entry(name=name, path=weights, card=card, source=source, problem=problem))
     return out
 
 
-def list_models(kind: str | None = None) -> list[Entry]:
-    """Shipped checkpoints, then user runs (newest first), optionally of one kind."""
+def _unique_names(entries: list[Entry], root: Path) -> None:
+    """Give every entry a name no other has: a user run whose card name is taken (by a shipped
+    model or an earlier run) is named ``run:<its path under the runs folder>`` instead."""
+    seen: set[str] = set()
+    for e in entries:
+        if e.name in seen and e.source == "user":
+            try:
+                rel = e.path.relative_to(root).with_suffix("").as_posix()
+            except ValueError:
+                rel = e.path.with_suffix("").as_posix()
+            e.name = f"run:{rel}"
+        seen.add(e.name)
+
+
+def list_models(kind: str | None = None, *, broken: bool = False) -> list[Entry]:
+    """Shipped checkpoints, then user runs (newest first), optionally of one kind. Runs that
+    cannot be loaded are left out unless ``broken`` (then they come with ``problem`` set)."""
     shipped = _scan(paths.SHIPPED_DIR, "shipped", recursive=False)
-    user = sorted(_scan(paths.runs_dir(), "user", recursive=True), key=lambda e: -e.mtime)
+    runs = paths.runs_dir()
+    user = sorted(_scan(runs, "user", recursive=True), key=lambda e: (-e.mtime, str(e.path)))
+    entries = shipped + sorted(user, key=lambda e: (e.mtime, str(e.path)))
+    _unique_names(entries, runs)  # older runs keep their names; later clashes get a path name
     entries = shipped + user
     if kind is not None:
         entries = [e for e in entries if e.kind == kind]
-    return entries
+    return [e for e in entries if broken or e.problem is None]
+
+
+def broken_runs(kinds: tuple[str, ...] | None = None) -> list[Entry]:
+    """User runs (of ``kinds``, or whose kind is unreadable) that cannot be loaded, with why."""
+    return [e for e in list_models(broken=True) if e.problem is not None
+            and (kinds is None or e.kind in kinds or e.kind == "?")]
 
 
 def find(name: str) -> Entry:
-    for entry in list_models():
+    for entry in list_models(broken=True):
         if entry.name == name:
+            if entry.problem:
+                raise CheckpointError(f"{name} cannot be loaded: {entry.problem}.")
             return entry
     raise CheckpointError(f"No model named {name!r}. Try `python -m unsup list`.")
-
-
-def update_card(weights: Path, **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` into the JSON card beside ``weights`` (atomic)."""
-    card_path = Path(weights).with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    card.update(fields)
-    atomic_write_json(card_path, card)
-    return card

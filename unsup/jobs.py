@@ -29,11 +29,18 @@ import numpy as np
 import torch
 
 from unsup import checkpoints, paths
+from unsup.checkpoints import CheckpointError
 from unsup.models.base import Model
 from unsup.train import Progress, fit
 
-Work = Callable[[Callable[[float, str], None], Callable[[], bool]], Any]
-"""A job that is not a torch model fit: ``work(progress, should_stop) -> result``."""
+Work = Callable[[Callable[..., None], Callable[[], bool]], Any]
+"""A job that is not a torch model fit (a topic model): ``work(progress, should_stop) ->
+result``, with ``progress(fraction, message, losses=None)``. Its result must be small (paths,
+a few numbers): what it made lives on disk, not in the runner."""
+
+KEEP_FINISHED = 20
+"""Ended jobs kept in memory (newest first); older ones are forgotten. Their checkpoints stay on
+disk and in the model pickers."""
 
 MAX_RUNNING = 2
 """Jobs that train at once in this process; more wait in a queue (shown as "queued")."""
@@ -60,6 +67,9 @@ class JobSpec:
     checkpoint_every: int = 500
     owner: str = ""  # an opaque id of the session that started it
     finish: Callable[[Model], dict] | None = None  # held-out metrics, merged into the card
+    page: str = ""  # the page (key) that trains it: the Jobs view links back to it
+    resume: Callable[[Path, float], "JobSpec"] | None = None  # (checkpoint, more) -> new spec
+    resume_unit: str = "steps"  # what ``more`` counts ("steps", "epochs", "sweeps")
 
 
 @dataclass
@@ -82,6 +92,13 @@ class JobSnapshot:
     message: str = ""  # work jobs: what the job is doing now
     result: Any = None  # work jobs: what ``work`` returned
     done_fraction: float | None = None  # work jobs report their progress as a fraction
+    page: str = ""
+    phase: str = ""  # what the job does before its first step (building, loading data)
+    train_seconds: float = 0.0  # seconds since the first training step (for the time left)
+    stopping: bool = False  # Stop was pressed; it takes effect after the current step
+    resumable: bool = False  # a stopped run that its page can continue
+    resume_unit: str = "steps"
+    started: float = 0.0  # time.time() at submission
 
     @property
     def fraction(self) -> float:
@@ -93,6 +110,19 @@ class JobSnapshot:
     @property
     def active(self) -> bool:
         return self.status in ("queued", "running")
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Time left, from the rate of training steps alone (model building and data loading
+        are not steps); None until there is a rate to go by."""
+        if self.done_fraction is not None:
+            f = self.done_fraction
+            return None if f <= 0.02 or self.train_seconds <= 0 else (
+                self.train_seconds * (1 - f) / f)
+        done = self.step - self.start_step
+        if done <= 0 or self.train_seconds <= 0:
+            return None
+        return (self.total - self.step) * self.train_seconds / done
 
 
 def new_run_dir(title: str) -> Path:
@@ -111,29 +141,42 @@ class ThreadRunner:
         self._jobs: dict[str, JobSnapshot] = {}
         self._stops: dict[str, threading.Event] = {}
         self._slots = threading.Semaphore(max_running)
+        self._specs: dict[str, Any] = {}  # job id -> its JobSpec (or WorkSpec), for Resume
 
     # -- the interface pages use ------------------------------------------------------------
     def submit(self, spec: JobSpec) -> str:
         job_id = uuid.uuid4().hex[:12]
         run_dir = spec.run_dir or new_run_dir(spec.title)
         with self._lock:
+            self._prune()
             self._jobs[job_id] = JobSnapshot(job_id, spec.title, "queued", total=spec.steps,
-                                             run_dir=run_dir, owner=spec.owner)
+                                             run_dir=run_dir, owner=spec.owner, page=spec.page,
+                                             resume_unit=spec.resume_unit, started=time.time(),
+                                             phase="waiting for a free training slot")
             self._stops[job_id] = threading.Event()
+            self._specs[job_id] = spec
         threading.Thread(target=self._run, args=(job_id, spec, run_dir), daemon=True,
                          name=f"unsup-job-{job_id}").start()
         return job_id
 
-    def submit_work(self, title: str, work: Work, owner: str = "") -> str:
+    def submit_work(self, title: str, work: Work, owner: str = "", *, page: str = "",
+                    resume: Callable[[], tuple[str, Work]] | None = None,
+                    run_dir: Path | None = None) -> str:
         """Run ``work(progress, should_stop)`` as a job, for fits that are not a torch
-        :class:`Model` (topic models, K sweeps). ``progress(fraction, message)`` updates the
-        snapshot; ``work`` raises ``InterruptedError`` when it honours a stop; what it returns
-        becomes ``snapshot.result``."""
+        :class:`Model` (topic models, K sweeps). ``progress(fraction, message, losses=None)``
+        updates the snapshot (``losses`` adds a point to its curves); ``work`` raises
+        ``InterruptedError`` when it honours a stop (after saving what it can resume from);
+        what it returns (small: paths and numbers) becomes ``snapshot.result``. ``resume()``
+        -> (title, work) continues a stopped job."""
         job_id = uuid.uuid4().hex[:12]
         with self._lock:
+            self._prune()
             self._jobs[job_id] = JobSnapshot(job_id, title, "queued", owner=owner,
-                                             done_fraction=0.0)
+                                             done_fraction=0.0, page=page, run_dir=run_dir,
+                                             resume_unit="", started=time.time(),
+                                             phase="waiting for a free slot")
             self._stops[job_id] = threading.Event()
+            self._specs[job_id] = (title, work, owner, page, resume, run_dir)
         threading.Thread(target=self._run_work, args=(job_id, work), daemon=True,
                          name=f"unsup-work-{job_id}").start()
         return job_id
@@ -144,9 +187,34 @@ class ThreadRunner:
             return None if job is None else copy.copy(job)
 
     def stop(self, job_id: str) -> None:
+        """Ask the job to stop; it takes effect after the step it is in (it saves first)."""
         ev = self._stops.get(job_id)
         if ev is not None:
             ev.set()
+            with self._lock:
+                if job_id in self._jobs and self._jobs[job_id].active:
+                    self._jobs[job_id].stopping = True
+
+    def resume(self, job_id: str, more: float = 0) -> str:
+        """Continue a stopped (or finished) job from its last checkpoint; returns the new id."""
+        spec = self._specs.get(job_id)
+        snap = self.get(job_id)
+        if spec is None or snap is None or not snap.resumable:
+            raise ValueError("this job cannot be resumed")
+        if isinstance(spec, tuple):  # a work job
+            title, work, owner, page, resume, run_dir = spec
+            new_title, new_work = resume()
+            return self.submit_work(new_title, new_work, owner, page=page, resume=resume,
+                                    run_dir=run_dir)
+        return self.submit(spec.resume(snap.checkpoint, more))
+
+    def _prune(self) -> None:
+        """Forget all but the newest KEEP_FINISHED ended jobs (called with the lock held)."""
+        ended = sorted((j for j in self._jobs.values() if not j.active),
+                       key=lambda j: j.started, reverse=True)
+        for j in ended[KEEP_FINISHED:]:
+            for table in (self._jobs, self._stops, self._specs):
+                table.pop(j.id, None)
 
     def list(self, owner: str | None = None) -> list[JobSnapshot]:
         with self._lock:
@@ -180,16 +248,17 @@ class ThreadRunner:
                 return
             _yield_to_ui()
             t0 = time.perf_counter()
-            self._update(job_id, status="running")
+            self._update(job_id, status="running", phase="building the model and loading data")
             try:
                 body(stop, t0)
             except InterruptedError:
-                self._update(job_id, status="stopped", seconds=time.perf_counter() - t0)
+                self._update(job_id, status="stopped", seconds=time.perf_counter() - t0,
+                             stopping=False, phase="")
             except Exception as exc:  # shown in the page, never raised into it
                 traceback.print_exc()
-                msg = str(exc) if isinstance(exc, FloatingPointError) else (
+                msg = str(exc) if isinstance(exc, (FloatingPointError, CheckpointError)) else (
                     f"{type(exc).__name__}: {exc}")
-                self._update(job_id, status="failed", error=msg,
+                self._update(job_id, status="failed", error=msg, stopping=False, phase="",
                              seconds=time.perf_counter() - t0)
 
     def _run(self, job_id: str, spec: JobSpec, run_dir: Path) -> None:
@@ -199,12 +268,15 @@ class ThreadRunner:
             self._update(job_id, step=start, start_step=start, total=start + spec.steps)
             last_preview = [0.0]
 
+            self._update(job_id, phase="training")
+
             def on_progress(p: Progress) -> None:
                 with self._lock:
                     job = self._jobs[job_id]
                     job.step = p.step
                     job.history = job.history + [{"step": p.step, **p.losses}]
                     job.seconds = time.perf_counter() - t0
+                    job.train_seconds = p.seconds
                 now = time.perf_counter()
                 if spec.preview is not None and now - last_preview[0] > PREVIEW_SECONDS:
                     last_preview[0] = now
@@ -216,29 +288,50 @@ class ThreadRunner:
                     self._update(job_id, previews=imgs)
                 time.sleep(0)  # let the page's threads in
 
-            result = fit(model, data, steps=spec.steps, on_progress=on_progress,
-                         should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
-                         checkpoint_path=run_dir / "model", card=card, log_every=10)
+            try:
+                result = fit(model, data, steps=spec.steps, on_progress=on_progress,
+                             should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
+                             checkpoint_path=run_dir / "model", card=card, log_every=10)
+            except FloatingPointError:
+                last = run_dir / "model.safetensors"
+                self._update(job_id, checkpoint=last if last.exists() else None,
+                             resumable=False)
+                raise
             previews = spec.preview(model) if spec.preview is not None else []
             if spec.finish is not None and result.checkpoint is not None:
-                self._update(job_id, previews=previews)  # still "running": measuring
-                checkpoints.update_card(result.checkpoint, metrics=spec.finish(model))
+                self._update(job_id, previews=previews, phase="measuring on held-out data")
+                card = {**model.card_, **checkpoints.read_card(result.checkpoint)}
+                card["metrics"] = spec.finish(model)
+                checkpoints.save(model, result.checkpoint, card)  # metrics embedded too
             self._update(job_id, status="stopped" if result.stopped else "done",
-                         checkpoint=result.checkpoint, previews=previews,
-                         seconds=time.perf_counter() - t0)
+                         checkpoint=result.checkpoint, previews=previews, phase="",
+                         stopping=False, seconds=time.perf_counter() - t0,
+                         resumable=spec.resume is not None and result.checkpoint is not None)
 
         self._execute(job_id, body)
 
     def _run_work(self, job_id: str, work: Work) -> None:
+        resumable = self._specs.get(job_id, (None,) * 6)[4] is not None
+
         def body(stop: threading.Event, t0: float) -> None:
-            def progress(fraction: float, message: str) -> None:
-                self._update(job_id, done_fraction=float(min(1.0, max(0.0, fraction))),
-                             message=message, seconds=time.perf_counter() - t0)
+            def progress(fraction: float, message: str, losses: dict | None = None) -> None:
+                with self._lock:
+                    job = self._jobs[job_id]
+                    job.done_fraction = float(min(1.0, max(0.0, fraction)))
+                    job.message, job.phase = message, ""
+                    job.seconds = job.train_seconds = time.perf_counter() - t0
+                    if losses:
+                        job.step += 1
+                        job.history = job.history + [{"step": job.step, **losses}]
                 time.sleep(0)  # let the page's threads in
 
-            result = work(progress, stop.is_set)
+            try:
+                result = work(progress, stop.is_set)
+            except InterruptedError:
+                self._update(job_id, resumable=resumable)
+                raise
             self._update(job_id, status="done", done_fraction=1.0, result=result,
-                         seconds=time.perf_counter() - t0)
+                         seconds=time.perf_counter() - t0, stopping=False)
 
         self._execute(job_id, body)
 

@@ -17,25 +17,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-WARM_MODULES = (
-    "torch",
-    "unsup.models.vae",
-    "unsup.ui.training",
-    "unsup.ui.vae",
-    "unsup.viz.plots",
-    "unsup.ui.betavae",
-    "unsup.viz.betavae",
-    "unsup.ui.topics",
-)
-"""Imported in this order by the warm-up thread (the VAE page's needs first)."""
+def warm_modules() -> list[str]:
+    """What the warm-up imports, in order: torch, then each registered family's own list
+    (:attr:`unsup.families.Family.warm`: its recipe module and the page's UI modules)."""
+    from unsup import families
+
+    return ["torch", *[m for m in families.warm_modules() if m != "torch"]]
+
 
 warm_seconds: dict[str, float] = {}
-"""Seconds each module of :data:`WARM_MODULES` took to import (for the curious)."""
+"""Seconds each warmed module took to import (for the curious)."""
 
 
-def warm_up(modules=WARM_MODULES) -> None:
-    """Import ``modules`` one after the other, timing each; failures are skipped."""
-    for name in modules:
+def warm_up(modules=None) -> None:
+    """Import ``modules`` (default: :func:`warm_modules`) one after the other, timing each;
+    failures are skipped."""
+    for name in warm_modules() if modules is None else modules:
         t0 = time.perf_counter()
         try:
             importlib.import_module(name)

@@ -32,8 +32,56 @@ class Indexable(Protocol):
 
 
 def default_device() -> torch.device:
-    """A GPU when one is present; nothing requires one."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """A GPU when one is present (under torchrun: the one of this process's local rank);
+    nothing requires one."""
+    if torch.cuda.is_available():
+        import os
+
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def distributed_world() -> tuple[int, int]:
+    """(world size, rank) of a ``torch.distributed`` process group, (1, 0) without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def distributed_rank() -> int:
+    return distributed_world()[1]
+
+
+def _average_gradients_hook(world: int):
+    """An optimizer pre-step hook: all-reduce (sum) every gradient across the processes and
+    divide by their number, so each process steps with the gradient of the whole global batch —
+    the averaging DistributedDataParallel does, placed before ``step`` because each model owns
+    its optimizers and its ``train_step`` (a GAN steps two optimizers in one step)."""
+    import torch.distributed as dist
+
+    def hook(opt, args, kwargs):
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= world
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    return hook
+
+
+def _broadcast_state(model: Model) -> None:
+    """Make every process start from rank 0's weights."""
+    import torch.distributed as dist
+
+    for t in model.state_dict().values():
+        dist.broadcast(t, src=0)
 
 
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> torch.Tensor:
@@ -62,7 +110,7 @@ class Progress:
     step: int  # steps done so far, counting steps from before a resume
     total: int  # step the run will end at
     losses: dict[str, float]  # mean of each logged loss over the last ``log_every`` steps
-    seconds: float  # wall time of this fit call so far
+    seconds: float  # wall time of this fit call so far (from its first step)
 
 
 @dataclass
@@ -105,15 +153,19 @@ def fit(model: Model, data: Indexable, *, steps: int,
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     model.optimizers()  # create optimizers after moving parameters
-    cfg = model.config
-    bs = int(getattr(cfg, "batch_size", 64))
-    seed = int(getattr(cfg, "seed", 0))
-    start = int(getattr(model, "step_", 0))
-    model.step_ = start  # a new model starts at 0; a stop before the first step still saves
+    bs, seed = model.batch_size, model.seed
+    start = int(model.step_)
     end = start + int(steps)
     n = len(data)
-    if n < bs:
-        bs = n
+    world, rank = distributed_world()
+    if n < bs * world:
+        bs = max(1, n // world)
+    hooks = []
+    if world > 1:  # data-parallel: each process takes its slice of a global batch of bs * world
+        _broadcast_state(model)
+        hooks = [opt.register_step_pre_hook(_average_gradients_hook(world))
+                 for opt in model.optimizers().values()]
+        checkpoint_path = checkpoint_path if rank == 0 else None  # rank 0 alone writes
     history: list[dict[str, float]] = []
     window: dict[str, list[float]] = {}
     t0 = time.perf_counter()
@@ -130,6 +182,8 @@ def fit(model: Model, data: Indexable, *, steps: int,
         c.update({k: v for k, v in extra.items() if k not in _CARD_ARGS})
         return checkpoints.save(model, checkpoint_path, c)
 
+    watch = DivergenceWatch(getattr(model, "monitor", "loss"))
+
     def report() -> None:
         if not window:
             return
@@ -138,33 +192,80 @@ def fit(model: Model, data: Indexable, *, steps: int,
         window.clear()
         if on_progress is not None:
             on_progress(Progress(model.step_, end, means, time.perf_counter() - t0))
+        why = watch.update(means)
+        if why:
+            raise DivergedError(f"training diverged at step {model.step_}: {why}. The last "
+                                "checkpoint saved before it is kept; lower the learning rate")
 
-    step = start
-    while step < end:
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
-        idx = batch_indices(n, bs, step, seed)
-        batch = data[idx].to(device, non_blocking=True)
-        model.rng.manual_seed(step_seed(seed, step))
-        losses = model.train_step(batch)
-        for k, v in losses.items():
-            window.setdefault(k, []).append(v)
-        if any(not math.isfinite(v) for v in losses.values()):
-            report()
-            raise FloatingPointError(
-                f"training diverged at step {step + 1} (loss {losses}); lower the learning rate")
-        step += 1
-        model.step_ = step
-        if step % log_every == 0:
-            report()
-        if checkpoint_every and step % checkpoint_every == 0 and step < end:
-            saved = save_now()
-    report()
+    def run() -> None:
+        nonlocal stopped, saved
+        step = start
+        while step < end:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            idx = batch_indices(n, bs * world, step, seed)[rank * bs:(rank + 1) * bs]
+            batch = data[idx].to(device, non_blocking=True)
+            model.rng.manual_seed(step_seed(seed, step) + 7_919 * rank)
+            losses = model.train_step(batch)
+            for k, v in losses.items():
+                window.setdefault(k, []).append(v)
+            if any(not math.isfinite(v) for v in losses.values()):
+                window.clear()
+                raise DivergedError(
+                    f"training diverged at step {step + 1} (a loss became "
+                    f"{next(v for v in losses.values() if not math.isfinite(v))}). The last "
+                    "checkpoint saved before it is kept; lower the learning rate")
+            step += 1
+            model.step_ = step
+            if step % log_every == 0:
+                report()
+            if checkpoint_every and step % checkpoint_every == 0 and step < end:
+                saved = save_now()
+        report()
+
+    try:
+        run()
+    finally:
+        for h in hooks:
+            h.remove()
     model.eval()
     if checkpoint_path is not None:
         saved = save_now()
-    return FitResult(step - start, stopped, time.perf_counter() - t0, history, saved)
+    return FitResult(model.step_ - start, stopped, time.perf_counter() - t0, history, saved)
+
+
+class DivergedError(FloatingPointError):
+    """Training stopped because its loss became non-finite or ran away; the message says
+    what happened and what to do."""
+
+
+class DivergenceWatch:
+    """Flags a run whose monitored loss runs away: after at least ``warmup`` reports, a window
+    mean that is ``factor`` times its running best's scale above that best and has grown for
+    ``patience`` reports in a row. ``key`` None turns the watch off (e.g. adversarial losses,
+    which have no "best")."""
+
+    def __init__(self, key: str | None = "loss", factor: float = 4.0, patience: int = 3,
+                 warmup: int = 5):
+        self.key, self.factor, self.patience, self.warmup = key, factor, patience, warmup
+        self.best, self.last, self.rising, self.n = math.inf, None, 0, 0
+
+    def update(self, means: dict[str, float]) -> str | None:
+        if self.key is None or self.key not in means:
+            return None
+        v = float(means[self.key])
+        self.n += 1
+        self.rising = self.rising + 1 if self.last is not None and v > self.last else 0
+        self.last = v
+        if v < self.best:
+            self.best = v
+            return None
+        runaway = v > self.best + self.factor * max(abs(self.best), 1.0)
+        if self.n > self.warmup and runaway and self.rising >= self.patience:
+            return (f"{self.key} {v:.4g} is far above its best {self.best:.4g} and still "
+                    "growing")
+        return None
 
 
 _CARD_ARGS = {"metrics", "data", "command", "title", "description", "extra"}

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 
-from unsup.models.vae import ConvVAE, bernoulli_nll, gaussian_kl
+from unsup.models.vae import GaussianVAE, bernoulli_nll, reparameterize
 
 
 def _batches(x: torch.Tensor, size: int):
@@ -19,37 +19,38 @@ def _batches(x: torch.Tensor, size: int):
 
 
 @torch.no_grad()
-def elbo_terms(model: ConvVAE, x: torch.Tensor, *, seed: int = 0, batch: int = 500) -> dict:
-    """Test-set terms with one posterior sample per image.
+def elbo_terms(model: GaussianVAE, x: torch.Tensor, *, seed: int = 0, batch: int = 500) -> dict:
+    """Held-out terms with one posterior sample per image, for any :class:`GaussianVAE` (the
+    VAE page's models and the β-VAE family alike), through the model's own
+    :meth:`GaussianVAE.elbo_terms`.
 
     Returns ``recon`` (mean -E_q log p(x|z)), ``kl`` (mean KL), ``neg_elbo`` (their sum),
     ``kl_per_dim`` (mean KL of each latent, array (n_latent,)). For an autoencoder only
-    ``recon`` (with z = the code) is returned.
+    ``recon`` (with z = the code) is returned. The noise is drawn batch after batch from one
+    generator seeded with ``seed``, so the numbers are reproducible exactly.
     """
     model.eval()
     g = torch.Generator().manual_seed(seed)
-    recon, kl, kl_dim, n = 0.0, 0.0, 0.0, 0
+    recon, kl_dim, n, variational = 0.0, 0.0, 0, True
     for xb in _batches(x, batch):
         xb = xb.to(model.device)
         mu, logvar = model.posterior(xb)
-        if logvar is None:
-            recon += float(bernoulli_nll(model.decode_logits(mu), xb).sum())
-        else:
-            eps = torch.randn(mu.shape, generator=g).to(mu.device)
-            z = mu + (0.5 * logvar).exp() * eps
-            recon += float(bernoulli_nll(model.decode_logits(z), xb).sum())
-            kd = gaussian_kl(mu, logvar)  # (b, d)
-            kl += float(kd.sum())
-            kl_dim = kl_dim + kd.sum(0).cpu().numpy()
+        variational = logvar is not None
+        eps = torch.randn(mu.shape, generator=g).to(mu.device) if variational else None
+        t = model.elbo_terms(xb, posterior=(mu, logvar), eps=eps)
+        recon += float(t["recon"].sum())
+        if variational:
+            kl_dim = kl_dim + t["kl_per_dim"].sum(0).double().cpu().numpy()
         n += len(xb)
     out = {"recon": recon / n}
-    if model.config.variational:
+    if variational:
+        kl = float(np.sum(kl_dim))
         out.update(kl=kl / n, neg_elbo=(recon + kl) / n, kl_per_dim=np.asarray(kl_dim) / n)
     return out
 
 
 @torch.no_grad()
-def iwae_nll(model: ConvVAE, x: torch.Tensor, *, k: int = 200, seed: int = 0,
+def iwae_nll(model: GaussianVAE, x: torch.Tensor, *, k: int = 200, seed: int = 0,
              batch: int = 50) -> float:
     """Importance-weighted estimate of -log p(x) (Burda et al. 2016), mean over images.
 
@@ -64,9 +65,8 @@ def iwae_nll(model: ConvVAE, x: torch.Tensor, *, k: int = 200, seed: int = 0,
         xb = xb.to(model.device)
         mu, logvar = model.posterior(xb)  # (b, d)
         b, d = mu.shape
-        std = (0.5 * logvar).exp()
         eps = torch.randn((k, b, d), generator=g).to(mu.device)
-        z = mu + std * eps  # (k, b, d)
+        z = reparameterize(mu, logvar, eps)  # (k, b, d)
         log_q = (-0.5 * (eps.pow(2) + logvar + log2pi)).sum(-1)  # (k, b)
         log_pz = (-0.5 * (z.pow(2) + log2pi)).sum(-1)
         logits = model.decode_logits(z.reshape(k * b, d))
@@ -80,7 +80,7 @@ def iwae_nll(model: ConvVAE, x: torch.Tensor, *, k: int = 200, seed: int = 0,
 
 
 @torch.no_grad()
-def active_units(model: ConvVAE, x: torch.Tensor, threshold: float = 0.01) -> tuple[int, np.ndarray]:
+def active_units(model: GaussianVAE, x: torch.Tensor, threshold: float = 0.01) -> tuple[int, np.ndarray]:
     """Burda et al. 2016's activity A_u = Cov_x(E_q[u]); a unit is active if A_u > threshold.
 
     Returns (count, A) with A of shape (n_latent,).
@@ -91,11 +91,11 @@ def active_units(model: ConvVAE, x: torch.Tensor, threshold: float = 0.01) -> tu
     return int((var > threshold).sum()), var
 
 
-def evaluate(model: ConvVAE, x_test: torch.Tensor, *, k: int = 200, seed: int = 0) -> dict:
+def evaluate(model: GaussianVAE, x_test: torch.Tensor, *, k: int = 200, seed: int = 0) -> dict:
     """All held-out numbers the VAE page shows, as JSON-able floats."""
     terms = elbo_terms(model, x_test, seed=seed)
     out: dict = {"test_recon_nats": round(terms["recon"], 3), "n_test": int(len(x_test))}
-    if model.config.variational:
+    if "kl_per_dim" in terms:
         n_active, _ = active_units(model, x_test)
         out.update(
             test_neg_elbo_nats=round(terms["neg_elbo"], 3),

@@ -13,46 +13,25 @@ Every trainable model in unsup is a :class:`Model`:
 
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-MODEL_KINDS: dict[str, type["Model"]] = {}
-
-# Modules that register model kinds; imported lazily by get_model_class so that loading a
-# checkpoint never needs the caller to know which module defines its kind.
-_KIND_MODULES = (
-    "unsup.models.vae",
-    "unsup.models.classifier",
-    "unsup.models.betavae",
-)
-
 
 def register(kind: str):
-    """Class decorator: make ``cls`` loadable from checkpoints whose card says ``kind``."""
+    """Class decorator: name the card ``kind`` of ``cls`` (its checkpoints say this kind).
+
+    Which class a kind loads as is decided by the family registry (:mod:`unsup.families`), where
+    every family lists its model classes once; this decorator only stamps the name.
+    """
 
     def wrap(cls: type[Model]) -> type[Model]:
         cls.kind = kind
-        MODEL_KINDS[kind] = cls
         return cls
 
     return wrap
-
-
-def get_model_class(kind: str) -> type["Model"]:
-    """The class registered for ``kind``; raises ``KeyError`` with the known kinds otherwise."""
-    if kind not in MODEL_KINDS:
-        for name in _KIND_MODULES:
-            try:
-                importlib.import_module(name)
-            except ModuleNotFoundError as exc:  # a family not written yet
-                if exc.name != name:
-                    raise
-    if kind not in MODEL_KINDS:
-        raise KeyError(f"unknown model kind {kind!r}; known: {sorted(MODEL_KINDS)}")
-    return MODEL_KINDS[kind]
 
 
 class Model(nn.Module):
@@ -60,15 +39,37 @@ class Model(nn.Module):
 
     Subclasses set ``config_class`` and implement ``__init__(config)``, ``train_step`` and
     ``optimizers``; generative ones add ``encode``, ``decode`` and ``sample``.
+
+    State attached by :func:`unsup.train.fit` and the checkpoint loader:
+
+    - ``step_``: optimisation steps done (0 for a new model, the card's step after a load);
+    - ``card_``: the checkpoint card it was loaded from ({} for a new model);
+    - ``path_``: the weights file it was loaded from (None for a new model).
     """
 
     kind: ClassVar[str] = "model"
     config_class: ClassVar[type]
+    step_: int
+    card_: dict[str, Any]
+    path_: Path | None
 
     def __init__(self, config: Any):
         super().__init__()
         self.config = config
         self.rng = torch.Generator().manual_seed(int(getattr(config, "seed", 0)))
+        self.step_ = 0
+        self.card_ = {}
+        self.path_ = None
+
+    @property
+    def batch_size(self) -> int:
+        """Items per training step (the config's ``batch_size``; 64 if it has none)."""
+        return int(getattr(self.config, "batch_size", 64))
+
+    @property
+    def seed(self) -> int:
+        """Seed of the weights, the batch order and the in-step noise (the config's)."""
+        return int(getattr(self.config, "seed", 0))
 
     # -- training ---------------------------------------------------------------------------
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:

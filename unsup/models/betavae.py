@@ -31,25 +31,23 @@ change the gradients, which is what the objective needs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unsup.models.base import Model, register
-from unsup.models.vae import bernoulli_nll, gaussian_kl
+from unsup.models.base import register
+from unsup.models.vae import GaussianVAE
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass
-class BetaVAEConfig:
-    """Configuration of :class:`BetaVAE` and :class:`BetaTCVAE` (stored in the checkpoint card)."""
+class DSpritesVAEConfig:
+    """What every disentangling VAE of this module shares (stored in the checkpoint card)."""
 
     n_latent: int = 10
     """Size of the code z (Higgins et al. use 10 on dSprites)."""
@@ -60,24 +58,8 @@ class BetaVAEConfig:
     hidden: int = 256
     """Units of the dense layer between the convolutions and the code."""
     beta: float = 4.0
-    """β-VAE: weight of the KL term (1 = the plain VAE). β-TCVAE: weight of the total correlation."""
-    alpha: float = 1.0
-    """β-TCVAE only: weight of the index-code mutual information I(z; x)."""
-    gamma: float = 1.0
-    """β-TCVAE only: weight of the dimension-wise KL Σ_j KL(q(z_j) || p(z_j))."""
-    capacity: float = 0.0
-    """β-VAE only: capacity annealing target C_max in nats (0 = off; Burgess et al. 2018)."""
-    capacity_steps: int = 100_000
-    """β-VAE only: steps over which C grows linearly from 0 to ``capacity``."""
-    n_data: int = 704_512
-    """β-TCVAE only: N, the size of the training set, used by minibatch-weighted sampling."""
-    disc_hidden: int = 256
-    """FactorVAE only: units of each hidden layer of the discriminator."""
-    disc_layers: int = 4
-    """FactorVAE only: hidden layers of the discriminator."""
-    disc_lr: float = 1e-3
-    """FactorVAE only: Adam learning rate of the discriminator (betas 0.5, 0.9 as in the paper;
-    the paper's 1e-4 left the discriminator at chance after 2,000 steps here)."""
+    """β-VAE: weight of the KL (1 = the plain VAE). β-TCVAE: weight of the total correlation.
+    FactorVAE: γ, the weight of its discriminator's total-correlation estimate."""
     pairs: bool = False
     """Weak supervision (Locatello et al. 2020, Ada-GVAE): train on pairs of images that differ
     in one unknown factor (:class:`unsup.data.dsprites.DSpritesPairs`) and average the two
@@ -93,12 +75,48 @@ class BetaVAEConfig:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives a list
 
     @classmethod
-    def tiny(cls, **overrides) -> "BetaVAEConfig":
+    def tiny(cls, **overrides):
         """A very small variant for tests: 16x16 images, 3-D code, 32 images per batch."""
-        values = dict(n_latent=3, image_size=16, widths=(4, 4, 8, 8), hidden=16, batch_size=32,
-                      n_data=256)
+        values = dict(n_latent=3, image_size=16, widths=(4, 4, 8, 8), hidden=16, batch_size=32)
+        if "n_data" in {f.name for f in dataclasses.fields(cls)}:
+            values["n_data"] = 256
         values.update(overrides)
         return cls(**values)
+
+
+@dataclass
+class BetaVAEConfig(DSpritesVAEConfig):
+    """β-VAE (Higgins et al. 2017), optionally with capacity annealing (Burgess et al. 2018)."""
+
+    capacity: float = 0.0
+    """Capacity annealing target C_max in nats (0 = off; Burgess et al. 2018)."""
+    capacity_steps: int = 100_000
+    """Steps over which C grows linearly from 0 to ``capacity``."""
+
+
+@dataclass
+class BetaTCVAEConfig(DSpritesVAEConfig):
+    """β-TCVAE (Chen et al. 2018): the KL split into MI + β·TC + dimension-wise KL."""
+
+    alpha: float = 1.0
+    """Weight of the index-code mutual information I(z; x)."""
+    gamma: float = 1.0
+    """Weight of the dimension-wise KL Σ_j KL(q(z_j) || p(z_j))."""
+    n_data: int = 704_512
+    """N, the size of the training set, used by minibatch-weighted sampling."""
+
+
+@dataclass
+class FactorVAEConfig(DSpritesVAEConfig):
+    """FactorVAE (Kim & Mnih 2018): the ELBO plus γ·TC from a discriminator (γ is ``beta``)."""
+
+    disc_hidden: int = 256
+    """Units of each hidden layer of the discriminator."""
+    disc_layers: int = 4
+    """Hidden layers of the discriminator."""
+    disc_lr: float = 1e-3
+    """Adam learning rate of the discriminator (betas 0.5, 0.9 as in the paper; the paper's
+    1e-4 left the discriminator at chance after 2,000 steps here)."""
 
 
 def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -148,7 +166,7 @@ def share_pairs(mu: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor, t
 
 
 @register("betavae")
-class BetaVAE(Model):
+class BetaVAE(GaussianVAE):
     """β-VAE with the Higgins et al. convolutional networks (see the module docstring)."""
 
     config_class = BetaVAEConfig
@@ -193,27 +211,9 @@ class BetaVAE(Model):
         mu, logvar = self.encoder(x.contiguous(memory_format=torch.channels_last)).chunk(2, dim=1)
         return mu, logvar.clamp(-12.0, 8.0)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code of each image: the posterior mean, (b, n_latent)."""
-        return self.posterior(x)[0]
-
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_fc(z).view(-1, *self._feat)  # (b, 64, 4, 4)
         return self.decoder_conv(h)  # (b, 1, s, s) logits
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Mean image p(x|z) of each code, (b, 1, s, s) in [0, 1]."""
-        return torch.sigmoid(self.decode_logits(z))
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """n images decoded from z ~ N(0, I) drawn with ``seed``."""
-        z = torch.randn(n, self.config.n_latent, generator=torch.Generator().manual_seed(seed))
-        return self.decode(z.to(self.device))
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
 
     # -- the objective --------------------------------------------------------------------------
     def capacity_at(self, step: int) -> float:
@@ -227,11 +227,11 @@ class BetaVAE(Model):
         mu, logvar = self.posterior(x)
         if self.config.pairs and self.training:
             mu, logvar = share_pairs(mu, logvar)
-        z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape)  # reparameterization
-        recon = bernoulli_nll(self.decode_logits(z), x).mean()  # -E_q log p(x|z)
-        kl = gaussian_kl(mu, logvar).sum(1).mean()
+        t = self.elbo_terms(x, posterior=(mu, logvar))
+        recon = t["recon"].mean()  # -E_q log p(x|z)
+        kl = t["kl_per_dim"].sum(1).mean()
         terms = {"recon": recon, "kl": kl, "neg_elbo": recon + kl}
-        terms["loss"] = recon + self._regulariser(z, mu, logvar, kl, terms)
+        terms["loss"] = recon + self._regulariser(t["z"], mu, logvar, kl, terms)
         return terms
 
     def _regulariser(self, z, mu, logvar, kl, terms) -> torch.Tensor:
@@ -262,6 +262,8 @@ class BetaVAE(Model):
 class BetaTCVAE(BetaVAE):
     """β-TCVAE: the same networks, the KL split into MI + β·TC + dimension-wise KL."""
 
+    config_class = BetaTCVAEConfig
+
     def _regulariser(self, z, mu, logvar, kl, terms) -> torch.Tensor:
         c = self.config
         parts = tc_decomposition(z, mu, logvar, c.n_data)
@@ -287,6 +289,8 @@ class FactorVAE(BetaVAE):
     uses 6 x 1000, which would double the cost of a step on a CPU), trained after each VAE step
     on the batch's detached codes and their shuffled copy, as in disentanglement_lib.
     """
+
+    config_class = FactorVAEConfig
 
     def _build(self) -> None:
         super()._build()
@@ -327,210 +331,3 @@ class FactorVAE(BetaVAE):
         opt.step()
         out["disc_loss"] = float(d_loss.detach())
         return out
-
-
-MODEL_CLASSES = {"betavae": BetaVAE, "betatcvae": BetaTCVAE, "factorvae": FactorVAE}
-KIND_LABELS = {"betavae": "β-VAE", "betatcvae": "β-TCVAE", "factorvae": "FactorVAE"}
-
-
-# -- presets: the shipped checkpoints and how to reproduce them ---------------------------------
-STEPS = 12_000
-"""Steps of every preset, batches of 32 (lr 1e-3). Measured: 57-64 minutes per preset with the five
-shipped presets training side by side on one thread each of 2 cores; alone on 2 idle cores about
-20 minutes (estimated from the measured 2.5 ms per image of a 2-thread step)."""
-
-_RECIPE = dict(lr=1e-3, batch_size=32)
-
-PRESETS: dict[str, dict] = {
-    "betavae-b1": {
-        "kind": "betavae", "steps": STEPS,
-        "config": dict(_RECIPE, beta=1.0),
-        "title": "VAE (β = 1) on dSprites",
-        "description": "The plain VAE: the ELBO, no pressure towards independent latents.",
-    },
-    "betavae-b4": {
-        "kind": "betavae", "steps": STEPS,
-        "config": dict(_RECIPE, beta=4.0),
-        "title": "β-VAE (β = 4) on dSprites",
-        "description": "Higgins et al. 2017's setting: the KL weighted 4x.",
-    },
-    "betatcvae-b6": {
-        "kind": "betatcvae", "steps": STEPS,
-        "config": dict(_RECIPE, beta=6.0),
-        "title": "β-TCVAE (β = 6) on dSprites",
-        "description": "Chen et al. 2018: only the total correlation is weighted (β = 6).",
-    },
-    "adagvae-b1": {
-        "kind": "betavae", "steps": STEPS,
-        "config": dict(_RECIPE, beta=1.0, pairs=True),
-        "title": "Ada-GVAE (pairs, β = 1) on dSprites",
-        "description": "Weakly supervised (Locatello et al. 2020): trained on pairs of images that "
-                       "differ in one unknown factor; the pair's posteriors are averaged on the "
-                       "latents where they agree.",
-    },
-    "adatcvae-b6": {
-        "kind": "betatcvae", "steps": STEPS,
-        "config": dict(_RECIPE, beta=6.0, pairs=True),
-        "title": "β-TCVAE (β = 6) on pairs, dSprites",
-        "description": "Chen et al. 2018's total-correlation penalty (β = 6) on the paired data "
-                       "order of Ada-GVAE (weakly supervised).",
-    },
-}
-"""Preset name -> kind, config overrides, steps, title, description."""
-
-METRIC_HELDOUT = 16_384
-"""Held-out images encoded for the metrics: a seeded half of ``DSprites("heldout")``, enough
-for disentanglement_lib's sample sizes (10,000 + 5,000) and half the encoding time."""
-RECON_HELDOUT = 4_096
-"""Held-out images for the reconstruction error and KL (decoding is the costly half)."""
-
-
-def build_preset(name: str):
-    """A fresh model for preset ``name`` and its training data."""
-    from unsup.data.dsprites import DSprites, DSpritesPairs
-
-    if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; known: {sorted(PRESETS)}")
-    p = PRESETS[name]
-    data = DSpritesPairs() if p["config"].get("pairs") else DSprites("train")
-    cls = MODEL_CLASSES[p["kind"]]
-    return cls(BetaVAEConfig(**{**p["config"], "n_data": len(data)})), data
-
-
-def evaluate(model: BetaVAE, *, seed: int = 0, fast: bool = False) -> dict:
-    """Every metric of the page for ``model`` on the held-out dSprites images (fixed seeds):
-    the five disentanglement scores, reconstruction and KL (nats per image), KL per latent,
-    the normalised latent x factor MI matrix."""
-    from unsup.data.dsprites import DSprites
-    from unsup.metrics import disentangle as D
-
-    model.eval()
-    data = DSprites("heldout")
-    n = METRIC_HELDOUT // (4 if fast else 1)
-    n_rec = RECON_HELDOUT // (4 if fast else 1)
-    rows = np.random.default_rng(seed).choice(len(data), n, replace=False)  # random order
-    mus, recon, kl_dim = [], 0.0, 0.0
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for s in range(0, n, 512):
-            x = data[torch.as_tensor(rows[s:s + 512])].to(model.device)
-            mu, logvar = model.posterior(x)
-            mus.append(mu.cpu().double().numpy())
-            if s < n_rec:  # the first n_rec rows (a random subset)
-                z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g).to(mu.device)
-                recon += float(bernoulli_nll(model.decode_logits(z), x).sum())
-                kl_dim = kl_dim + gaussian_kl(mu, logvar).sum(0).cpu().double().numpy()
-    bank = D.CodeBank(np.concatenate(mus), data.factors(rows), data.factor_sizes,
-                      data.factor_names)
-    out = D.all_metrics(bank, seed=seed, fast=fast)
-    n_rec = min(n, -(-n_rec // 512) * 512)
-    out.update(recon=recon / n_rec, kl=float(kl_dim.sum() / n_rec),
-               kl_per_dim=(kl_dim / n_rec).tolist(),
-               mi_matrix=D.normalized_mi(bank, seed=seed).tolist(), n_heldout=n)
-    return out
-
-
-def train_preset(name: str, steps: int | None = None, *, out_dir: str | Path | None = None,
-                 on_progress=None, threads: int | None = None, fast_eval: bool = False) -> Path:
-    """Train preset ``name`` with :func:`unsup.train.fit` on dSprites and write
-    ``<out_dir>/<name>.safetensors`` + ``.json`` (default: the shipped ``checkpoints/``) with the
-    held-out metrics, data fingerprint, command and seconds in the card.
-
-    ``steps`` overrides the preset's step count (the card records what was run). If a
-    checkpoint with optimizer state already exists there, training resumes from it (a killed
-    run loses at most the 2,500 steps since its last save). ``fast_eval``: metrics on a quarter
-    of the usual held-out images with a tenth of the samples (tests only).
-    """
-    from unsup import checkpoints, paths
-    from unsup.train import fit
-
-    if threads:
-        torch.set_num_threads(threads)
-    p = PRESETS[name]
-    steps = int(p["steps"] if steps is None else steps)
-    out = Path(out_dir) if out_dir is not None else paths.SHIPPED_DIR
-    path = out / f"{name}.safetensors"
-    model, data = build_preset(name)
-    seconds = 0.0
-    if path.exists() and checkpoints.optimizer_path(path).exists():
-        model = checkpoints.load(path, optimizer=True)
-        seconds = float(model.card_.get("seconds") or 0.0)
-    command = f"python -m unsup train {name}" + ("" if steps == p["steps"] else f" --steps {steps}")
-    card = {"title": p["title"], "description": p["description"], "data": data.card(),
-            "command": command, "seconds": seconds}
-    if on_progress is None:  # the CLI: a line every 1,000 steps
-        def on_progress(prog):
-            if prog.step % 1000 == 0 or prog.step == prog.total:
-                losses = " ".join(f"{k} {v:.2f}" for k, v in prog.losses.items())
-                print(f"step {prog.step}/{prog.total}  {prog.seconds:7.0f}s  {losses}",
-                      flush=True)
-    t0 = time.perf_counter()
-    left = max(0, steps - int(getattr(model, "step_", 0)))
-    fit(model, data, steps=left, checkpoint_every=2_500, checkpoint_path=path, card=card,
-        on_progress=on_progress, log_every=100)
-    train_seconds = seconds + time.perf_counter() - t0
-    t1 = time.perf_counter()
-    metrics = evaluate(model, fast=fast_eval)
-    final = checkpoints.make_card(
-        model, step=model.step_, metrics=_card_metrics(metrics), data=card["data"],
-        command=command, seconds=train_seconds, title=p["title"], description=p["description"],
-        extra={"name": name, "threads": torch.get_num_threads(), "device": str(model.device),
-               "eval_seconds": round(time.perf_counter() - t1, 1),
-               "extra_metrics": {"kl_per_dim": metrics["kl_per_dim"],
-                                 "mi_matrix": metrics["mi_matrix"]}})
-    # the finished checkpoint: metrics embedded in the weights file too; the optimizer state
-    # (only needed to resume an unfinished run) is dropped
-    checkpoints.save(model, path, final, optimizer=False)
-    checkpoints.optimizer_path(path).unlink(missing_ok=True)
-    return path
-
-
-def _card_metrics(m: dict) -> dict:
-    keys = ("beta_vae", "factor_vae", "mig", "dci", "sap", "informativeness", "recon", "kl")
-    return {k: round(float(m[k]), 4) for k in keys if k in m}
-
-
-def evaluate_entry(path: str | Path, fast: bool = False) -> dict:
-    """Recompute every metric of a checkpoint (``python -m unsup eval``) and store them in its
-    card; returns the card's metrics. ``fast``: reduced sample sizes (tests only)."""
-    from unsup import checkpoints
-
-    model = checkpoints.load(path)
-    m = evaluate(model, fast=fast)
-    checkpoints.update_card(model.path_, metrics=_card_metrics(m),
-                            extra_metrics={"kl_per_dim": m["kl_per_dim"],
-                                           "mi_matrix": m["mi_matrix"]})
-    return _card_metrics(m)
-
-
-def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_000,
-                  pairs: bool = False, owner: str = ""):
-    """A :class:`unsup.jobs.JobSpec` for the page's "Train" section: the shipped architecture
-    and recipe (batches of 32, lr 1e-3) with the chosen kind, β, data order (``pairs``: the
-    weakly supervised Ada-GVAE pairs) and number of steps, on the dSprites training split."""
-    from unsup.data.dsprites import DSprites, DSpritesPairs
-    from unsup.jobs import JobSpec
-
-    label = KIND_LABELS[kind]
-    if pairs and kind == "betavae":
-        label = "Ada-GVAE"
-    title = f"{label} β={beta:g}{' on pairs' if pairs else ''}, {steps:,} steps"
-    fixed_z = torch.randn(6, 10, generator=torch.Generator().manual_seed(1))
-    shown = torch.arange(0, 704_512, 704_512 // 6)[:6]
-
-    def build():
-        data = DSpritesPairs() if pairs else DSprites("train")
-        cls = MODEL_CLASSES[kind]
-        model = cls(BetaVAEConfig(**{**_RECIPE, "beta": float(beta), "pairs": bool(pairs),
-                                     "n_data": len(data)}))
-        return model, data, {"title": title, "data": data.card(), "command": None,
-                             "extra": {"origin": "app"}}
-
-    def preview(model):
-        with torch.no_grad():
-            x = DSprites("train")[shown].to(model.device)
-            imgs = torch.cat([model.decode(fixed_z.to(model.device)), model.reconstruct(x)])
-        return [im[0].cpu().numpy() for im in imgs]
-
-    return JobSpec(title=title, build=build, steps=int(steps), preview=preview,
-                   checkpoint_every=1_000, owner=owner)

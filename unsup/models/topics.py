@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -200,7 +199,7 @@ class TopicModel:
 
     def save(self, path: str | Path, card: dict | None = None) -> Path:
         """Write ``path`` (.npz) and its JSON card beside it (atomically)."""
-        from unsup.checkpoints import atomic_write_bytes, atomic_write_json
+        from unsup.fileio import atomic_write_bytes, atomic_write_json
 
         path = Path(path)
         if path.suffix != ".npz":
@@ -208,9 +207,13 @@ class TopicModel:
         if card is not None:
             self.card_ = {**self.card_, **card}
         atomic_write_bytes(path, self.to_bytes())
-        atomic_write_json(path.with_suffix(".json"), {
-            **self.card_, "format": FORMAT, "kind": KIND, "config": self.config.to_dict(),
-            "labels": list(self.labels_)})
+        try:
+            atomic_write_json(path.with_suffix(".json"), {
+                **self.card_, "format": FORMAT, "kind": KIND, "config": self.config.to_dict(),
+                "labels": list(self.labels_)})
+        except OSError:
+            path.unlink(missing_ok=True)  # no half-saved model: weights without a card
+            raise
         return path
 
 
@@ -357,15 +360,30 @@ def prepare(texts: list[str], config: TopicConfig, on_progress: Progress | None 
     """Tokenize ``texts`` and build the vocabulary."""
     def tick(i, n):
         if on_progress:
-            on_progress(0.3 * i / max(1, n), f"tokenizing {i:,}/{n:,}")
+            on_progress(0.3 * i / max(1, n), f"tokenizing {i:,}/{n:,}")  # no loss yet
 
     return build_corpus(tokenize_all(texts, config.text, on_progress=tick), config.text)
 
 
+class FitStopped(InterruptedError):
+    """A stop honoured between Gibbs sweeps; ``state`` resumes the fit exactly where it was
+    (tomotopy's own binary model format, no pickle), after ``done`` sweeps."""
+
+    def __init__(self, state: bytes, done: int, history: list[float]):
+        super().__init__(f"stopped after {done} sweeps")
+        self.state, self.done, self.history = state, done, history
+
+
 def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = None,
-            should_stop: Callable[[], bool] | None = None) -> TopicModel:
+            should_stop: Callable[[], bool] | None = None,
+            resume: tuple[bytes, int, list[float]] | None = None) -> TopicModel:
     """LDA by tomotopy's collapsed Gibbs sampler (Griffiths & Steyvers 2004, with its sparse
-    sampling tricks). Documents with no vocabulary word get the prior's mean."""
+    sampling tricks). Documents with no vocabulary word get the prior's mean.
+
+    A stop between sweeps raises :class:`FitStopped` with the sampler's state; passing
+    ``resume=(state, done, history)`` of it continues the same chain on the same corpus.
+    ``on_progress`` may also take a third argument, the losses to plot (``-loglik/word``).
+    """
     import tomotopy as tp
 
     if corpus.n_words < 2:
@@ -377,39 +395,50 @@ def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = 
     words = [[corpus.vocab[i] for i in corpus.docs[d]] for d in used]
     n_init = config.n_init or (3 if len(used) <= 50_000 else 1)
     first = min(config.init_sweeps, config.iterations) if n_init > 1 else 0
-    # Gibbs chains can settle in a local optimum (one theme split in two, two others merged)
-    # that more sweeps do not leave; starting a few chains and keeping the most likely one
-    # after a short burn is the usual remedy (the same idea as k-means' n_init).
-    mdl, best = None, -np.inf
-    for s in range(n_init):
-        if should_stop is not None and should_stop():
-            raise InterruptedError("stopped")
-        m = tp.LDAModel(k=K, alpha=config.alpha, eta=config.eta, seed=int(config.seed) + s)
-        m.optim_interval = 10 if config.optimize_alpha else 0
-        for w in words:
-            m.add_doc(w)
-        if first:
-            m.train(first, workers=config.workers)
-            if on_progress:
-                on_progress(0.3 + 0.7 * first * (s + 1) / (config.iterations + first * (
-                    n_init - 1)), f"starting chain {s + 1}/{n_init}: log-lik/word "
-                                  f"{m.ll_per_word:.3f}")
-        if mdl is None or m.ll_per_word > best:
-            mdl, best = m, m.ll_per_word
-    del m
-    history = [float(mdl.ll_per_word)] if first else []
-    done, step = first, 10
+    total = config.iterations + first * (n_init - 1)
+
+    def report(done_all: int, message: str, ll: float) -> None:
+        if on_progress:
+            try:
+                on_progress(0.3 + 0.7 * done_all / total, message, {"-loglik/word": -ll})
+            except TypeError:  # a two-argument callback
+                on_progress(0.3 + 0.7 * done_all / total, message)
+
+    if resume is not None:
+        state, done, history = resume
+        mdl = tp.LDAModel.loads(state)
+        history = list(history)
+    else:
+        # Gibbs chains can settle in a local optimum (one theme split in two, two others merged)
+        # that more sweeps do not leave; starting a few chains and keeping the most likely one
+        # after a short burn is the usual remedy (the same idea as k-means' n_init).
+        mdl, best = None, -np.inf
+        for s in range(n_init):
+            if should_stop is not None and should_stop():
+                raise InterruptedError("stopped")
+            m = tp.LDAModel(k=K, alpha=config.alpha, eta=config.eta, seed=int(config.seed) + s)
+            m.optim_interval = 10 if config.optimize_alpha else 0
+            for w in words:
+                m.add_doc(w)
+            if first:
+                m.train(first, workers=config.workers)
+                report(first * (s + 1), f"starting chain {s + 1}/{n_init}: log-lik/word "
+                                        f"{m.ll_per_word:.3f}", m.ll_per_word)
+            if mdl is None or m.ll_per_word > best:
+                mdl, best = m, m.ll_per_word
+        del m
+        history = [float(mdl.ll_per_word)] if first else []
+        done = first
+    step = 10
     while done < config.iterations:
         if should_stop is not None and should_stop():
-            raise InterruptedError("stopped")
+            raise FitStopped(mdl.saves(full=True), done, history)
         n = min(step, config.iterations - done)
         mdl.train(n, workers=config.workers)
         done += n
         history.append(float(mdl.ll_per_word))
-        if on_progress:
-            total = config.iterations + first * (n_init - 1)
-            on_progress(0.3 + 0.7 * (done + first * (n_init - 1)) / total,
-                        f"Gibbs sweep {done}/{config.iterations}, log-lik/word {history[-1]:.3f}")
+        report(done + first * (n_init - 1), f"Gibbs sweep {done}/{config.iterations}, "
+                                            f"log-lik/word {history[-1]:.3f}", history[-1])
     # tomotopy's vocabulary order -> ours
     tv = list(mdl.used_vocabs)
     pos = np.array([corpus.index[w] for w in tv])
@@ -506,155 +535,5 @@ def split_docs(n: int, heldout: float = 0.2, seed: int = 0) -> tuple[np.ndarray,
     return np.sort(perm[m:]), np.sort(perm[:m])
 
 
-def k_sweep(corpus: Corpus, ks: list[int], config: TopicConfig, heldout: float = 0.2,
-            with_plsa: bool = True, on_progress: Progress | None = None,
-            should_stop: Callable[[], bool] | None = None) -> list[dict]:
-    """For each K: LDA (and pLSA) on 80% of the documents; coherence (C_V, NPMI of the top 10
-    words, on the training documents) and held-out perplexity on the other 20%."""
-    from unsup.metrics.topics import coherence
-
-    tr, te = split_docs(len(corpus.docs), heldout, config.seed)
-    train = Corpus(vocab=corpus.vocab, docs=[corpus.docs[i] for i in tr], df=corpus.df,
-                   index=corpus.index)
-    test = [corpus.docs[i] for i in te]
-    X = train.counts()
-    rows = []
-    jobs = [(k, m) for k in ks for m in (("lda", "plsa") if with_plsa else ("lda",))]
-    for j, (k, method) in enumerate(jobs):
-        cfg = replace(config, n_topics=int(k), method=method)
-        model = fit(train, cfg, should_stop=should_stop)
-        coh = coherence(model.top_ids(10), X)
-        theta = model.doc_topic_.astype(np.float64)
-        rows.append({"k": int(k), "method": method, "c_v": float(coh["c_v"].mean()),
-                     "npmi": float(coh["npmi"].mean()),
-                     "perplexity_heldout": model.perplexity(test),
-                     "perplexity_train": float(np.exp(-model.log_likelihood(X, theta) / X.sum()))})
-        if on_progress:
-            on_progress((j + 1) / len(jobs), f"K={k} {method} done")
-    return rows
-
-
-# -- the built-in corpus: presets, training, evaluation ------------------------------------------
-@dataclass(frozen=True)
-class Preset:
-    description: str
-    lang: str
-    n: int
-    seed: int
-    config: TopicConfig
-    sweep: tuple[int, ...] = (4, 6, 8, 10, 12, 15, 20)
-
-
-_PRESETS = {
-    "topics-th-5000": Preset("LDA, K=10, on 5,000 built-in Thai listings (seed 0)", "th", 5000, 0,
-                             TopicConfig(n_topics=10, iterations=200)),
-    "topics-en-5000": Preset("LDA, K=10, on 5,000 built-in English listings (seed 0)", "en",
-                             5000, 0, TopicConfig(n_topics=10, iterations=200)),
-    "topics-mixed-5000": Preset("LDA, K=10, on 5,000 built-in Thai-English listings (seed 0)",
-                                "mixed", 5000, 0, TopicConfig(n_topics=10, iterations=200)),
-}
-PRESETS: dict[str, str] = {k: v.description for k, v in _PRESETS.items()}
-HELDOUT_SEED = 1_000  # the corpus seed for held-out documents of the built-in corpus
-HELDOUT_N = 1_000
-
-
-def builtin_corpus(lang: str = "th", n: int = 5000, seed: int = 0):
-    from unsup.data.listings import generate
-
-    return generate(n, seed=seed, lang=lang)
-
-
-def label_topics(model: TopicModel, truth) -> list[str]:
-    """Name learned topics after the generator themes they match (the page lets users rename)."""
-    from unsup.metrics.topics import topic_recovery
-
-    rec = topic_recovery(model.topic_word_, model.vocab_, truth)
-    names = dict(zip(truth.themes, truth.labels))
-    return [names[rec["theme_of"][k]] if k in rec["theme_of"] else f"Topic {k}"
-            for k in range(model.n_topics)]
-
-
-def train_preset(name: str, out_dir: Path | None = None, sweep: bool = True,
-                 steps: int | None = None) -> Path:
-    """Fit a shipped preset (``python -m unsup train <name>``) and write it into
-    ``checkpoints/`` (or ``out_dir``): ``<name>.npz`` + ``<name>.json``. Returns the .npz path.
-    ``steps`` overrides the number of Gibbs sweeps (``--steps``)."""
-    from unsup import paths
-    from unsup.metrics.topics import coherence, topic_recovery
-
-    if name not in _PRESETS:
-        raise KeyError(f"unknown topic preset {name!r}; known: {', '.join(_PRESETS)}")
-    p = _PRESETS[name]
-    if steps:
-        p = replace(p, config=replace(p.config, iterations=int(steps)))
-    t0 = time.perf_counter()
-    listings = builtin_corpus(p.lang, p.n, p.seed)
-    corpus = prepare(listings.df["text"].tolist(), p.config)
-    model = fit_lda(corpus, p.config)
-    model.labels_ = label_topics(model, listings.truth)
-    seconds = time.perf_counter() - t0
-    metrics = _heldout_metrics(model, p)
-    metrics["c_v"] = float(coherence(model.top_ids(10), corpus.counts())["c_v"].mean())
-    metrics["hdp"] = suggest_k_hdp(corpus, seed=p.seed)
-    metrics["recovery_train"] = float(topic_recovery(model.topic_word_, model.vocab_,
-                                                     listings.truth)["mean"])
-    if sweep:
-        metrics["sweep"] = k_sweep(corpus, list(p.sweep), replace(p.config, iterations=100))
-    card = {
-        "kind": KIND, "name": name, "title": p.description,
-        "description": "Topics of the built-in listing corpus (unsup.data.listings).",
-        "data": {"corpus": "unsup.data.listings.generate", "lang": p.lang, "n": p.n,
-                 "seed": p.seed, "fingerprint": listings.fingerprint(),
-                 "n_words": corpus.n_words},
-        "metrics": metrics,
-        "command": f"python -m unsup train {name}" + (f" --steps {steps}" if steps else ""),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2),
-        "seconds_total": round(time.perf_counter() - t0, 2),
-    }
-    out = Path(out_dir) if out_dir else paths.SHIPPED_DIR
-    return model.save(out / f"{name}.npz", card)
-
-
-def _heldout_metrics(model: TopicModel, p: Preset) -> dict:
-    from unsup.metrics.topics import coherence, topic_recovery
-
-    held = builtin_corpus(p.lang, HELDOUT_N, HELDOUT_SEED + p.seed)
-    docs = model.encode(held.df["text"].tolist())
-    X = docs_to_counts(docs, len(model.vocab_))
-    coh = coherence(model.top_ids(10), X)
-    return {"perplexity_heldout": model.perplexity(docs),
-            "c_v_heldout": float(coh["c_v"].mean()), "npmi_heldout": float(coh["npmi"].mean()),
-            "recovery_cosine": float(topic_recovery(model.topic_word_, model.vocab_,
-                                                    held.truth)["mean"]),
-            "heldout": {"n": HELDOUT_N, "seed": HELDOUT_SEED + p.seed}}
-
-
-def shipped_path(name: str) -> Path:
-    from unsup import paths
-
-    return paths.SHIPPED_DIR / f"{name}.npz"
-
-
-def evaluate_entry(path) -> dict[str, Any]:
-    """Recompute a shipped topic model's metrics on held-out built-in documents (a corpus drawn
-    with another seed), for ``python -m unsup eval <name>``. ``path`` is the .npz (or its card),
-    a preset name, or an object with a ``.path``."""
-    path = Path(getattr(path, "path", path))
-    if not path.exists() and path.name in _PRESETS:  # a preset name
-        path = shipped_path(path.name)
-    if path.suffix == ".json":
-        path = path.with_suffix(".npz")
-    model = load(path)
-    data = model.card_.get("data", {})
-    name = model.card_.get("name", path.stem)
-    p = _PRESETS.get(name) or Preset("", data.get("lang", "th"), int(data.get("n", 5000)),
-                                     int(data.get("seed", 0)), model.config)
-    t0 = time.perf_counter()
-    out = _heldout_metrics(model, p)
-    out["seconds"] = round(time.perf_counter() - t0, 2)
-    return out
-
-
-__all__ = ["PRESETS", "TopicConfig", "TopicModel", "TopicModelError", "evaluate_entry", "fit",
-           "fit_lda", "fit_plsa", "from_bytes", "k_sweep", "load", "prepare", "suggest_k_hdp",
-           "train_preset", "tokenize"]
+__all__ = ["TopicConfig", "TopicModel", "TopicModelError", "fit", "fit_lda", "fit_plsa",
+           "from_bytes", "load", "prepare", "split_docs", "suggest_k_hdp", "tokenize"]

@@ -90,8 +90,67 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
 
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """z = mu + sigma * eps with sigma = exp(logvar / 2) (lecture: dz/dmu = 1, dz/dsigma = eps)."""
+    return mu + (0.5 * logvar).exp() * eps
+
+
+class GaussianVAE(Model):
+    """The one Gaussian-VAE core shared by every (variational) autoencoder of the lab.
+
+    A subclass supplies the networks: ``posterior(x) -> (mu, logvar)`` (logvar None for a plain
+    autoencoder) and ``decode_logits(z)``. This class turns them into the code, the decoded
+    image, samples and, in :meth:`elbo_terms`, the per-image terms of the ELBO with a Bernoulli
+    likelihood, which the training losses, ``eval`` and the pages all use.
+    """
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code of each image: the posterior mean, (b, n_latent)."""
+        return self.posterior(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean image p(x|z) of each code, (b, c, s, s) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n images decoded from z ~ N(0, I) drawn with ``seed``."""
+        z = torch.randn(n, self.config.n_latent, generator=torch.Generator().manual_seed(seed))
+        return self.decode(z.to(self.device))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def elbo_terms(self, x: torch.Tensor, *, x_in: torch.Tensor | None = None,
+                   posterior: tuple[torch.Tensor, torch.Tensor | None] | None = None,
+                   eps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-image terms of the objective for targets ``x`` (b, c, s, s).
+
+        The posterior is that of ``x_in`` (default ``x``; a denoising autoencoder passes the
+        corrupted image), or ``posterior`` = (mu, logvar) when the caller already has it (e.g.
+        after Ada-GVAE's sharing). ``eps`` is the reparameterization noise (default: drawn from
+        ``self.rng``). Returns ``z`` (b, d), ``recon`` = -log p(x|z) (b,) in nats and, for a
+        VAE, ``mu``, ``logvar`` and ``kl_per_dim`` = KL(q(z_j|x) || N(0, 1)) (b, d).
+        """
+        mu, logvar = posterior if posterior is not None else self.posterior(
+            x if x_in is None else x_in)
+        if logvar is None:  # a plain (denoising) autoencoder: z is the code itself
+            return {"z": mu, "recon": bernoulli_nll(self.decode_logits(mu), x)}
+        z = reparameterize(mu, logvar, self.randn(*mu.shape) if eps is None else eps)
+        return {"z": z, "mu": mu, "logvar": logvar,
+                "recon": bernoulli_nll(self.decode_logits(z), x),
+                "kl_per_dim": gaussian_kl(mu, logvar)}
+
+
 @register("conv_vae")
-class ConvVAE(Model):
+class ConvVAE(GaussianVAE):
     """Convolutional (variational / denoising) autoencoder, see the module docstring."""
 
     config_class = VAEConfig
@@ -136,26 +195,9 @@ class ConvVAE(Model):
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar.clamp(-12.0, 8.0)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code of each image: the posterior mean, (b, n_latent)."""
-        return self.posterior(x)[0]
-
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_fc(z).view(-1, *self._feat)
         return self.decoder_conv(h)  # (b, c, s, s)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Mean image p(x|z) for each code, (b, c, s, s) in [0, 1]."""
-        return torch.sigmoid(self.decode_logits(z))
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """n images decoded from z ~ N(0, I) drawn with ``seed``."""
-        z = torch.randn(n, self.config.n_latent, generator=torch.Generator().manual_seed(seed))
-        return self.decode(z.to(self.device))
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
 
     # -- the objective ------------------------------------------------------------------------
     def loss(self, x: torch.Tensor, x_in: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -164,14 +206,11 @@ class ConvVAE(Model):
         ``x_in`` is the network's input (the corrupted image for a denoising autoencoder);
         the reconstruction target is always ``x``.
         """
-        x_in = x if x_in is None else x_in
-        mu, logvar = self.posterior(x_in)
-        if logvar is None:
-            recon = bernoulli_nll(self.decode_logits(mu), x).mean()
+        t = self.elbo_terms(x, x_in=x_in)
+        recon = t["recon"].mean()
+        if "kl_per_dim" not in t:
             return {"loss": recon, "recon": recon}
-        z = mu + (0.5 * logvar).exp() * self.randn(*mu.shape)  # reparameterization
-        recon = bernoulli_nll(self.decode_logits(z), x).mean()
-        kl = gaussian_kl(mu, logvar).sum(1).mean()
+        kl = t["kl_per_dim"].sum(1).mean()
         loss = recon + self.config.beta * kl
         return {"loss": loss, "recon": recon, "kl": kl, "neg_elbo": recon + kl}
 

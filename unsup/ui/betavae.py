@@ -11,9 +11,11 @@ import torch
 from unsup import checkpoints
 from unsup.data import dsprites as D
 from unsup.metrics.disentangle import METRIC_LABELS
-from unsup.models.betavae import KIND_LABELS
+from unsup.recipes import betavae as recipe
+from unsup.recipes.betavae import KIND_LABELS
+from unsup.ui.text import md
 
-KINDS = tuple(KIND_LABELS)
+KINDS = recipe.FAMILY.kinds
 
 
 def entries() -> list[checkpoints.Entry]:
@@ -23,29 +25,24 @@ def entries() -> list[checkpoints.Entry]:
 
 @st.cache_resource(max_entries=8)
 def load_model(path: str, mtime: float):
+    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError)."""
     return checkpoints.load(path)
+
+
+def model_of(entry: checkpoints.Entry):
+    """The entry's model, or None after saying in the page why it cannot be loaded."""
+    try:
+        return load_model(str(entry.path), entry.mtime)
+    except checkpoints.CheckpointError as exc:
+        st.error(f"{md(entry.title)} cannot be loaded: {md(str(exc))} Pick another model.")
+        return None
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the latents on held-out images…")
 def analysis(path: str, mtime: float) -> dict:
-    """KL per latent and the normalised latent x factor MI matrix: from the card when ``eval``
-    stored them, else measured now on 4,096 held-out images (a few seconds)."""
-    card = checkpoints.load(path).card_
-    extra = card.get("extra_metrics") or {}
-    if "kl_per_dim" in extra and "mi_matrix" in extra:
-        return {"kl_per_dim": extra["kl_per_dim"], "mi_matrix": extra["mi_matrix"]}
-    from unsup.metrics import disentangle as M
-    from unsup.models.vae import gaussian_kl
-
-    model = load_model(path, mtime)
-    held = D.DSprites("heldout")
-    rows = np.sort(np.random.default_rng(0).choice(len(held), 4096, replace=False))
-    with torch.no_grad():
-        mu, logvar = model.posterior(held[torch.as_tensor(rows)])
-    bank = M.CodeBank(mu.double().numpy(), held.factors(rows), held.factor_sizes,
-                      held.factor_names)
-    return {"kl_per_dim": gaussian_kl(mu, logvar).mean(0).tolist(),
-            "mi_matrix": M.normalized_mi(bank).tolist()}
+    """KL per latent and the normalised latent x factor MI matrix (see
+    :func:`unsup.recipes.betavae.analysis`)."""
+    return recipe.analysis(load_model(path, mtime))
 
 
 def pick_image(key: str) -> tuple[torch.Tensor | None, str]:
@@ -113,11 +110,29 @@ def sweep_rows(items: list[checkpoints.Entry]) -> list[dict]:
 
 def training_form() -> None:
     """Train on demand: kind, β, steps -> a background job of the shared runner."""
-    from unsup.models.betavae import training_spec
+    from unsup.recipes.betavae import training_spec
     from unsup.ui import training
 
-    if training.job_panel("betavae", ["recon", "kl", "loss"]):
+    if training.job_panel("beta-vae", ["recon", "kl", "loss"],
+                          preview_caption="Live preview: six samples from fixed codes, then "
+                                          "reconstructions of six training sprites."):
         return
+    runs = [e for e in entries() if e.source == "user"]
+    if runs:
+        with st.container(border=True):
+            names = [e.name for e in runs]
+            pick = st.selectbox("Continue one of your runs", names, key="bv_resume_pick",
+                                format_func=lambda n: runs[names.index(n)].label)
+            more = st.number_input("More steps", 100, 200_000, 1_000, step=500,
+                                   key="bv_resume_steps")
+            if st.button("Resume training", icon=":material/play_arrow:", key="bv_resume"):
+                try:
+                    spec = training_spec(steps=int(more), resume=runs[names.index(pick)].path)
+                except checkpoints.CheckpointError as exc:
+                    st.error(md(str(exc)))
+                else:
+                    training.start_job("beta-vae", spec)
+                    st.rerun()
     st.write("Train a model of the shipped architecture and recipe on dSprites in the background "
              "(about 0.09 s a step of 32 images on 2 idle cores: 5,000 steps take about 8 "
              "minutes). Switch pages or refresh freely; Stop keeps the last checkpoint, which "
@@ -136,6 +151,6 @@ def training_form() -> None:
                               "al. 2020): weak supervision.")
     steps = c4.number_input("Steps", 100, 200_000, 5_000, step=1_000, key="bv_steps")
     if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-        training.start_job("betavae", training_spec(kind=kind, beta=beta, steps=int(steps),
+        training.start_job("beta-vae", training_spec(kind=kind, beta=beta, steps=int(steps),
                                                     pairs=order == "Pairs"))
         st.rerun()

@@ -8,7 +8,8 @@ import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
 from unsup import paths
-from unsup.ui.registry import PAGES, PageInfo
+from unsup.families import PageInfo
+from unsup.ui.registry import all_pages
 
 
 def _placeholder(text: str) -> Image.Image:
@@ -37,7 +38,7 @@ def thumbnail(page_key: str) -> Image.Image:
     """The page's live thumbnail, drawn from its shipped model once and then kept on disk (in
     the cache folder, keyed by the checkpoints' modification times) so that later app starts
     open the home page without loading every model."""
-    info = next(p for p in PAGES if p.key == page_key)
+    info = next(p for p in all_pages() if p.key == page_key)
     if not info.ready or not info.thumbnail:
         return _placeholder("coming soon")
     cached = paths.cache_dir() / "thumbnails" / f"{page_key}-{_checkpoints_stamp()}.png"
@@ -68,7 +69,7 @@ def render(pages: dict[str, st.Page]) -> None:
         "that draw a digit, the factors behind an image. Each page below follows the lecture and "
         "opens on a model trained beforehand; train your own from any page.")
     cols = st.columns(3)
-    for i, info in enumerate(PAGES):
+    for i, info in enumerate(all_pages()):
         with cols[i % 3].container(border=True):
             _card(info, pages[info.key])
 

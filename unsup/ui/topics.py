@@ -5,16 +5,20 @@ unsup.viz.topics; this module only wires widgets to them and caches results."""
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from unsup import topic_jobs
+from unsup import paths
 from unsup.data import tables
+from unsup.jobs import get_runner
 from unsup.models import topics as tm
+from unsup.recipes import topics as recipe
+from unsup.ui import training
+from unsup.ui.text import md
 from unsup.text import TextConfig, raw_tokens, tokenize
 from unsup.viz import topics as tv
 
@@ -48,12 +52,12 @@ class Active:
 # -- cached data --------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _shipped(name: str, mtime: float) -> tm.TopicModel:
-    return tm.load(tm.shipped_path(name))
+    return tm.load(recipe.shipped_path(name))
 
 
 @st.cache_data(show_spinner="Generating the built-in listings…", max_entries=4)
 def _listings(lang: str, n: int) -> pd.DataFrame:
-    return tm.builtin_corpus(lang, n).df
+    return recipe.builtin_corpus(lang, n).df
 
 
 @st.cache_resource(show_spinner="Topic mix of every listing under the fitted model…",
@@ -108,7 +112,7 @@ def sidebar_source() -> Active | None:
     n = st.sidebar.select_slider("Listings", SIZES, value=5_000, key="topic_n",
                                  format_func=lambda v: f"{v:,}")
     name = f"topics-{lang}-5000"
-    path = tm.shipped_path(name)
+    path = recipe.shipped_path(name)
     if not path.exists():
         st.error(f"The shipped model `{name}` is missing. Recreate it with "
                  f"`python -m unsup train {name}` (about a minute), then reload this page.")
@@ -129,23 +133,51 @@ def sidebar_source() -> Active | None:
                   "builtin")
 
 
+@st.cache_resource(show_spinner="Loading your fitted model…", max_entries=4)
+def _saved_fit(path: str, mtime: float):
+    return recipe.load_fit(path)
+
+
+NEW = "➕ Fit a new file"
+
+
 def _uploaded_active() -> Active | None:
-    job_id = st.query_params.get("topic_job")
-    job = topic_jobs.get(job_id)
-    done = job is not None and job.status == "done" and isinstance(job.result, dict)
-    with st.expander("Your file and the fit", expanded=not done):
-        upload_panel()
-    job_progress()
-    if not done:
+    """"My file": one of the user's saved fits (they survive restarts), or a new upload."""
+    fits = recipe.saved_fits()
+    names = [e.name for e in fits]
+    want = st.session_state.pop("topic_pick_new", None)
+    if want in names:
+        st.session_state["topic_fit"] = want
+    choice = st.sidebar.selectbox("Your fitted models", names + [NEW], key="topic_fit",
+                                  format_func=lambda n: n if n == NEW else
+                                  fits[names.index(n)].label)
+    running = training.job_panel("topics", ["-loglik/word"],
+                                 y_title="−log-likelihood per word (lower is better)")
+    if running:
+        job = training.current_job("topics")
+        if job is not None and job.status == "done" and job.result:
+            done_name = Path(job.result["path"]).parent.name
+            if st.session_state.get("topic_seen") != job.id:
+                st.session_state["topic_seen"] = job.id
+                st.session_state["topic_pick_new"] = done_name
+                st.rerun()
+    if choice == NEW:
+        with st.expander("Your file and the fit", expanded=True):
+            upload_panel()
         return None
-    r = job.result
-    model, df = r["model"], r["df"]
+    entry = fits[names.index(choice)]
+    try:
+        model, df = _saved_fit(str(entry.path), entry.mtime)
+    except (tm.TopicModelError, OSError, ValueError) as exc:
+        st.error(f"{md(entry.title)} cannot be loaded: {md(str(exc))}")
+        return None
+    lang = (model.card_.get("data") or {}).get("lang", "th")
     loaded = st.session_state.get("topic_loaded")
     if loaded is not None:
-        key = f"{job_id}-loaded-{loaded.card_.get('_hash')}"
+        key = f"{entry.name}-loaded-{loaded.card_.get('_hash')}"
         return Active(key, df, _theta_under(key, loaded.card_.get("_hash"), loaded, df), loaded,
-                      r["lang"], "upload")
-    return Active(job_id, df, model.doc_topic_.astype(np.float32), model, r["lang"], "upload")
+                      lang, "upload")
+    return Active(entry.name, df, model.doc_topic_.astype(np.float32), model, lang, "upload")
 
 
 def upload_panel() -> None:
@@ -202,61 +234,13 @@ def upload_panel() -> None:
     row = st.number_input("Token preview: row", 0, len(cleaned.df) - 1, 0, key="up_prev")
     st.caption(" · ".join(tokenize(cleaned.df["text"].iloc[int(row)], text_cfg)) or "(no tokens)")
     cfg = tm.TopicConfig(n_topics=int(k), iterations=int(iters), text=text_cfg)
-    job = topic_jobs.get(st.query_params.get("topic_job"))
+    job = training.current_job("topics")
     if st.button("Fit topics", type="primary", disabled=bool(job and job.active)):
-        st.query_params["topic_job"] = topic_jobs.submit(f"LDA K={k} on {f.name}",
-                                                         _fit_work(cleaned.df, cfg, f.name))
+        title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, f.name)
+        training.follow("topics", get_runner().submit_work(title, work, page="topics",
+                                                           resume=resume, run_dir=run_dir))
         st.session_state.pop("topic_loaded", None)
         st.rerun()
-
-
-def _fit_work(df: pd.DataFrame, cfg: tm.TopicConfig, name: str):
-    def work(progress, should_stop):
-        from unsup import paths
-
-        t0 = time.perf_counter()
-        texts = df["text"].tolist()
-        corpus = tm.prepare(texts, cfg, on_progress=progress)
-        if corpus.n_words < 2:
-            raise ValueError("Too few words are left after stopwords and the document-frequency "
-                             "limits; lower 'Min. documents per word' or raise 'Max. share'.")
-        model = tm.fit_lda(corpus, cfg, on_progress=progress, should_stop=should_stop)
-        thai = np.mean([any("\u0e00" <= ch <= "\u0e7f" for ch in t[:200]) for t in texts[:500]])
-        lang = "th" if thai > 0.5 else "en"
-        from unsup.data.listings import corpus_fingerprint
-
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        card = {"kind": tm.KIND, "name": f"topics-{stamp}", "title": f"LDA K={cfg.n_topics} on "
-                f"{name}", "data": {"file": name, "n": len(df),
-                                    "fingerprint": corpus_fingerprint(texts)},
-                "metrics": {}, "command": None, "created": stamp,
-                "seconds": round(time.perf_counter() - t0, 2)}
-        try:
-            model.save(paths.runs_dir() / f"topics-{stamp}" / "model.npz", card)
-        except OSError:
-            pass  # the fit is still shown; only the copy on disk is missing
-        return {"model": model, "df": df, "lang": lang, "corpus": corpus}
-
-    return work
-
-
-@st.fragment(run_every=1.0)
-def job_progress() -> None:
-    job = topic_jobs.get(st.query_params.get("topic_job"))
-    if job is None:
-        return
-    if job.active:
-        st.progress(job.fraction, text=f"{job.title}: {job.message or job.status} "
-                                       f"({job.seconds:.0f} s)")
-        if st.button("Stop", key="topic_stop"):
-            topic_jobs.stop(job.id)
-    elif job.status == "failed":
-        st.error(f"The fit failed: {job.error}. Check the column mapping and the word limits.")
-    elif job.status == "stopped":
-        st.warning("The fit was stopped.")
-    elif st.session_state.get("topic_seen") != job.id:
-        st.session_state["topic_seen"] = job.id
-        st.rerun(scope="app")
 
 
 # -- the linked focus -----------------------------------------------------------------------
@@ -424,53 +408,73 @@ def try_text_section(act: Active) -> None:
 
 
 def choose_k_section(act: Active) -> None:
-    st.caption("Choosing K: coherence of the LDA topics (C_V, NPMI; Röder et al. 2015) and "
-               "perplexity on held-out documents. pLSA, fitted by the lecture's EM, reaches a "
-               "lower *training* perplexity than LDA but a higher *held-out* one: without the "
-               "Dirichlet prior it overfits. HDP (the Chinese restaurant process) suggests K.")
+    st.caption("Choosing K: coherence of the LDA topics (C_V and NPMI, Röder et al. 2015: "
+               "higher is better) and perplexity on held-out documents (lower is better), for "
+               "LDA and for pLSA fitted by the lecture's EM without priors. Without the "
+               "Dirichlet prior pLSA can overfit: the sentence under the chart says whether it "
+               "does on this corpus. HDP (the Chinese restaurant process) suggests K.")
     metrics = act.model.card_.get("metrics", {})
     rows, hdp = metrics.get("sweep"), (metrics.get("hdp") or {}).get("k")
-    jkey = f"sweep_job:{act.key}"
-    job = topic_jobs.get(st.session_state.get(jkey))
-    if job is not None and job.status == "done":
-        rows, hdp = job.result["sweep"], job.result["hdp"]["k"]
+    out = _sweep_file(act)
+    if out.exists():
+        import json
+
+        result = json.loads(out.read_text(encoding="utf-8"))
+        rows, hdp = result["sweep"], result["hdp"]["k"]
     if rows:
         st.plotly_chart(tv.sweep_chart(rows, hdp), width="stretch")
+        st.caption(sweep_caption(rows))
         st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
+    running = training.job_panel("topics-sweep", curves=False)
+    job = training.current_job("topics-sweep")
     if act.source == "upload" and (job is None or not job.active):
         ks = st.multiselect("K values", list(range(2, 41)), [4, 6, 8, 10, 12, 15, 20],
                             key="sweep_ks")
         if st.button("Run the K sweep and HDP (background)") and ks:
-            st.session_state[jkey] = topic_jobs.submit("K sweep", _sweep_work(act, sorted(ks)))
+            work = recipe.sweep_work(act.df["text"].tolist(), act.model.config, sorted(ks), out)
+            training.follow("topics-sweep", get_runner().submit_work(
+                f"K sweep on {act.key}", work, page="topics"))
             st.rerun()
-    elif not rows and act.source != "upload":
+    elif not rows and act.source != "upload" and not running:
         st.info("This model's card has no K sweep; `python -m unsup train <preset>` makes one.")
-    if job is not None and job.active:
-        _poll_sweep(job.id)
 
 
-@st.fragment(run_every=1.0)
-def _poll_sweep(job_id: str) -> None:
-    job = topic_jobs.get(job_id)
-    if job is None:
-        return
-    if job.active:
-        st.progress(job.fraction, text=f"K sweep: {job.message or job.status}")
-    elif job.status == "failed":
-        st.error(f"The K sweep failed: {job.error}")
-    else:
-        st.rerun(scope="app")
+def _sweep_file(act: Active) -> Path:
+    """Where the K sweep of what the page shows is written (beside the user's fit)."""
+    if act.source == "upload":
+        fit = next((e for e in recipe.saved_fits() if e.name == act.key.split("-loaded-")[0]),
+                   None)
+        if fit is not None:
+            return fit.path.parent / "sweep.json"
+    return paths.cache_dir() / "sweeps" / f"{act.key}.json"
 
 
-def _sweep_work(act: Active, ks: list[int]):
-    texts, config = act.df["text"].tolist(), act.model.config
-
-    def work(progress, should_stop):
-        corpus = tm.prepare(texts, config)
-        rows = tm.k_sweep(corpus, ks, config, on_progress=progress, should_stop=should_stop)
-        return {"sweep": rows, "hdp": tm.suggest_k_hdp(corpus, seed=config.seed)}
-
-    return work
+def sweep_caption(rows: list[dict]) -> str:
+    """What this sweep shows, computed from its rows (not a claim written in advance)."""
+    lda = {r["k"]: r for r in rows if r["method"] == "lda"}
+    plsa = {r["k"]: r for r in rows if r["method"] == "plsa"}
+    common = sorted(set(lda) & set(plsa))
+    bits = []
+    if lda:
+        best = max(lda.values(), key=lambda r: r["c_v"])
+        bits.append(f"LDA's topics are most coherent at K = {best['k']} (C_V {best['c_v']:.3f}; "
+                    "higher is better)")
+    if common:
+        worse = [k for k in common if plsa[k]["perplexity_heldout"] > lda[k]["perplexity_heldout"]]
+        fits_better = [k for k in common
+                       if plsa[k]["perplexity_train"] < lda[k]["perplexity_train"]]
+        if len(worse) == len(common):
+            bits.append("pLSA's held-out perplexity is higher than LDA's at every K (lower is "
+                        "better): without the Dirichlet prior it overfits"
+                        + (", although it fits the training documents better" if fits_better
+                           else ""))
+        elif worse:
+            bits.append(f"pLSA's held-out perplexity is higher than LDA's at K = "
+                        f"{', '.join(map(str, worse))} and lower at the other K values")
+        else:
+            bits.append("on this corpus pLSA's held-out perplexity is not higher than LDA's at "
+                        "any K: no sign of pLSA overfitting here")
+    return "This sweep: " + "; ".join(bits) + "." if bits else ""
 
 
 def export_section(act: Active) -> None:

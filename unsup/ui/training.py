@@ -1,9 +1,9 @@
-"""The shared "train on demand" panel: start a background job, watch it, stop it.
+"""The one job panel, used by every page that trains: start a background job, watch it, stop
+it, resume it, see why it failed — and the Jobs view that lists every job of the app.
 
-A page builds a :class:`unsup.jobs.JobSpec` (what to train) and calls :func:`job_panel`; this
-module handles the rest the same way on every page: the job id lives in ``st.query_params`` (so a
-refreshed tab reattaches), a fragment polls the runner once a second for the progress bar, live
-loss curves and preview images, and Stop ends the job after saving its last checkpoint.
+A page builds a :class:`unsup.jobs.JobSpec` (or a work job) and calls :func:`start_job`; the job
+id lives in ``st.query_params`` (so a refreshed tab reattaches) and :func:`job_panel` polls the
+runner once a second for the progress bar, time left, live curves and preview strip.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from __future__ import annotations
 import streamlit as st
 
 from unsup.jobs import JobSnapshot, JobSpec, get_runner
-from unsup.viz.images import to_pil
+from unsup.ui.text import md
+from unsup.viz.images import strip
 from unsup.viz.plots import loss_curves
 
 POLL_SECONDS = 1.0
+LABELS = {"queued": "Waiting for a free training slot…", "running": "Training…",
+          "done": "Finished.", "stopped": "Stopped; the last checkpoint is kept.",
+          "failed": "Training failed."}
 
 
 def _param(key: str) -> str:
@@ -22,12 +26,19 @@ def _param(key: str) -> str:
 
 
 def current_job(key: str) -> JobSnapshot | None:
-    """The job this browser tab started under ``key`` (None if none, or if it was forgotten
-    by an app restart)."""
+    """The job this tab follows under ``key``: the id in the URL, else the newest job of this
+    page that is still running (so coming back to a page shows its job)."""
     job_id = st.query_params.get(_param(key))
-    if not job_id:
-        return None
-    return get_runner().get(job_id)
+    if job_id:
+        job = get_runner().get(job_id)
+        if job is not None:
+            return job
+    running = [j for j in get_runner().list() if j.page == key and j.active]
+    if running:
+        newest = max(running, key=lambda j: j.started)
+        st.query_params[_param(key)] = newest.id
+        return newest
+    return None
 
 
 def start_job(key: str, spec: JobSpec) -> str:
@@ -36,52 +47,82 @@ def start_job(key: str, spec: JobSpec) -> str:
     return job_id
 
 
+def follow(key: str, job_id: str) -> None:
+    st.query_params[_param(key)] = job_id
+
+
 def forget_job(key: str) -> None:
     if _param(key) in st.query_params:
         del st.query_params[_param(key)]
 
 
-def _status_line(job: JobSnapshot) -> str:
-    done = job.step - job.start_step
-    span = job.total - job.start_step
-    rate = done / job.seconds if job.seconds > 0 else 0.0
-    eta = (span - done) / rate if rate > 0 else float("nan")
-    last = job.history[-1] if job.history else {}
-    losses = ", ".join(f"{k} {v:.2f}" for k, v in last.items() if k != "step")
-    eta_s = f" · about {eta:.0f} s left" if job.active and eta == eta else ""
-    return f"step {job.step:,} / {job.total:,} · {job.seconds:.0f} s{eta_s}" + (
-        f" · {losses}" if losses else "")
-
-
-def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None) -> None:
-    label = {"queued": "Waiting for a free training slot…", "running": "Training…",
-             "done": "Finished.", "stopped": "Stopped; the last checkpoint is kept.",
-             "failed": "Training failed."}[job.status]
-    st.progress(job.fraction, text=f"**{job.title}** — {label} {_status_line(job)}")
-    if job.status == "failed":
-        st.error(f"{job.error}. Nothing was lost: earlier checkpoints of this run stay in "
-                 f"`{job.run_dir}`.")
-    left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(loss_curves(job.history, loss_keys), key=f"{key}_curve")
-    with right:
-        if job.previews:
-            st.image([to_pil(p) for p in job.previews], width="stretch", output_format="PNG")
-            st.caption("Live preview: samples from fixed codes (top) and reconstructions of "
-                       "training images (bottom).")
-    if job.active:
-        if st.button("Stop", key=f"{key}_stop", type="primary", icon=":material/stop:"):
-            get_runner().stop(job.id)
+def status_line(job: JobSnapshot) -> str:
+    """One line: where the job is and how long it has left (from training steps alone)."""
+    if job.status == "queued":
+        return "waiting for one of the running jobs to end"
+    if job.active and job.stopping:
+        return "stopping after this step…"
+    if job.done_fraction is not None:
+        bits = [f"{job.fraction:.0%}", job.message or job.phase]
+    elif job.active and job.step <= job.start_step:
+        bits = [job.phase or "starting", f"{job.seconds:.0f} s"]
     else:
-        if job.checkpoint:
-            st.success(f"Saved to `{job.checkpoint}`. It is now in the model picker.")
-        if st.button("Clear", key=f"{key}_clear"):
+        bits = [f"step {job.step:,} / {job.total:,}", f"{job.seconds:.0f} s"]
+    left = job.seconds_left
+    if job.active and left is not None:
+        bits.append(f"about {left:.0f} s left" if left < 120 else f"about {left / 60:.0f} min left")
+    last = job.history[-1] if job.history else {}
+    losses = ", ".join(f"{k} {v:.3g}" for k, v in last.items() if k != "step")
+    return " · ".join(b for b in bits + ([losses] if losses else []) if b)
+
+
+def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
+          preview_caption: str, curves: bool) -> None:
+    bar, button = st.columns([6, 1], vertical_alignment="bottom")
+    bar.progress(job.fraction, text=f"**{md(job.title)}** — {LABELS[job.status]} "
+                                    f"{md(status_line(job))}")
+    with button:
+        if job.active:
+            if st.button("Stop", key=f"{key}_stop", type="primary", icon=":material/stop:",
+                         disabled=job.stopping, width="stretch"):
+                get_runner().stop(job.id)
+                st.toast("Stopping after this step; the last checkpoint is kept.")
+        elif st.button("Clear", key=f"{key}_clear", width="stretch"):
             forget_job(key)
             st.rerun(scope="app")
+    if job.status == "failed":
+        kept = f" The last good checkpoint is kept in `{job.checkpoint}`." if job.checkpoint else ""
+        st.error(f"{md(job.error or 'unknown error')}.{kept}")
+    if curves and (job.history or job.active):
+        left, right = st.columns([3, 2])
+        left.plotly_chart(loss_curves(job.history, loss_keys, y_title=y_title),
+                          key=f"{key}_curve")
+        if job.previews:
+            right.image(strip(job.previews, height=72), output_format="PNG")
+            right.caption(preview_caption)
+    if not job.active:
+        if job.checkpoint and job.status in ("done", "stopped"):
+            st.success("Saved: it is now in the model picker.")
+        if job.resumable and job.status == "stopped":
+            c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+            more = c1.number_input(f"More {job.resume_unit}", 1, 1_000_000,
+                                   100 if job.resume_unit == "steps" else 10,
+                                   key=f"{key}_more") if job.resume_unit else 0
+            if c2.button("Resume", key=f"{key}_resume", icon=":material/play_arrow:"):
+                try:
+                    follow(key, get_runner().resume(job.id, more))
+                except Exception as exc:  # noqa: BLE001 - e.g. the run's data are gone
+                    st.error(md(str(exc)))
+                else:
+                    st.rerun(scope="app")
 
 
-def job_panel(key: str, loss_keys: list[str] | None = None) -> bool:
-    """Draw this tab's job under ``key`` if there is one; returns True if there was."""
+def job_panel(key: str, loss_keys: list[str] | None = None,
+              y_title: str = "nats / image (lower is better)",
+              preview_caption: str = "Live preview: samples from fixed codes, then "
+                                     "reconstructions of training images.",
+              curves: bool = True) -> bool:
+    """Draw this page's job (see :func:`current_job`) if there is one; True if there was."""
     job = current_job(key)
     if job is None:
         return False
@@ -91,9 +132,34 @@ def job_panel(key: str, loss_keys: list[str] | None = None) -> bool:
         snap = get_runner().get(job.id)
         if snap is None:
             return
-        _show(snap, key, loss_keys)
+        _show(snap, key, loss_keys, y_title, preview_caption, curves)
         if job.active and not snap.active:
             st.rerun(scope="app")  # refresh the model picker with the new checkpoint
 
     _poll()
     return True
+
+
+def jobs_sidebar() -> None:
+    """The Jobs view: every running, queued, finished and failed job of the app, with its page,
+    progress, Stop and a link back. Shown in the sidebar of every page."""
+    jobs = sorted(get_runner().list(), key=lambda j: j.started, reverse=True)
+    if not jobs:
+        return
+    running = sum(j.active for j in jobs)
+    with st.sidebar.expander(f"Jobs · {running} running" if running else "Jobs",
+                             expanded=running > 0, icon=":material/pending_actions:"):
+        for j in jobs[:10]:
+            st.caption(f"**{md(j.title)}** — {j.status} · {md(status_line(j))}")
+            if j.active:
+                st.progress(j.fraction)
+            c1, c2 = st.columns(2)
+            if j.page:
+                c1.page_link(f"pages/{PAGE_FILES.get(j.page, j.page)}.py", label="Open",
+                             icon=":material/open_in_new:", query_params={_param(j.page): j.id})
+            if j.active and c2.button("Stop", key=f"sidebar_stop_{j.id}", disabled=j.stopping):
+                get_runner().stop(j.id)
+
+
+PAGE_FILES: dict[str, str] = {}
+"""Page key -> page file stem, filled by the app from the family registry."""

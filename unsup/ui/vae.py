@@ -12,7 +12,9 @@ from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.data import images as image_data
 from unsup.data.uploads import center_like_mnist, read_uploads
+from unsup.recipes.vae import DATA, training_spec
 from unsup.ui import training
+from unsup.ui.text import md
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
 from unsup.viz import images as viz_images
 
@@ -26,13 +28,27 @@ def entries() -> list[Entry]:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def load_model(path: str, mtime: float) -> ConvVAE:
-    """A checkpoint, loaded once per (path, mtime) per process."""
+    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError)."""
     torch.set_grad_enabled(False)
     return checkpoints.load(path)
 
 
-def model_of(entry: Entry) -> ConvVAE:
-    return load_model(str(entry.path), entry.mtime)
+def model_of(entry: Entry) -> ConvVAE | None:
+    """The entry's model, or None after saying in the page why it cannot be loaded."""
+    try:
+        return load_model(str(entry.path), entry.mtime)
+    except checkpoints.CheckpointError as exc:
+        st.error(f"{md(entry.title)} cannot be loaded: {md(str(exc))} Pick another model.")
+        return None
+
+
+def broken_runs_note(kinds: tuple[str, ...] = (KIND,)) -> None:
+    """Runs of these kinds in the runs folder that cannot be loaded, greyed, with why."""
+    bad = checkpoints.broken_runs(kinds)
+    if bad:
+        with st.expander(f"{len(bad)} run(s) could not be read"):
+            for e in bad:
+                st.caption(f"~~{md(e.name)}~~ — {md(e.problem)} ({md(e.path)})")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -172,7 +188,9 @@ def denoise_models() -> dict[str, ConvVAE]:
     out = {}
     for name, label in (("ae-mnist-16d", "autoencoder"), ("dae-mnist-16d", "denoising AE")):
         if name in found:
-            out[label] = model_of(found[name])
+            model = model_of(found[name])
+            if model is not None:
+                out[label] = model
     return out
 
 
@@ -187,10 +205,11 @@ def import_checkpoint(upload) -> None:
         st.error(str(exc))
         return
     if card.get("kind") != KIND:
-        st.warning(f"This is a valid {card.get('kind')} checkpoint, but this page shows "
+        st.warning(f"This is a valid {md(card.get('kind'))} checkpoint, but this page shows "
                    f"{KIND} models.")
         return
-    st.success(f"Valid VAE checkpoint: {card.get('title') or 'untitled'}, step {card.get('step')}.")
+    st.success(f"Valid VAE checkpoint: {md(card.get('title') or 'untitled')}, "
+               f"step {md(card.get('step'))}.")
     if st.button("Add to my models", key="ckpt_add"):
         run = new_run_dir(card.get("title") or "imported")
         card = {**card, "name": run.name, "origin": "upload"}
@@ -205,17 +224,19 @@ def training_form(entry: Entry) -> None:
              "come back; Stop keeps the last checkpoint.")
     if entry.source == "user":
         with st.container(border=True):
-            st.write(f"Continue **{entry.title}** (your run, step {entry.card.get('step')}):")
+            st.write(f"Continue **{md(entry.title)}** (your run, step {entry.card.get('step')}):")
             more = st.number_input("More epochs", 1, 500, 10, key="resume_epochs")
             if st.button("Resume training", icon=":material/play_arrow:"):
-                from unsup.presets import vae_training_spec
-
-                training.start_job("vae", vae_training_spec(epochs=more, resume=entry.path))
-                st.rerun()
-    from unsup.presets import BUILTIN_LABELS, vae_training_spec
+                try:
+                    spec = training_spec(epochs=more, resume=entry.path)
+                except checkpoints.CheckpointError as exc:
+                    st.error(md(str(exc)))
+                else:
+                    training.start_job("vae", spec)
+                    st.rerun()
 
     source = st.radio("Data", ["mnist", "digits8", "upload"], horizontal=True, key="tr_src",
-                      format_func=lambda s: BUILTIN_LABELS.get(s, "My images (files or a ZIP)"))
+                      format_func=lambda s: DATA.get(s, "My images (files or a ZIP)"))
     images = None
     if source == "upload":
         files = st.file_uploader("Images (PNG, JPEG, …) or ZIPs of images", key="tr_files",
@@ -246,7 +267,7 @@ def training_form(entry: Entry) -> None:
     if source == "upload" and not ready:
         st.info("Upload at least 8 readable images to train on them.")
     if st.button("Start training", type="primary", disabled=not ready, icon=":material/play_arrow:"):
-        spec = vae_training_spec(n_latent=n_latent, beta=beta, epochs=epochs,
+        spec = training_spec(n_latent=n_latent, beta=beta, epochs=epochs,
                                  data=source if source != "upload" else "mnist",
                                  images=images if source == "upload" else None)
         training.start_job("vae", spec)

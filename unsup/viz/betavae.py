@@ -1,6 +1,6 @@
 """Figures of the β-VAE page: traversal grids (and their GIF), KL bars, the latent x factor
-mutual-information heatmap, the β sweep, and the home-page thumbnail. Pure functions of arrays
-(and of a model, for the traversal itself)."""
+mutual-information heatmap and the β sweep. Pure functions of arrays (the traversal itself is
+decoded by unsup.recipes.betavae.traversal)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import io
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from unsup.data.dsprites import FACTOR_LABELS
 from unsup.viz import plots
@@ -24,27 +23,6 @@ LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 
 
 # -- traversals ----------------------------------------------------------------------------------
-@torch.no_grad()
-def traversal(model, x: torch.Tensor, order=None, n_steps: int = 7, span: float = 3.0,
-              relative: bool = False) -> np.ndarray:
-    """Decoded traversals of one image's code: (len(order), n_steps, s, s) float in [0, 1].
-
-    Row r moves latent ``order[r]`` over ``n_steps`` values from -span to +span (added to the
-    image's own value if ``relative``), the other latents staying at the image's code (the
-    posterior mean of ``x``, shape (1, 1, s, s)).
-    """
-    model.eval()
-    z0 = model.encode(x.to(model.device))[0]  # (d,)
-    d = z0.shape[0]
-    order = list(range(d)) if order is None else [int(i) for i in order]
-    values = torch.linspace(-span, span, n_steps, device=z0.device)
-    z = z0.repeat(len(order), n_steps, 1)  # (rows, steps, d)
-    for r, j in enumerate(order):
-        z[r, :, j] = values + (z0[j] if relative else 0.0)
-    imgs = model.decode(z.view(-1, d))  # (rows*steps, 1, s, s)
-    return imgs.view(len(order), n_steps, *imgs.shape[-2:]).cpu().numpy()
-
-
 def traversal_image(grid: np.ndarray, scale: int = 1) -> Image.Image:
     """The traversal (rows, steps, s, s) as one PIL image with thin grey separators."""
     rows, steps = grid.shape[:2]
@@ -156,25 +134,3 @@ def sweep_figure(rows: list[dict]) -> go.Figure:
                       xaxis_title="reconstruction error −log p(x|z) (nats / image)",
                       yaxis_title="MIG", **LAYOUT)
     return fig
-
-
-# -- the home-page card --------------------------------------------------------------------------
-def thumbnail() -> Image.Image:
-    """A 320x200 picture for the home page: dSprites rows where one factor moves at a time
-    (position x, position y, scale, orientation, shape), as an ideal traversal would show."""
-    from unsup.data.dsprites import render
-
-    base = np.array([2, 3, 4, 16, 16])
-    rows = []
-    for k, span in ((3, np.linspace(2, 29, 8)), (4, np.linspace(2, 29, 8)),
-                    (1, np.linspace(0, 5, 8)), (2, np.linspace(0, 9, 8)),
-                    (0, [0, 0, 1, 1, 2, 2, 0, 1])):
-        f = np.repeat(base[None], 8, 0)
-        f[:, k] = np.round(span).astype(int)
-        rows.append(render(f).numpy()[:, 0])
-    tiles = np.concatenate(rows)  # (40, 64, 64)
-    img = image_grid(tiles, 8, pad=1, pad_value=0.3).convert("RGB")
-    img = img.resize((320, 200), Image.Resampling.LANCZOS)
-    draw = ImageDraw.Draw(img)
-    draw.text((4, 186), "one latent, one factor", fill=(255, 210, 90))
-    return img

@@ -60,3 +60,32 @@ def labelled_row(images, labels: list[str], scale: int = 4, pad: int = 2) -> Ima
         canvas.paste(t, (x, pad))
         draw.text((x + 2, h + pad + 3), label, fill=(60, 60, 60), font=font)
     return canvas
+
+
+def strip(images, height: int = 72, pad: int = 2, max_width: int = 900) -> Image.Image:
+    """Preview images side by side, each scaled to ``height`` pixels (crisp), wrapped onto more
+    rows when wider than ``max_width``: one compact strip however many previews a job sends."""
+    tiles = []
+    for im in images:
+        p = to_pil(im).convert("RGB")
+        scale = height / p.height
+        tiles.append(p.resize((max(1, round(p.width * scale)), height),
+                              Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.LANCZOS))
+    if not tiles:
+        return Image.new("RGB", (1, 1), "white")
+    rows, row, width = [], [], 0
+    for t in tiles:
+        if row and width + t.width + pad > max_width:
+            rows.append(row)
+            row, width = [], 0
+        row.append(t)
+        width += t.width + pad
+    rows.append(row)
+    w = max(sum(t.width + pad for t in r) for r in rows) + pad
+    canvas = Image.new("RGB", (w, len(rows) * (height + pad) + pad), (64, 64, 64))
+    for r, tiles_r in enumerate(rows):
+        x = pad
+        for t in tiles_r:
+            canvas.paste(t, (x, pad + r * (height + pad)))
+            x += t.width + pad
+    return canvas

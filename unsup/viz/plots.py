@@ -21,18 +21,24 @@ def _png_uri(img: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def loss_curves(history: list[dict], keys: list[str] | None = None, title: str = "Training loss"
-                ) -> go.Figure:
-    """Lines of each logged loss against the step."""
+def loss_curves(history: list[dict], keys: list[str] | None = None, title: str = "Training loss",
+                y_title: str = "nats / image (lower is better)") -> go.Figure:
+    """Lines of each logged loss against the step (with markers while there are few points, so
+    the very first point already shows)."""
     fig = go.Figure()
     if history:
         steps = [h["step"] for h in history]
-        keys = keys or [k for k in history[-1] if k != "step"]
+        keys = [k for k in (keys or [k for k in history[-1] if k != "step"])
+                if any(k in h for h in history)]
         for i, k in enumerate(keys):
             fig.add_trace(go.Scatter(x=steps, y=[h.get(k) for h in history], name=k,
-                                     mode="lines", line=dict(color=PALETTE[i % len(PALETTE)])))
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title="nats / image", height=300,
-                      legend=dict(orientation="h", y=-0.25), **LAYOUT)
+                                     mode="lines+markers" if len(history) < 30 else "lines",
+                                     line=dict(color=PALETTE[i % len(PALETTE)])))
+    else:
+        fig.add_annotation(text="the first point appears after the first logged steps",
+                           showarrow=False, font=dict(color="#888"))
+    fig.update_layout(title=title, xaxis_title="step", yaxis_title=y_title, height=280,
+                      legend=dict(orientation="h", y=-0.3), **LAYOUT)
     return fig
 
 

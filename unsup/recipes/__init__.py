@@ -1,0 +1,91 @@
+"""Training recipes and evaluation, one module per family (each exports ``FAMILY``, see
+:mod:`unsup.families`), and the two functions every family shares:
+
+- :func:`train_preset` — ``python -m unsup train <name>``: build the preset's model and data,
+  train with :func:`unsup.train.fit` (checkpointing every ``preset.checkpoint_every`` steps and
+  resuming from the last checkpoint when rerun), evaluate on held-out data, write the card;
+- :func:`evaluate_entry` — ``python -m unsup eval <name>``: recompute a model's metrics. It never
+  writes anything: shipped checkpoints stay exactly as shipped.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from unsup import checkpoints, families, paths
+from unsup.train import Progress, distributed_rank, fit
+
+
+def print_progress(every: int = 100) -> Callable[[Progress], None]:
+    """The CLI's progress: one line every ``every`` steps and at the end."""
+
+    def show(p: Progress) -> None:
+        if p.step % every == 0 or p.step == p.total:
+            losses = " ".join(f"{k} {v:.3f}" for k, v in p.losses.items())
+            print(f"step {p.step}/{p.total}  {p.seconds:7.1f}s  {losses}", flush=True)
+
+    return show
+
+
+def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | None = None,
+                 on_progress: Callable[[Progress], None] | None = None,
+                 device: str | None = None) -> Path:
+    """Train preset ``name`` and write ``<out_dir>/<name>`` (default: the shipped
+    ``checkpoints/``) with held-out metrics, data fingerprint, command and seconds in the card.
+
+    ``steps`` overrides the preset's step count (the card records what was run). If a resumable
+    checkpoint of the run already exists there, training continues from it, so a killed run
+    loses at most ``preset.checkpoint_every`` steps. ``device``: "cpu", "cuda", "cuda:1"...
+    (default: a GPU when present). Under ``torchrun`` every process trains on its share of each
+    batch and rank 0 alone writes. Returns the weights path.
+    """
+    family, preset = families.of_preset(name)
+    if family.train is not None:
+        return family.train(preset, steps=steps, out_dir=out_dir, on_progress=on_progress,
+                            device=device)
+    n_steps = int(preset.steps if steps is None else steps)
+    out = Path(out_dir) if out_dir is not None else paths.SHIPPED_DIR
+    path = checkpoints.weights_path(out / name)
+    model, data, data_card = family.build(preset)
+    seconds = 0.0
+    if checkpoints.resumable(path):
+        model = checkpoints.load(path, optimizer=True)
+        seconds = float(model.card_.get("seconds") or 0.0)
+        print(f"resuming {name} from step {model.step_}", flush=True)
+    command = f"python -m unsup train {name}" + ("" if steps is None else f" --steps {steps}")
+    card = {"title": preset.title, "description": preset.description, "data": data_card,
+            "command": command, "seconds": seconds, "extra": {"name": name}}
+    t0 = time.perf_counter()
+    left = max(0, n_steps - int(model.step_))
+    fit(model, data, steps=left, checkpoint_every=preset.checkpoint_every,
+        checkpoint_path=path, card=card, on_progress=on_progress or print_progress(),
+        log_every=100 if n_steps >= 1000 else 10, device=device)
+    train_seconds = seconds + time.perf_counter() - t0
+    if distributed_rank() != 0:
+        return path
+    model.card_ = {**card, "kind": model.kind, "step": model.step_}
+    t1 = time.perf_counter()
+    metrics = dict(family.evaluate(model))
+    extra_metrics = metrics.pop("extra_metrics", None)
+    final = checkpoints.make_card(
+        model, step=model.step_, metrics=metrics, data=data_card, command=command,
+        seconds=train_seconds, title=preset.title, description=preset.description,
+        extra={"name": name, "threads": torch.get_num_threads(), "device": str(model.device),
+               "eval_seconds": round(time.perf_counter() - t1, 1),
+               **({"extra_metrics": extra_metrics} if extra_metrics else {})})
+    # the finished checkpoint: metrics embedded in the weights file too; the optimizer state
+    # (only needed to resume an unfinished run) is dropped
+    return checkpoints.save(model, path, final, optimizer=False)
+
+
+def evaluate_entry(entry: checkpoints.Entry) -> dict[str, Any]:
+    """Recompute the held-out metrics of a listed model (read-only: nothing is written)."""
+    family = families.of_kind(entry.kind)
+    if family.evaluate is None:
+        raise checkpoints.CheckpointError(f"The {family.label} family has no evaluation.")
+    model = family.load_model(entry.path)
+    return dict(family.evaluate(model))

@@ -1,0 +1,322 @@
+"""The topic-model family: LDA (and pLSA) over the built-in listing corpus. Presets of the shipped
+models, their training and held-out evaluation, the K sweep, and the page's background fits (which
+run on the shared job runner and save into the runs folder like every other model)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from unsup import paths
+from unsup.families import Family, PageInfo, Preset
+from unsup.metrics.topics import coherence, topic_recovery
+from unsup.models import topics as tm
+from unsup.text import Corpus
+
+HELDOUT_SEED = 1_000  # the corpus seed for held-out documents of the built-in corpus
+HELDOUT_N = 1_000
+SWEEP = (4, 6, 8, 10, 12, 15, 20)
+
+
+def _p(lang: str, label: str) -> Preset:
+    return Preset(f"topics-{lang}-5000", f"LDA, K=10, on 5,000 built-in {label} listings (seed 0)",
+                  "Topics of the built-in listing corpus (unsup.data.listings).", "topics", 200,
+                  {"n_topics": 10}, f"listings-{lang}", checkpoint_every=0,
+                  options={"lang": lang, "n": 5000, "seed": 0, "sweep": SWEEP})
+
+
+PRESETS = (_p("th", "Thai"), _p("en", "English"), _p("mixed", "Thai-English"))
+DATA = {"listings-th": "built-in Thai listings", "listings-en": "built-in English listings",
+        "listings-mixed": "built-in Thai + English listings"}
+
+
+def preset_config(preset: Preset, iterations: int | None = None) -> tm.TopicConfig:
+    return tm.TopicConfig(**{**preset.config, "iterations": int(iterations or preset.steps)})
+
+
+def builtin_corpus(lang: str = "th", n: int = 5000, seed: int = 0):
+    from unsup.data.listings import generate
+
+    return generate(n, seed=seed, lang=lang)
+
+
+def shipped_path(name: str) -> Path:
+    return paths.SHIPPED_DIR / f"{name}.npz"
+
+
+def label_topics(model: tm.TopicModel, truth) -> list[str]:
+    """Name learned topics after the generator themes they match (the page lets users rename)."""
+    rec = topic_recovery(model.topic_word_, model.vocab_, truth)
+    names = dict(zip(truth.themes, truth.labels))
+    return [names[rec["theme_of"][k]] if k in rec["theme_of"] else f"Topic {k}"
+            for k in range(model.n_topics)]
+
+
+def k_sweep(corpus: Corpus, ks: list[int], config: tm.TopicConfig, heldout: float = 0.2,
+            with_plsa: bool = True, on_progress: tm.Progress | None = None,
+            should_stop: Callable[[], bool] | None = None) -> list[dict]:
+    """For each K: LDA (and pLSA) on 80% of the documents; coherence (C_V, NPMI of the top 10
+    words, on the training documents) and held-out perplexity on the other 20%."""
+    tr, te = tm.split_docs(len(corpus.docs), heldout, config.seed)
+    train = Corpus(vocab=corpus.vocab, docs=[corpus.docs[i] for i in tr], df=corpus.df,
+                   index=corpus.index)
+    test = [corpus.docs[i] for i in te]
+    X = train.counts()
+    rows = []
+    jobs = [(k, m) for k in ks for m in (("lda", "plsa") if with_plsa else ("lda",))]
+    for j, (k, method) in enumerate(jobs):
+        cfg = replace(config, n_topics=int(k), method=method)
+        model = tm.fit(train, cfg, should_stop=should_stop)
+        coh = coherence(model.top_ids(10), X)
+        theta = model.doc_topic_.astype(np.float64)
+        rows.append({"k": int(k), "method": method, "c_v": float(coh["c_v"].mean()),
+                     "npmi": float(coh["npmi"].mean()),
+                     "perplexity_heldout": model.perplexity(test),
+                     "perplexity_train": float(np.exp(-model.log_likelihood(X, theta) / X.sum()))})
+        if on_progress:
+            on_progress((j + 1) / len(jobs), f"K={k} {method} done")
+    return rows
+
+
+
+
+def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | None = None,
+          on_progress: Callable | None = None, device: str | None = None,
+          sweep: bool = True) -> Path:
+    """Fit a shipped preset (``python -m unsup train <name>``) and write it into
+    ``checkpoints/`` (or ``out_dir``): ``<name>.npz`` + ``<name>.json``. Returns the .npz path.
+    ``steps`` overrides the number of Gibbs sweeps. ``device`` is ignored (tomotopy runs on the
+    CPU)."""
+    o = preset.options
+    cfg = preset_config(preset, steps)
+    t0 = time.perf_counter()
+    listings = builtin_corpus(o["lang"], o["n"], o["seed"])
+    corpus = tm.prepare(listings.df["text"].tolist(), cfg)
+
+    def progress(fraction, message):
+        if on_progress is None:
+            print(f"{fraction:6.1%}  {message}", flush=True)
+
+    model = tm.fit_lda(corpus, cfg, on_progress=progress)
+    model.labels_ = label_topics(model, listings.truth)
+    seconds = time.perf_counter() - t0
+    model.card_ = {"data": {"lang": o["lang"], "n": o["n"], "seed": o["seed"]}}
+    metrics = heldout_metrics(model)
+    metrics["c_v"] = float(coherence(model.top_ids(10), corpus.counts())["c_v"].mean())
+    metrics["hdp"] = tm.suggest_k_hdp(corpus, seed=o["seed"])
+    metrics["recovery_train"] = float(topic_recovery(model.topic_word_, model.vocab_,
+                                                     listings.truth)["mean"])
+    if sweep:
+        metrics["sweep"] = k_sweep(corpus, list(o.get("sweep", SWEEP)),
+                                   replace(cfg, iterations=100))
+    card = {
+        "kind": tm.KIND, "name": preset.name, "title": preset.title,
+        "description": preset.description,
+        "data": {"corpus": "unsup.data.listings.generate", "lang": o["lang"], "n": o["n"],
+                 "seed": o["seed"], "fingerprint": listings.fingerprint(),
+                 "n_words": corpus.n_words},
+        "metrics": metrics,
+        "command": f"python -m unsup train {preset.name}" + (f" --steps {steps}" if steps else ""),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2),
+        "seconds_total": round(time.perf_counter() - t0, 2),
+    }
+    out = Path(out_dir) if out_dir else paths.SHIPPED_DIR
+    return model.save(out / f"{preset.name}.npz", card)
+
+
+def heldout_metrics(model: tm.TopicModel) -> dict[str, Any]:
+    """Perplexity, coherence and recovery of the generator's themes on held-out built-in
+    listings: a corpus drawn with another seed (``HELDOUT_SEED`` + the training seed)."""
+    data = model.card_.get("data", {})
+    lang, seed = data.get("lang", "th"), int(data.get("seed", 0))
+    held = builtin_corpus(lang, HELDOUT_N, HELDOUT_SEED + seed)
+    docs = model.encode(held.df["text"].tolist())
+    X = tm.docs_to_counts(docs, len(model.vocab_))
+    coh = coherence(model.top_ids(10), X)
+    return {"perplexity_heldout": model.perplexity(docs),
+            "c_v_heldout": float(coh["c_v"].mean()), "npmi_heldout": float(coh["npmi"].mean()),
+            "recovery_cosine": float(topic_recovery(model.topic_word_, model.vocab_,
+                                                    held.truth)["mean"]),
+            "heldout": {"n": HELDOUT_N, "seed": HELDOUT_SEED + seed}}
+
+
+def evaluate(model: tm.TopicModel) -> dict[str, Any]:
+    """``python -m unsup eval``: a built-in-corpus model's held-out metrics, recomputed. A model
+    fitted on a user's file has no ground truth: only its held-out perplexity on that file's
+    held-out rows is kept by the fit that made it, and is returned as stored."""
+    data = model.card_.get("data", {})
+    if data.get("corpus") != "unsup.data.listings.generate":
+        return {k: v for k, v in (model.card_.get("metrics") or {}).items()}
+    t0 = time.perf_counter()
+    out = heldout_metrics(model)
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def thumbnail():
+    """The topic-map page: built-in listings around Bangkok, Pattaya, Hua Hin and Khao Yai as
+    dots coloured by dominant topic (from the shipped model), beside the topics' shares."""
+    from PIL import Image, ImageDraw
+
+    from unsup.data.listings import generate
+    from unsup.viz.topics import hex_to_rgb, topic_colors
+
+    W, H = 320, 200
+    img = Image.new("RGB", (W, H), (250, 250, 247))
+    draw = ImageDraw.Draw(img)
+    path = paths.SHIPPED_DIR / "topics-th-5000.npz"
+    if not path.exists():
+        draw.text((12, 90), "Topic maps: train topics-th-5000", fill=(90, 90, 90))
+        return img
+    with np.load(path, allow_pickle=False) as z:
+        theta = np.asarray(z["doc_topic"], np.float32)
+    df = generate(len(theta), seed=0, lang="th").df
+    dom = theta.argmax(1)
+    colors = [tuple(hex_to_rgb(c)) for c in topic_colors(theta.shape[1])]
+    # left: the Gulf of Thailand's north (Bangkok, Pattaya, Hua Hin, Khao Yai), equirectangular
+    x0, x1, y0, y1 = 6, 194, 6, H - 6
+    lon0, lon1, lat0, lat1 = 99.45, 102.25, 12.35, 15.0
+    lon, lat = df["lon"].to_numpy(), df["lat"].to_numpy()
+    inside = (lon > lon0) & (lon < lon1) & (lat > lat0) & (lat < lat1)
+    px = x0 + (lon - lon0) / (lon1 - lon0) * (x1 - x0)
+    py = y1 - (lat - lat0) / (lat1 - lat0) * (y1 - y0)
+    draw.rounded_rectangle((x0 - 4, y0 - 4, x1 + 4, y1 + 4), radius=8, fill=(238, 243, 248))
+    rng = np.random.default_rng(0)
+    jitter = rng.normal(0, 2.0, (len(px), 2))
+    for i in np.flatnonzero(inside)[np.argsort(theta[inside].max(1))]:
+        x, y = px[i] + jitter[i, 0], py[i] + jitter[i, 1]
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=colors[dom[i]])
+    # right: topic shares as bars
+    share = theta.mean(0)
+    order = np.argsort(-share)
+    bx0, bx1 = 206, W - 8
+    bh = (H - 20) / len(order)
+    for j, k in enumerate(order):
+        y = 10 + j * bh
+        w = (bx1 - bx0) * share[k] / share.max()
+        draw.rounded_rectangle((bx0, y + 2, bx0 + w, y + bh - 2), radius=3, fill=colors[k])
+    return img
+
+
+FAMILY = Family(
+    name="topics",
+    label="Topic models (LDA, pLSA)",
+    kind_labels={tm.KIND: "topic model"},
+    presets=PRESETS,
+    evaluate=evaluate,
+    load=tm.load,
+    train=train,
+    data=DATA,
+    page=PageInfo("topics", "Topic maps", ":material/map:", "pages/topic_maps.py",
+                  "LDA over Thai and English property listings, drawn on a map, with trends "
+                  "and niches.", "unsup.recipes.topics:thumbnail", order=10),
+    warm=("unsup.recipes.topics", "unsup.ui.topics"),
+    headline=("recovery_cosine", "npmi_heldout", "perplexity_heldout"),
+)
+
+
+# -- the page's background fits on the user's own listings ---------------------------------------
+TABLE_FILE = "listings.parquet"
+"""A fit of the user's file keeps the cleaned table with the model, so that the page can show it
+again after a restart (and a resume fits exactly the same texts)."""
+SAMPLER_FILE = "sampler.bin"  # tomotopy state of a stopped fit (its own binary format)
+SAMPLER_CARD = "sampler.json"
+
+
+def detect_lang(texts: list[str]) -> str:
+    thai = np.mean([any("\u0e00" <= ch <= "\u0e7f" for ch in t[:200]) for t in texts[:500]])
+    return "th" if thai > 0.5 else "en"
+
+
+def user_fit(df, cfg: tm.TopicConfig, file_name: str):
+    """A background LDA fit of the user's table ``df`` (with a ``text`` column): returns
+    (title, work, resume, run_dir) for :meth:`unsup.jobs.ThreadRunner.submit_work`. The table is
+    written to the run folder first; a stop keeps the sampler's state so that ``resume()``
+    continues the same chain; the finished model is saved there as ``model.npz`` + card."""
+    import json
+
+    from unsup import fileio
+    from unsup.data.listings import corpus_fingerprint
+    from unsup.jobs import new_run_dir
+
+    run_dir = new_run_dir(f"topics-{file_name}")
+    df = df.reset_index(drop=True)
+    df.to_parquet(run_dir / TABLE_FILE)
+    title = f"LDA K={cfg.n_topics} on {file_name}"
+    texts = df["text"].astype(str).tolist()
+
+    def make_work(state):
+        def work(progress, should_stop):
+            t0 = time.perf_counter()
+            corpus = tm.prepare(texts, cfg, on_progress=progress)
+            if corpus.n_words < 2:
+                raise ValueError("Too few words are left after stopwords and the document-"
+                                 "frequency limits; lower 'Min. documents per word' or raise "
+                                 "'Max. share'.")
+            try:
+                model = tm.fit_lda(corpus, cfg, on_progress=progress, should_stop=should_stop,
+                                   resume=state)
+            except tm.FitStopped as stop:
+                fileio.atomic_write_bytes(run_dir / SAMPLER_FILE, stop.state)
+                fileio.atomic_write_json(run_dir / SAMPLER_CARD, {"done": stop.done,
+                                                                  "history": stop.history})
+                raise
+            card = {"kind": tm.KIND, "name": run_dir.name, "title": title,
+                    "data": {"file": file_name, "n": len(df), "table": TABLE_FILE,
+                             "lang": detect_lang(texts),
+                             "fingerprint": corpus_fingerprint(texts)},
+                    "metrics": {}, "command": None, "step": cfg.iterations,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "seconds": round(time.perf_counter() - t0, 2)}
+            try:
+                path = model.save(run_dir / "model.npz", card)
+            except OSError as exc:
+                raise OSError(f"the fitted model could not be saved to {run_dir} ({exc}); "
+                              "free some disk space and fit again") from None
+            for f in (SAMPLER_FILE, SAMPLER_CARD):
+                (run_dir / f).unlink(missing_ok=True)
+            return {"path": str(path)}
+
+        return work
+
+    def resume():
+        meta = json.loads((run_dir / SAMPLER_CARD).read_text(encoding="utf-8"))
+        state = (run_dir / SAMPLER_FILE).read_bytes()
+        return f"{title} (resumed)", make_work((state, int(meta["done"]), meta["history"]))
+
+    return title, make_work(None), resume, run_dir
+
+
+def saved_fits():
+    """The user's finished fits that kept their table (newest first), as checkpoint entries."""
+    from unsup import checkpoints
+
+    return [e for e in checkpoints.list_models(tm.KIND) if e.source == "user"
+            and (e.path.parent / TABLE_FILE).exists()]
+
+
+def load_fit(path: str | Path):
+    """(model, table) of a saved fit of the user's file."""
+    import pandas as pd
+
+    path = Path(path)
+    return tm.load(path), pd.read_parquet(path.parent / TABLE_FILE)
+
+
+def sweep_work(texts: list[str], config: tm.TopicConfig, ks: list[int], out: Path):
+    """A background K sweep (+ HDP) whose result is written to ``out`` (JSON), not kept in
+    memory: the page reads it back, also after a refresh."""
+    from unsup import fileio
+
+    def work(progress, should_stop):
+        corpus = tm.prepare(texts, config)
+        rows = k_sweep(corpus, ks, config, on_progress=progress, should_stop=should_stop)
+        fileio.atomic_write_json(out, {"sweep": rows,
+                                       "hdp": tm.suggest_k_hdp(corpus, seed=config.seed)})
+        return {"path": str(out)}
+
+    return work

@@ -1,0 +1,274 @@
+"""The autoencoder family: plain, denoising and variational autoencoders on digits.
+
+Presets of the shipped checkpoints, how a preset builds its model and data, the held-out
+evaluation (``python -m unsup eval``) and the VAE page's train-on-demand job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from unsup import checkpoints, fileio
+from unsup.data.images import binarize, load_split, resize_images, training_tensor
+from unsup.families import Family, PageInfo, Preset
+from unsup.models.vae import ConvVAE, VAEConfig, latent_grid
+
+DEFAULTS = dict(width=16, hidden=256, lr=2e-3, batch_size=128, shift=1)
+"""The family's default architecture, shared by the shipped models and on-demand training."""
+
+DATA = {"mnist": "MNIST (4,500 train digits)", "digits8": "scikit-learn 8×8 digits"}
+"""Built-in image sets this family trains on (name -> label)."""
+
+PRESETS = (
+    Preset("vae-mnist-16d", "VAE, 16-D latent",
+           "Convolutional VAE on binarized MNIST, 16 latent dimensions.",
+           "conv_vae", 6000, dict(DEFAULTS, n_latent=16), "mnist", checkpoint_every=1000),
+    Preset("vae-mnist-2d", "VAE, 2-D latent",
+           "Convolutional VAE on binarized MNIST, 2 latent dimensions: the whole latent space "
+           "fits on the screen (no shift augmentation: two numbers are too few to spend one on "
+           "position).", "conv_vae", 6000, dict(DEFAULTS, n_latent=2, shift=0), "mnist",
+           checkpoint_every=1000),
+    Preset("ae-mnist-16d", "Autoencoder, 16-D code",
+           "Plain convolutional autoencoder of the same size (no KL).", "conv_vae", 4000,
+           dict(DEFAULTS, n_latent=16, variational=False), "mnist", checkpoint_every=1000),
+    Preset("dae-mnist-16d", "Denoising autoencoder, 16-D code",
+           "The same autoencoder trained to undo Gaussian corruption up to sigma = 0.6.",
+           "conv_vae", 4000, dict(DEFAULTS, n_latent=16, variational=False, noise=0.6), "mnist",
+           checkpoint_every=1000),
+)
+
+
+def test_tensor(name: str = "mnist", size: int = 28) -> tuple[torch.Tensor, torch.Tensor]:
+    """Held-out images (binarized, as the VAEs are trained) and labels of a built-in set."""
+    split = load_split(name)
+    x = binarize(resize_images(split.x_test, size))
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(split.y_test.copy())
+
+
+def data_card(name: str) -> dict[str, Any]:
+    split = load_split(name)
+    return {"name": name, "label": DATA.get(name, name), "fingerprint": split.fingerprint(),
+            "binarize": "x > 0.5", "n_train": int(len(split.y_train))}
+
+
+def build(preset: Preset):
+    model = ConvVAE(VAEConfig(**preset.config))
+    return model, training_tensor(preset.data, model.config.image_size, binary=True), data_card(
+        preset.data)
+
+
+# -- the user's own images, kept with the run ------------------------------------------------
+DATA_FILE = "data.npz"
+"""A run trained on uploaded images keeps them here (with their content hash), so that a resume
+trains on exactly the same images and measures on the same held-out ones."""
+
+
+def images_hash(images: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()[:16]
+
+
+def save_run_images(run_dir: Path, images: np.ndarray) -> str:
+    import io
+
+    digest = images_hash(images)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, images=np.asarray(images, np.float32), sha=np.array(digest))
+    fileio.atomic_write_bytes(Path(run_dir) / DATA_FILE, buf.getvalue())
+    return digest
+
+
+def load_run_images(run_dir: Path, digest: str | None) -> np.ndarray:
+    """The images a run was trained on; raises CheckpointError when they are gone or changed."""
+    f = Path(run_dir) / DATA_FILE
+    if not f.exists():
+        raise checkpoints.CheckpointError(
+            f"The images this run was trained on are gone ({f} is missing), so it cannot be "
+            "resumed on the same data. Train a new run on your images instead.")
+    with np.load(f, allow_pickle=False) as z:
+        images = np.asarray(z["images"], np.float32)
+    if digest and images_hash(images) != digest:
+        raise checkpoints.CheckpointError(
+            f"{f} no longer holds the images this run was trained on (their hash changed); the "
+            "run was not resumed. Train a new run on your images instead.")
+    return images
+
+
+def split_images(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out): every 10th uploaded image (at least one) is held out."""
+    x_all = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    held = torch.zeros(len(x_all), dtype=torch.bool)
+    held[::10] = True
+    return x_all[~held], x_all[held]
+
+
+def heldout_of(model: ConvVAE) -> tuple[torch.Tensor, str]:
+    """The held-out images a model is measured on: its run's every 10th uploaded image, or the
+    test split of the built-in set it was trained on."""
+    data = (model.card_ or {}).get("data") or {}
+    if data.get("name") == "upload" and model.path_ is not None:
+        _, x_held = split_images(load_run_images(Path(model.path_).parent, data.get("sha")))
+        return x_held, f"every 10th of your images ({len(x_held)})"
+    name = data.get("name") if data.get("name") in DATA else "mnist"
+    x = test_tensor(name, model.config.image_size)[0]
+    if model.config.n_channels != 1:
+        x = x.repeat(1, model.config.n_channels, 1, 1)
+    return x, f"the {name} test split ({len(x)})"
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+def manifold_digits(vae: ConvVAE, classifier, n: int = 15,
+                    min_confidence: float = 0.5) -> dict[str, Any]:
+    """Label the 2-D VAE's decoded n x n manifold grid with the classifier.
+
+    Returns the grid of labels (-1 where the classifier's top probability is below
+    ``min_confidence``) and the number of distinct confident labels.
+    """
+    with torch.no_grad():
+        imgs = vae.decode(latent_grid(n).to(vae.device)).cpu()
+    proba = classifier.predict_proba(imgs)
+    conf, label = proba.max(1)
+    label = torch.where(conf >= min_confidence, label, torch.full_like(label, -1))
+    grid = label.view(n, n).tolist()
+    distinct = sorted({v for row in grid for v in row if v >= 0})
+    return {"labels": grid, "distinct_digits": len(distinct), "digits": distinct}
+
+
+def evaluate(model: ConvVAE, *, k: int = 200) -> dict[str, Any]:
+    """Held-out metrics (recomputed, never read from a card): −ELBO, IWAE bound with ``k``
+    samples, KL per latent, active units; for a 2-D VAE also the digits its manifold shows."""
+    from unsup import paths
+    from unsup.metrics.elbo import evaluate as elbo_evaluate
+
+    x_held, label = heldout_of(model)
+    out = {**elbo_evaluate(model, x_held.to(model.device), k=k), "heldout": label}
+    if model.config.variational and model.config.n_latent == 2 and model.config.image_size == 28:
+        try:
+            clf = checkpoints.load(paths.SHIPPED_DIR / "digit-classifier")
+            out["manifold_distinct_digits"] = manifold_digits(model, clf)["distinct_digits"]
+        except checkpoints.CheckpointError:
+            pass
+    return out
+
+
+# -- on-demand training (the VAE page's "Train" section) ----------------------------------------
+def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
+                  data: str = "mnist", images: np.ndarray | None = None,
+                  data_label: str | None = None, variational: bool = True,
+                  noise: float = 0.0, owner: str = "", resume: Path | None = None):
+    """A :class:`unsup.jobs.JobSpec` that trains a VAE like the shipped ones.
+
+    ``images`` (n, c, s, s) in [0, 1] are the user's own pictures (``data`` is then ignored);
+    they are kept with the run. ``resume``: a user run's weights to continue (its config and its
+    data are kept; ``epochs`` more are trained in the same run folder). Raises CheckpointError if
+    that run's data are gone.
+    """
+    from unsup.jobs import JobSpec, new_run_dir
+    from unsup.viz.images import grid
+
+    run_dir = None
+    if resume is not None:
+        resume = checkpoints.weights_path(resume)
+        run_dir = resume.parent
+        prev = checkpoints.read_card(resume)
+        pdata = prev.get("data") or {}
+        if pdata.get("name") == "upload":
+            images = load_run_images(run_dir, pdata.get("sha"))
+        else:
+            data = pdata.get("name") if pdata.get("name") in DATA else "mnist"
+            images = None
+        cfg = prev.get("config") or {}
+        n_latent, variational = int(cfg.get("n_latent", n_latent)), bool(
+            cfg.get("variational", True))
+        title = f"{prev.get('title') or resume.parent.name} (resumed)"
+    if images is not None:
+        x, x_held = split_images(images)
+        label = (prev.get("data") or {}).get("label") if resume is not None else None
+        label = label or data_label or f"{len(images)} uploaded images"
+        held_label = f"every 10th of your images ({len(x_held)})"
+        if run_dir is None:
+            run_dir = new_run_dir(f"vae-{label}")
+            digest = save_run_images(run_dir, images)
+        else:
+            digest = images_hash(images)
+        dcard = {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,
+                 "n_train": len(x), "file": DATA_FILE}
+    else:
+        x = training_tensor(data, 28, binary=True)
+        x_held = test_tensor(data, 28)[0]
+        dcard = data_card(data)
+        label, held_label = dcard["label"], f"the {data} test split ({len(x_held)})"
+    cfg_kw = dict(DEFAULTS, n_latent=n_latent, beta=beta, variational=variational,
+                  noise=noise, n_channels=int(x.shape[1]), image_size=int(x.shape[-1]))
+    steps = max(1, int(math.ceil(epochs * len(x) / cfg_kw["batch_size"])))
+    fixed_z = torch.randn(8, n_latent, generator=torch.Generator().manual_seed(1))
+    shown = x[:8]
+    if resume is None:
+        kind = "VAE" if variational else ("DAE" if noise > 0 else "AE")
+        title = f"{kind} {n_latent}-D, β={beta:g} on {label}" if variational else (
+            f"{kind} {n_latent}-D on {label}")
+
+    def build():
+        if resume is not None:
+            model = checkpoints.load(resume, optimizer=True)
+            prev = model.card_
+            return model, x, {"title": prev.get("title"), "data": prev.get("data"),
+                              "seconds": prev.get("seconds") or 0.0, "command": None,
+                              "extra": {"origin": "app", "name": prev.get("name")}}
+        model = ConvVAE(VAEConfig(**cfg_kw))
+        return model, x, {"title": title, "data": dcard, "command": None,
+                          "extra": {"origin": "app"}}
+
+    def preview(model):
+        with torch.no_grad():
+            samples = model.decode(fixed_z.to(model.device)).cpu()
+            recon = model.reconstruct(shown.to(model.device)).cpu()
+        return [np.asarray(grid(torch.cat([samples, recon]), 8, pad=1), dtype=np.float32) / 255]
+
+    def finish(model):
+        from unsup.metrics.elbo import evaluate as elbo_evaluate
+
+        return {**elbo_evaluate(model, x_held.to(model.device), k=100), "heldout": held_label}
+
+    return JobSpec(title=title, build=build, steps=steps, preview=preview, owner=owner,
+                   run_dir=run_dir, checkpoint_every=max(100, steps // 5), finish=finish,
+                   page="vae", resume=lambda path, more: training_spec(
+                       epochs=more, resume=path, owner=owner),
+                   resume_unit="epochs")
+
+
+def thumbnail():
+    """The home card: the 2-D VAE's decoded manifold."""
+    from unsup import paths
+    from unsup.viz.images import grid
+
+    from PIL import Image
+
+    model = checkpoints.load(paths.SHIPPED_DIR / "vae-mnist-2d")
+    with torch.no_grad():
+        imgs = model.decode(latent_grid(12, 0.03, 0.97))[:, :, 2:-2, 2:-2]
+    tile = grid(imgs, 12, pad=0).convert("RGB")
+    return tile.resize((320, 320), Image.Resampling.LANCZOS).crop((0, 60, 320, 260))
+
+
+FAMILY = Family(
+    name="vae",
+    label="Autoencoders & VAEs",
+    models=(ConvVAE,),
+    kind_labels={"conv_vae": "(variational / denoising) autoencoder"},
+    presets=PRESETS,
+    build=build,
+    evaluate=evaluate,
+    data=DATA,
+    page=PageInfo("vae", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
+                  "Drag a slider per latent dimension and watch the decoded digit morph.",
+                  "unsup.recipes.vae:thumbnail", order=20),
+    warm=("torch", "unsup.recipes.vae", "unsup.ui.training", "unsup.ui.vae", "unsup.viz.plots"),
+    headline=("test_neg_elbo_nats", "test_recon_nats", "test_iwae_nll_nats", "active_units",
+              "manifold_distinct_digits"),
+)
