@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from unsup.data import uploads
 from unsup.ui import training
 from unsup.ui import vae as ui
 from unsup.viz import plots
@@ -26,7 +27,9 @@ with st.sidebar:
     ui.broken_runs_note()
     st.caption(entry.card.get("description") or f"Trained {entry.card.get('step', '?')} steps.")
     with st.expander("Open a checkpoint file"):
-        up = st.file_uploader("unsup .safetensors file", key="ckpt_upload")
+        up = st.file_uploader("unsup .safetensors file", key="ckpt_upload", max_upload_size=200,
+                              help="A checkpoint saved by unsup, up to 200 MB. Pickles are "
+                                   "refused: they can run code.")
         if up is not None:
             ui.import_checkpoint(up)
 
@@ -69,7 +72,8 @@ elif section == "Encode":
         x = xbin[i]
     elif src == "Upload":
         files = st.file_uploader("An image of a digit (PNG, JPEG, …) or a ZIP of them",
-                                 accept_multiple_files=True, key="enc_upload")
+                                 accept_multiple_files=True, key="enc_upload",
+                                 max_upload_size=uploads.UPLOAD_MB, help=uploads.LIMIT_TEXT)
         if files:
             x, problems = ui.image_from_upload(files, model.config.image_size)
             for p in problems:

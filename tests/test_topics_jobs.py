@@ -1,16 +1,18 @@
-"""The user's-own-file path: background fit job, then the page shows it (AppTest)."""
+"""The user's-own-file path: a background fit on the shared job runner that saves into the runs
+folder, can be stopped and resumed, and reappears in the page's picker after a restart."""
 
 import io
 import json
 
 from streamlit.testing.v1 import AppTest
 
-from unsup import topic_jobs
+from unsup import checkpoints
 from unsup.data.listings import generate
 from unsup.data.tables import clean, guess_columns, read_table
+from unsup.jobs import ThreadRunner
 from unsup.models import topics as tm
+from unsup.recipes import topics as recipe
 from unsup.text import TextConfig
-from unsup.ui.topics import _fit_work
 
 
 def _upload(n=300):
@@ -24,33 +26,68 @@ def _upload(n=300):
     return clean(table.df, guess_columns(table.df))
 
 
-def test_fit_job_runs_in_the_background_and_the_page_shows_it(tmp_path):
+def test_fit_job_saves_a_run_that_the_page_shows_after_a_restart():
     cleaned = _upload()
     assert len(cleaned.df) == 300 and cleaned.has_map and cleaned.has_date
     cfg = tm.TopicConfig(n_topics=6, iterations=40, text=TextConfig(min_df=2))
-    job_id = topic_jobs.submit("test fit", _fit_work(cleaned.df, cfg, "listings.csv"))
-    job = topic_jobs.wait(job_id, timeout=120)
+    title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, "listings.csv")
+    runner = ThreadRunner()
+    job = runner.wait(runner.submit_work(title, work, page="topics", resume=resume,
+                                         run_dir=run_dir), timeout=120)
     assert job.status == "done", job.error
-    model = job.result["model"]
-    assert model.n_topics == 6 and model.doc_topic_.shape == (300, 6)
+    assert set(job.result) == {"path"}  # the runner holds a path, not the model or the table
+    assert job.history and "-loglik/word" in job.history[-1]  # the panel's live curve
+    fits = {e.name: e for e in recipe.saved_fits()}
+    assert run_dir.name in fits  # listed from disk: a new process (an app restart) finds it
+    model, df = recipe.load_fit(fits[run_dir.name].path)
+    assert model.n_topics == 6 and model.doc_topic_.shape == (300, 6) and len(df) == 300
 
     at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
-    at.query_params["topic_job"] = job_id
     at.run()
     at.radio(key="topic_src").set_value("My file").run()
     assert not at.exception
-    data = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][0]["data"]
+    assert at.selectbox(key="topic_fit").value == max(
+        fits, key=lambda n: fits[n].mtime) or run_dir.name in at.selectbox(key="topic_fit").options
+    at.selectbox(key="topic_fit").set_value(run_dir.name).run()
+    data = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][-1]["data"]
     assert len(data) == 300
     for section in ("topics", "trends", "doc", "try", "k", "io"):
         at.segmented_control(key="topic_section").set_value(section).run()
         assert not at.exception, section
 
 
+def test_a_stopped_fit_resumes_the_same_chain():
+    cleaned = _upload(200)
+    cfg = tm.TopicConfig(n_topics=4, iterations=60, n_init=1, text=TextConfig(min_df=2))
+    title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, "x.csv")
+    runner = ThreadRunner()
+    calls = []
+
+    def stop_after_two(progress, should_stop):  # stop once two Gibbs blocks have run
+        def tick(*a):
+            calls.append(a)
+            progress(*a)
+        return work(tick, lambda: sum(len(c) == 3 for c in calls) >= 2)
+
+    job = runner.wait(runner.submit_work(title, stop_after_two, resume=resume, run_dir=run_dir))
+    assert job.status == "stopped" and job.resumable
+    assert (run_dir / recipe.SAMPLER_FILE).exists() and not (run_dir / "model.npz").exists()
+    again = runner.wait(runner.resume(job.id), timeout=120)
+    assert again.status == "done", again.error
+    model = tm.load(again.result["path"])
+    assert len(model.history_) == 6  # 2 blocks before the stop + 4 after: 60 sweeps in all
+    assert not (run_dir / recipe.SAMPLER_FILE).exists()
+
+
 def test_a_fit_with_no_vocabulary_fails_with_a_message():
     cleaned = _upload(40)
     cfg = tm.TopicConfig(n_topics=3, iterations=10, text=TextConfig(min_df=1000))
-    job = topic_jobs.wait(topic_jobs.submit("bad", _fit_work(cleaned.df, cfg, "x.csv")))
+    title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, "x.csv")
+    runner = ThreadRunner()
+    job = runner.wait(runner.submit_work(title, work))
     assert job.status == "failed" and "min" in job.error.lower()
+    assert not checkpoints.list_models(tm.KIND) or all(
+        e.path.parent != run_dir for e in checkpoints.list_models(tm.KIND))
 
 
 def test_page_without_a_file_asks_for_one():
@@ -58,4 +95,5 @@ def test_page_without_a_file_asks_for_one():
     at.run()
     at.radio(key="topic_src").set_value("My file").run()
     assert not at.exception
+    assert at.selectbox(key="topic_fit").value == "➕ Fit a new file"
     assert any("text column" in i.value for i in at.info)

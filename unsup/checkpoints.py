@@ -139,8 +139,8 @@ def _sniff(data: bytes) -> str | None:
 def read_checkpoint_bytes(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Parse an uploaded .safetensors file into (tensors, card); raises CheckpointError."""
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"The file is {len(data) / 1e6:.0f} MB; the limit is "
-                              f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB.")
+        raise CheckpointError(f"The file is {len(data) / 2**20:.0f} MB; the limit is "
+                              f"{MAX_CHECKPOINT_BYTES / 2**20:.0f} MB.")
     why = _sniff(data)
     if why:
         raise CheckpointError(f"This is not an unsup checkpoint: {why}.")

@@ -1,13 +1,18 @@
 """Turning the user's uploaded images (PNG/JPEG/... files, or ZIPs of them) into model input.
 
 Everything here is defensive: a bad file yields a readable message in ``UploadReport.problems``
-and is skipped; nothing raises to the page. Limits:
+and is skipped; nothing raises to the page. Limits (one line for the uploader: :data:`LIMIT_TEXT`;
+"MB" is 2**20 bytes, as Streamlit's ``server.maxUploadSize`` counts it):
 
-- a file may be at most ``MAX_FILE_BYTES``; an image at most ``MAX_PIXELS`` pixels (checked from
-  the header, before decoding, so a decompression bomb is never expanded);
-- a ZIP is read in memory, never extracted to disk; members with absolute paths or ``..`` are
-  refused; at most ``MAX_ZIP_MEMBERS`` members and ``MAX_ZIP_TOTAL`` bytes uncompressed in all,
-  with each member's size checked while reading (a ZIP bomb stops at the limit);
+- an image file may be at most ``MAX_FILE_BYTES``; an image at most ``MAX_PIXELS`` pixels (checked
+  from the header, before decoding, so a decompression bomb is never expanded);
+- a ZIP file may be at most ``MAX_ZIP_BYTES``; it is read in memory, never extracted to disk;
+  members with absolute paths or ``..`` are refused; at most ``MAX_ZIP_MEMBERS`` members and
+  ``MAX_ZIP_TOTAL`` bytes uncompressed in all, with each member's size checked while reading (a ZIP
+  bomb stops at the limit);
+- a ZIP inside the uploaded ZIP is read too, under the same guards and sharing the same member and
+  byte budget; a ZIP nested deeper is named in ``problems`` and skipped;
+- at most ``MAX_IMAGES`` images; the ones past it are counted in ``problems``;
 - grayscale, RGB, RGBA (composited on the image's background), palette, 16-bit and CMYK images
   are all converted.
 """
@@ -23,12 +28,35 @@ from pathlib import PurePosixPath
 import numpy as np
 from PIL import Image, ImageOps
 
-MAX_FILE_BYTES = 25 * 1024 * 1024
+MB = 1024 * 1024  # a megabyte as Streamlit counts it for server.maxUploadSize (2**20 bytes)
+IMAGE_MB = 25  # one image file
+ZIP_MB = 300  # one ZIP file, and all it holds uncompressed
+MAX_FILE_BYTES = IMAGE_MB * MB
 MAX_PIXELS = 40_000_000
 MAX_ZIP_MEMBERS = 20_000
-MAX_ZIP_TOTAL = 300 * 1024 * 1024
+MAX_ZIP_TOTAL = ZIP_MB * MB
+# A ZIP of images (already compressed) is about as large as what it holds, so the archive itself
+# may be as large as the uncompressed total it is allowed.
+MAX_ZIP_BYTES = MAX_ZIP_TOTAL
 MAX_IMAGES = 20_000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+UPLOAD_MB = max(IMAGE_MB, ZIP_MB)  # the largest file an image uploader takes, for its widget
+
+
+def _mb(n: int) -> str:
+    v = n / MB
+    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+
+def limit_text() -> str:
+    """One line for an image uploader: what files and how much is read."""
+    return (f"PNG, JPEG, BMP, GIF, WebP or TIFF images up to {_mb(MAX_FILE_BYTES)} MB and "
+            f"{MAX_PIXELS / 1e6:.0f} megapixels each, or ZIPs of them up to "
+            f"{_mb(MAX_ZIP_BYTES)} MB ({MAX_ZIP_MEMBERS:,} files, a ZIP inside is read too); "
+            f"at most {MAX_IMAGES:,} images")
+
+
+LIMIT_TEXT = limit_text()
 
 
 @dataclass
@@ -59,8 +87,8 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
     if len(data) == 0:
         raise UploadError(f"{name}: the file is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:
-        raise UploadError(f"{name}: {len(data) / 1e6:.1f} MB is over the "
-                          f"{MAX_FILE_BYTES / 1e6:.0f} MB limit per image.")
+        raise UploadError(f"{name}: {_mb(len(data))} MB is over the "
+                          f"{_mb(MAX_FILE_BYTES)} MB limit per image.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -137,24 +165,34 @@ def _safe_member(name: str) -> bool:
     return not (p.is_absolute() or ".." in p.parts or (p.parts and p.parts[0].endswith(":")))
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
-    """Read one member, refusing to inflate more than ``min(MAX_FILE_BYTES, budget)`` bytes."""
-    limit = min(MAX_FILE_BYTES, budget)
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, shown: str) -> bytes:
+    """Read one member, refusing to inflate more than ``limit`` bytes."""
     with zf.open(info) as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise UploadError(f"{info.filename}: expands to more than {limit / 1e6:.0f} MB "
-                          "(a ZIP bomb?); skipped.")
+        raise UploadError(f"{shown}: expands to more than {_mb(limit)} MB (a ZIP bomb?); "
+                          "skipped.")
     return data
+
+
+@dataclass
+class _Budget:
+    """What is left to read of one uploaded ZIP, nested archives included."""
+
+    members: int
+    bytes: int
 
 
 def read_uploads(files: list[tuple[str, bytes]], size: int, n_channels: int = 1,
                  invert: str = "auto") -> UploadReport:
     """Read images from ``(filename, bytes)`` pairs: image files and ZIPs of image files."""
     report = UploadReport()
+    n_over = 0
 
     def add(name: str, data: bytes) -> None:
+        nonlocal n_over
         if len(report.images) >= MAX_IMAGES:
+            n_over += 1
             return
         try:
             img = decode_image(data, name)
@@ -167,57 +205,81 @@ def read_uploads(files: list[tuple[str, bytes]], size: int, n_channels: int = 1,
 
     for name, data in files:
         if name.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
-            _read_zip(name, data, add, report)
+            if len(data) > MAX_ZIP_BYTES:
+                report.problems.append(f"{name}: {_mb(len(data))} MB is over the limit of "
+                                       f"{_mb(MAX_ZIP_BYTES)} MB for a ZIP; split it into "
+                                       "smaller ZIPs.")
+                continue
+            _read_zip(name, data, add, report, _Budget(MAX_ZIP_MEMBERS, MAX_ZIP_TOTAL))
         else:
             add(name, data)
+    if n_over:
+        report.problems.append(f"{n_over:,} image{'s' * (n_over != 1)} over the limit of "
+                               f"{MAX_IMAGES:,} {'were' if n_over != 1 else 'was'} not read.")
     if not report.images and not report.problems:
         report.problems.append("No files were given.")
     return report
 
 
-def _read_zip(name: str, data: bytes, add, report: UploadReport) -> None:
+def _read_zip(name: str, data: bytes, add, report: UploadReport, budget: _Budget,
+              depth: int = 0) -> int:
+    """Read the images of one archive (and of the archives it holds, when ``depth`` is 0) into
+    ``add``; returns how many images and archives it held."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         report.problems.append(f"{name}: not a readable ZIP archive ({exc}).")
-        return
+        return 0
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > MAX_ZIP_MEMBERS:
-            report.problems.append(f"{name}: {len(infos)} files is over the limit of "
-                                   f"{MAX_ZIP_MEMBERS}.")
-            return
-        budget = MAX_ZIP_TOTAL
-        n_images = 0
+        if len(infos) > budget.members:
+            around = " (counted with the ZIP around it)" if depth else ""
+            report.problems.append(f"{name}: {len(infos):,} files is over the limit of "
+                                   f"{MAX_ZIP_MEMBERS:,} files{around}; skipped.")
+            return 0
+        budget.members -= len(infos)
+        n_found = 0
         for info in infos:
             member = info.filename
+            shown = f"{name}/{member}"
             if not _safe_member(member):
                 report.problems.append(f"{name}: refused member {member!r} (path leaves the "
                                        "archive).")
                 continue
-            if PurePosixPath(member).suffix.lower() not in IMAGE_SUFFIXES:
+            suffix = PurePosixPath(member).suffix.lower()
+            if suffix not in IMAGE_SUFFIXES and suffix != ".zip":
                 continue
             if PurePosixPath(member).name.startswith("._") or "__MACOSX" in member:
                 continue
-            n_images += 1
-            if budget <= 0:
-                report.problems.append(f"{name}: stopped after {MAX_ZIP_TOTAL / 1e6:.0f} MB "
+            n_found += 1
+            if suffix == ".zip" and depth >= 1:
+                report.problems.append(f"{shown}: skipped; archives are read one level deep (a "
+                                       "ZIP inside a ZIP), and this one is deeper. Unpack it "
+                                       "and upload its images or a ZIP of them.")
+                continue
+            if budget.bytes <= 0:
+                report.problems.append(f"{name}: stopped after {_mb(MAX_ZIP_TOTAL)} MB "
                                        "uncompressed in all.")
                 break
+            limit = budget.bytes if suffix == ".zip" else min(MAX_FILE_BYTES, budget.bytes)
             try:
-                blob = _read_member(zf, info, budget)
+                blob = _read_member(zf, info, limit, shown)
             except UploadError as exc:
                 report.problems.append(str(exc))
-                budget = 0
+                budget.bytes = 0
                 continue
             except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
-                report.problems.append(f"{name}/{member}: could not be read ({exc}).")
+                report.problems.append(f"{shown}: could not be read ({exc}).")
                 continue
-            budget -= len(blob)
-            add(f"{name}/{member}", blob)
-        if n_images == 0:
+            budget.bytes -= len(blob)
+            if suffix == ".zip":
+                _read_zip(shown, blob, add, report, budget, depth + 1)
+            else:
+                add(shown, blob)
+        if n_found == 0:
             report.problems.append(f"{name}: the ZIP holds no images (looked for "
                                    f"{', '.join(sorted(IMAGE_SUFFIXES))}).")
+        return n_found
 
 
 def center_like_mnist(img: np.ndarray, threshold: float = 0.1) -> np.ndarray:

@@ -222,8 +222,8 @@ def from_bytes(data: bytes, name: str = "the file") -> TopicModel:
     if len(data) == 0:
         raise TopicModelError(f"{name} is empty.")
     if len(data) > MAX_MODEL_BYTES:
-        raise TopicModelError(f"{name} is {len(data) / 1e6:.0f} MB; the limit is "
-                              f"{MAX_MODEL_BYTES / 1e6:.0f} MB.")
+        raise TopicModelError(f"{name} is {len(data) / 2**20:.0f} MB; the limit is "
+                              f"{MAX_MODEL_BYTES / 2**20:.0f} MB.")
     if data[:1] == b"\x80" or data[:1] in (b"(", b"c", b"]", b"}"):
         raise TopicModelError(
             f"{name} looks like a Python pickle. unsup never unpickles uploaded files (unpickling "

@@ -10,6 +10,7 @@ import torch
 
 from unsup import checkpoints
 from unsup.data import dsprites as D
+from unsup.data import uploads
 from unsup.metrics.disentangle import METRIC_LABELS
 from unsup.recipes import betavae as recipe
 from unsup.recipes.betavae import KIND_LABELS
@@ -61,7 +62,9 @@ def pick_image(key: str) -> tuple[torch.Tensor | None, str]:
                                    D.FACTOR_SIZES[k] // 2, key=f"{key}_f{k}") for k in range(1, 5)]
         return D.render(np.array([f])), "chosen factors"
     up = st.file_uploader("A silhouette (white shape on black, or black on white)",
-                          type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key=f"{key}_up")
+                          type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key=f"{key}_up",
+                          max_upload_size=uploads.IMAGE_MB,
+                          help=f"One image up to {uploads.IMAGE_MB} MB.")
     if up is None:
         return None, "upload an image"
     from unsup.data.uploads import read_uploads

@@ -183,7 +183,9 @@ def _uploaded_active() -> Active | None:
 def upload_panel() -> None:
     """Upload -> column mapping -> cleaning report -> text settings -> background fit."""
     f = st.file_uploader("Listings file: CSV, Excel (.xlsx) or JSON",
-                         type=["csv", "tsv", "txt", "xlsx", "json", "jsonl"], key="topic_file")
+                         type=["csv", "tsv", "txt", "xlsx", "json", "jsonl"], key="topic_file",
+                         max_upload_size=tables.UPLOAD_MB, help=tables.LIMIT_TEXT)
+    st.caption(f"Limit: {tables.LIMIT_TEXT}.")
     if f is None:
         st.info("One row per listing: a text column (required), latitude and longitude in "
                 "decimal degrees (for the map), and optionally property type, developer/owner "
@@ -193,14 +195,16 @@ def upload_panel() -> None:
     try:
         table = _read(data, f.name)
     except tables.TableError as exc:
-        st.error(f"{exc}")
+        st.error(md(exc))
         return
     df = table.df
     for note in table.notes:
-        st.caption(note)
+        st.caption(md(note))
     st.caption(f"{len(df):,} rows, {df.shape[1]} columns, read as {table.kind}"
                + (f" ({table.encoding})" if table.encoding else ""))
     guess = tables.guess_columns(df)
+    for note in getattr(guess, "notes", []):
+        (st.warning if guess.get("text") is None else st.caption)(md(note))
     opts = ["—"] + [str(c) for c in df.columns]
     roles = [("text", "Text *"), ("lat", "Latitude"), ("lon", "Longitude"), ("type", "Type"),
              ("developer", "Developer / owner"), ("date", "Date")]
@@ -211,14 +215,26 @@ def upload_panel() -> None:
         mapping[role] = c.selectbox(title, opts, index=opts.index(str(g)) if g else 0,
                                     key=f"map_{role}_{_file_hash(data)}")
     df.columns = [str(c) for c in df.columns]
+    skey = f"swap_{_file_hash(data)}"
     try:
-        cleaned = tables.clean(df, mapping)
+        cleaned = tables.clean(df, mapping, swap_latlon=st.session_state.get(skey, False))
     except tables.TableError as exc:
-        st.error(f"{exc}")
+        st.error(md(exc))
+        if getattr(exc, "swap_suggested", False) and st.button(
+                "Swap latitude and longitude", key=f"b{skey}"):
+            st.session_state[skey] = True
+            st.rerun()
         return
-    (st.success if not len(cleaned.skipped) else st.warning)(cleaned.summary())
-    if len(cleaned.skipped):
-        with st.expander(f"Skipped rows ({len(cleaned.skipped):,})"):
+    if cleaned.swap_suggested:
+        st.warning(md(cleaned.swap_message))
+        if st.button("Swap latitude and longitude", key=f"b{skey}"):
+            st.session_state[skey] = True
+            st.rerun()
+    for note in cleaned.notes:
+        st.caption(md(note))
+    (st.success if not cleaned.n_skipped else st.warning)(md(cleaned.summary()))
+    if cleaned.n_skipped:
+        with st.expander(f"Skipped rows ({cleaned.n_skipped:,})"):
             st.dataframe(cleaned.skipped.head(500), hide_index=True, width="stretch")
     if not cleaned.has_map:
         st.warning("No latitude/longitude columns mapped: topics can be fitted, but there is "
@@ -498,7 +514,8 @@ def export_section(act: Active) -> None:
                        "application/octet-stream", width="stretch")
     st.divider()
     up = st.file_uploader("Load a saved model (.npz from this page) and apply it to these "
-                          "listings", type=["npz"], key="topic_model_file")
+                          "listings", type=["npz"], key="topic_model_file",
+                          max_upload_size=100, help="An .npz of up to 100 MB.")
     if up is not None:
         data = up.getvalue()
         try:

@@ -11,6 +11,7 @@ import torch
 from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.data import images as image_data
+from unsup.data import uploads
 from unsup.data.uploads import center_like_mnist, read_uploads
 from unsup.recipes.vae import DATA, training_spec
 from unsup.ui import training
@@ -240,7 +241,9 @@ def training_form(entry: Entry) -> None:
     images = None
     if source == "upload":
         files = st.file_uploader("Images (PNG, JPEG, …) or ZIPs of images", key="tr_files",
-                                 accept_multiple_files=True)
+                                 accept_multiple_files=True, max_upload_size=uploads.UPLOAD_MB,
+                                 help=uploads.LIMIT_TEXT)
+        st.caption(f"Limit: {uploads.LIMIT_TEXT}.")
         if files:
             ident = tuple((f.file_id, f.name) for f in files)
             if st.session_state.get("tr_ident") != ident:  # decode each upload once, not per rerun
