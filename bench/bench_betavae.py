@@ -22,8 +22,9 @@ import torch  # noqa: E402
 
 from unsup import checkpoints  # noqa: E402
 from unsup.data.dsprites import DSprites  # noqa: E402
-from unsup.metrics import disentangle as D  # noqa: E402
+from unsup.metrics import disentangle as dis  # noqa: E402
 from unsup.models import betavae as B  # noqa: E402
+from unsup.recipes import betavae as R  # noqa: E402
 from unsup.viz import betavae as viz  # noqa: E402
 
 
@@ -41,13 +42,13 @@ def metric_stages(model) -> dict[str, float]:
     t = {}
     t0 = time.perf_counter()
     held = DSprites("heldout")
-    rows = np.random.default_rng(0).choice(len(held), B.METRIC_HELDOUT, replace=False)
-    codes = D.encode_all(model.encode, held, rows)
-    bank = D.CodeBank(codes, held.factors(rows), held.factor_sizes, held.factor_names)
-    t[f"render + encode {B.METRIC_HELDOUT:,} held-out images"] = time.perf_counter() - t0
-    for name, fn in [("BetaVAE score", D.beta_vae_score), ("FactorVAE score", D.factor_vae_score),
-                     ("MIG", D.mig), ("DCI", D.dci), ("SAP", D.sap),
-                     ("MI matrix", D.normalized_mi)]:
+    rows = np.random.default_rng(0).choice(len(held), R.METRIC_HELDOUT, replace=False)
+    codes = dis.encode_all(model.encode, held, rows)
+    bank = dis.CodeBank(codes, held.factors(rows), held.factor_sizes, held.factor_names)
+    t[f"render + encode {R.METRIC_HELDOUT:,} held-out images"] = time.perf_counter() - t0
+    for name, fn in [("BetaVAE score", dis.beta_vae_score), ("FactorVAE score", dis.factor_vae_score),
+                     ("MIG", dis.mig), ("DCI", dis.dci), ("SAP", dis.sap),
+                     ("MI matrix", dis.normalized_mi)]:
         t1 = time.perf_counter()
         fn(bank)
         t[name] = time.perf_counter() - t1
@@ -67,18 +68,18 @@ def main() -> None:
     import sklearn.ensemble, sklearn.linear_model, sklearn.svm  # noqa: F401,E401  (imports off the clock)
     stages = metric_stages(model)
     t0 = time.perf_counter()
-    full = B.evaluate(model)  # the page/CLI path: also reconstruction and KL, in one call
+    full = R.evaluate(model)  # the page/CLI path: also reconstruction and KL, in one call
     t_eval = time.perf_counter() - t0
     x = DSprites("heldout")[torch.tensor([123])]
     order = list(range(10))
     labels = [f"z{j}" for j in order]
 
     def grid():
-        g = viz.traversal(model, x, order, n_steps=7)
+        g = R.traversal(model, x, order, n_steps=7)
         viz.traversal_figure(g, labels)
 
     trav = timeit(grid, 30, warmup=3)
-    gif = timeit(lambda: viz.traversal_gif(viz.traversal(model, x, order)), 10, warmup=1)
+    gif = timeit(lambda: viz.traversal_gif(R.traversal(model, x, order)), 10, warmup=1)
     rows = [(f"metrics: {k}", f"{v:.1f} s", "", "") for k, v in stages.items()]
     rows[-1] = ("**all metrics (encode + 5 scores + MI matrix)**", f"**{stages['all metrics']:.1f} s**",
                 "≤ 60 s", "ok" if stages["all metrics"] <= 60 else "over")

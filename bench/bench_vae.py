@@ -35,7 +35,7 @@ def slider_rerun(while_training: bool = False):
     job = None
     if while_training:  # another user's job trains in the same process meanwhile
         from unsup.jobs import get_runner
-        from unsup.presets import vae_training_spec
+        from unsup.recipes.vae import training_spec as vae_training_spec
 
         job = get_runner().submit(vae_training_spec(epochs=500))
         time.sleep(3)
@@ -86,7 +86,7 @@ def on_demand_training(target: float):
     the run's length and the torch thread count."""
     from unsup.jobs import ThreadRunner
     from unsup.metrics.elbo import elbo_terms
-    from unsup.presets import test_tensor, vae_training_spec
+    from unsup.recipes.vae import test_tensor, training_spec as vae_training_spec
 
     spec = vae_training_spec(n_latent=16, beta=1.0)
     snaps = []  # (seconds since the job started training, step, state_dict)

@@ -61,14 +61,22 @@ def test_traversal_image_sources(user_model, how):
         assert at.get("plotly_chart")
 
 
-def test_thumbnail_and_gif():
+def test_thumbnail_traversal_and_gif():
+    from unsup.recipes import betavae as R
     from unsup.viz import betavae as viz
 
-    img = viz.thumbnail()
+    img = R.thumbnail()
     assert img.size == (320, 200)
     m = B.BetaVAE(B.BetaVAEConfig.tiny())
-    grid = viz.traversal(m, torch.zeros(1, 1, 16, 16), [2, 0], n_steps=5)
+    x = torch.zeros(1, 1, 16, 16)
+    grid = R.traversal(m, x, [2, 0], n_steps=5)
     assert grid.shape == (2, 5, 16, 16)
+    with torch.no_grad():  # row 0 moves latent 2 only: column 4 decodes z with z_2 = +3
+        z = m.encode(x)[0].clone()
+        z[2] = 3.0
+        want = m.decode(z[None])[0, 0].numpy()
+    assert abs(grid[0, 4] - want).max() < 1e-6
+    assert abs(grid[0, 0] - grid[0, 4]).max() > 0  # and the row does change
     gif = viz.traversal_gif(grid)
     assert gif[:6] in (b"GIF89a", b"GIF87a")
 

