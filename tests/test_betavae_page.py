@@ -46,9 +46,15 @@ def user_model():
 def test_page_sections_with_a_model(user_model, section):
     at = run_page(section)
     assert not at.exception, at.exception
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     if section == "Traversal":
-        assert at.get("plotly_chart")
-        assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["type"] == "image"
+        assert charts and charts[0]["data"][0]["type"] == "image"
+    if section == "Latents":
+        assert [c["data"][0]["type"] for c in charts] == ["bar", "heatmap"]
+    if section == "Metrics":
+        assert "page test" in list(at.dataframe[0].value["model"])
+    if section == "Train":
+        assert any(b.label == "Start training" for b in at.button)
 
 
 @pytest.mark.parametrize("how", ["By factors", "Upload"])

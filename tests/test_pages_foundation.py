@@ -113,8 +113,14 @@ def test_every_section_renders(section):
     if section == "Numbers":
         labels = [m.label for m in at.metric]
         assert "−ELBO (nats)" in labels and "active units" in labels
-    if section in ("Interpolate", "Denoise"):
-        assert images(at)
+    if section in ("Interpolate", "Denoise", "Sliders", "Encode"):
+        assert images(at), section
+    if section == "Sliders":
+        assert len([w for w in at.slider if w.key and w.key.startswith("z_")]) == 16
+    if section == "Encode":
+        assert any("Code μ(x)" in str(m.value) for m in at.markdown)
+    if section == "Train":
+        assert any(b.label == "Start training" for b in at.button)
 
 
 def test_training_form_reads_an_upload_and_lists_its_problems():

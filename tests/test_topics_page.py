@@ -45,7 +45,10 @@ def test_page_opens_and_filters_change_the_map():
 def test_every_section_renders():
     at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
     at.run()
-    for section in ("topics", "trends", "doc", "try", "k", "io"):
+    expect = {"topics": "plotly_chart", "trends": "plotly_chart", "doc": "plotly_chart",
+              "try": "text_area", "k": "plotly_chart", "io": "download_button"}
+    for section, element in expect.items():
         at.segmented_control(key="topic_section").set_value(section).run()
         assert not at.exception, section
         assert not at.error, section
+        assert at.get(element), (section, element)
