@@ -134,10 +134,20 @@ def cmd_presets(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    """Run each registered family's bench scripts (or those of the families / scripts named)."""
+    from unsup import families
+
     root = Path(__file__).resolve().parent.parent
-    scripts = sorted((root / "bench").glob("bench_*.py"))
-    if args.names:
-        scripts = [s for s in scripts if any(n in s.stem for n in args.names)]
+    fams = families.families()
+    wanted = set(args.names)
+    names = [s for f in fams if not wanted or f.name in wanted for s in f.bench]
+    names += [n for n in wanted if n.endswith(".py")]
+    unknown = wanted - {f.name for f in fams} - {n for n in wanted if n.endswith(".py")}
+    if unknown:
+        print(f"error: no family {sorted(unknown)}; families: {[f.name for f in fams]}",
+              file=sys.stderr)
+        return 2
+    scripts = [root / "bench" / n for n in dict.fromkeys(names)]
     rc = 0
     for script in scripts:
         print(f"== {script.name}", flush=True)
@@ -166,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_eval)
     p = sub.add_parser("presets", help="list the presets")
     p.set_defaults(fn=cmd_presets)
-    p = sub.add_parser("bench", help="run the benchmarks and rewrite bench/RESULTS.md")
+    p = sub.add_parser("bench", help="run the benchmarks (all families', or those named) and "
+                                     "rewrite bench/RESULTS.md")
     p.add_argument("names", nargs="*")
     p.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)

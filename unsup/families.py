@@ -95,6 +95,7 @@ class Family:
     page: PageInfo | None = None
     warm: tuple[str, ...] = ()
     headline: tuple[str, ...] = ()  # metric keys `python -m unsup list` shows
+    bench: tuple[str, ...] = ()  # its scripts under bench/ (`python -m unsup bench <family>`)
 
     @property
     def kinds(self) -> tuple[str, ...]:

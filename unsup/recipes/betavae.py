@@ -234,4 +234,5 @@ FAMILY = Family(
                   "unsup.recipes.betavae:thumbnail", order=30),
     warm=("unsup.recipes.betavae", "unsup.ui.betavae", "unsup.viz.betavae"),
     headline=("mig", "beta_vae", "factor_vae", "recon"),
+    bench=("bench_betavae.py",),
 )

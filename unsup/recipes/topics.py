@@ -216,6 +216,7 @@ FAMILY = Family(
                   "and niches.", "unsup.recipes.topics:thumbnail", order=10),
     warm=("unsup.recipes.topics", "unsup.ui.topics"),
     headline=("recovery_cosine", "npmi_heldout", "perplexity_heldout"),
+    bench=("bench_topics.py",),
 )
 
 

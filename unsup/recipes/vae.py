@@ -269,6 +269,7 @@ FAMILY = Family(
                   "Drag a slider per latent dimension and watch the decoded digit morph.",
                   "unsup.recipes.vae:thumbnail", order=20),
     warm=("torch", "unsup.recipes.vae", "unsup.ui.training", "unsup.ui.vae", "unsup.viz.plots"),
+    bench=("bench_vae.py",),
     headline=("test_neg_elbo_nats", "test_recon_nats", "test_iwae_nll_nats", "active_units",
               "manifold_distinct_digits"),
 )

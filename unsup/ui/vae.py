@@ -13,13 +13,13 @@ from unsup.checkpoints import Entry
 from unsup.data import images as image_data
 from unsup.data import uploads
 from unsup.data.uploads import center_like_mnist, read_uploads
-from unsup.recipes.vae import DATA, training_spec
+from unsup.recipes.vae import DATA, FAMILY, training_spec
 from unsup.ui import training
 from unsup.ui.text import md
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
 from unsup.viz import images as viz_images
 
-KIND = "conv_vae"
+KIND = FAMILY.kinds[0]  # the card kind this page shows (the VAE family's one kind)
 
 
 # -- cached loading ---------------------------------------------------------------------------
