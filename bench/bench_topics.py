@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
@@ -107,7 +106,9 @@ def page(n: int) -> dict:
     assert not at.exception, at.exception
 
     def points():
-        return len(json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][0]["data"])
+        from unsup.viz import topics as tv
+
+        return len(tv.deck_points(at.get("deck_gl_json_chart")[0].proto.json))
 
     out["points_all"] = points()
     types = [m for m in at.multiselect if m.label == "Property type"][0]

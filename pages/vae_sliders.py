@@ -128,5 +128,6 @@ elif section == "Numbers":
                    f"IWAE: importance-weighted bound with k = {m.get('iwae_k', '?')} samples.")
 
 else:  # Train
+    training.keep("tr_src", "tr_latent", "tr_beta", "tr_epochs", "resume_epochs")
     if not training.job_panel("vae"):
         ui.training_form(entry)

@@ -94,6 +94,6 @@ def test_page_without_a_file_asks_for_one():
     at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
     at.run()
     at.radio(key="topic_src").set_value("My file").run()
+    at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()
     assert not at.exception
-    assert at.selectbox(key="topic_fit").value == "➕ Fit a new file"
     assert any("text column" in i.value for i in at.info)

@@ -105,5 +105,5 @@ def test_topic_preset_trains_saves_and_evals_the_same_numbers(tmp_path):
     assert card["command"] == "python -m unsup train topics-en-5000 --steps 30"
     again = recipe.evaluate(model)
     for k in ("perplexity_heldout", "npmi_heldout", "recovery_cosine"):
-        assert again[k] == pytest.approx(card["metrics"][k], rel=1e-9), k
+        assert again[k] == pytest.approx(card["metrics"][k], rel=1e-6), k
     assert 0 < card["metrics"]["recovery_cosine"] <= 1

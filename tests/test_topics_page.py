@@ -4,9 +4,11 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
+from unsup.viz.topics import deck_points, listings_layer
+
 
 def _points(at):
-    return json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][0]["data"]
+    return deck_points(at.get("deck_gl_json_chart")[0].proto.json)
 
 
 def _button(at, label):
@@ -38,8 +40,8 @@ def test_page_opens_and_filters_change_the_map():
 
     at.radio(key="topic_mode").set_value("hexagon").run()
     assert not at.exception
-    assert json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"][0][
-        "@@type"] == "HexagonLayer"
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert listings_layer(deck)["@@type"] == "HexagonLayer"
 
 
 def test_every_section_renders():

@@ -172,7 +172,17 @@ def fit(model: Model, data: Indexable, *, steps: int,
     stopped = False
     saved: Path | None = None
 
+    best_saved = [math.inf]  # the best monitored loss saved so far, also by an earlier call
+    if checkpoint_path is not None and best_path(checkpoint_path).exists():
+        try:
+            prior = checkpoints.read_card(best_path(checkpoint_path)).get("monitor") or {}
+            best_saved[0] = float(next(iter(prior.values()), math.inf))
+        except checkpoints.CheckpointError:
+            pass
+
     def save_now() -> Path | None:
+        """Save "last" (resumable); while the monitored loss is at its best, also a "best"
+        copy beside it (weights only), so that a run that later goes bad keeps its best state."""
         if checkpoint_path is None:
             return None
         extra = dict(card or {})
@@ -180,9 +190,20 @@ def fit(model: Model, data: Indexable, *, steps: int,
         c = checkpoints.make_card(model, step=model.step_, seconds=secs + time.perf_counter() - t0,
                                   **{k: v for k, v in extra.items() if k in _CARD_ARGS})
         c.update({k: v for k, v in extra.items() if k not in _CARD_ARGS})
-        return checkpoints.save(model, checkpoint_path, c)
+        path = checkpoints.save(model, checkpoint_path, c)
+        now = watch.last if watch.key is not None and watch.last is not None else None
+        if now is not None and now <= best_saved[0] and math.isfinite(now):
+            best_saved[0] = now
+            title = c.get("title") or Path(checkpoint_path).parent.name
+            checkpoints.save(model, best_path(path), {
+                **c, "title": f"{title} — best so far (step {model.step_:,})",
+                "name": None, "best_of": path.name,
+                "monitor": {watch.key: round(float(now), 4)}}, optimizer=False)
+        return path
 
     watch = DivergenceWatch(getattr(model, "monitor", "loss"))
+    if math.isfinite(best_saved[0]):  # a resumed run: its best so far is the yardstick
+        watch.best, watch.warmup = best_saved[0], 0
 
     def report() -> None:
         if not window:
@@ -235,36 +256,46 @@ def fit(model: Model, data: Indexable, *, steps: int,
     return FitResult(model.step_ - start, stopped, time.perf_counter() - t0, history, saved)
 
 
+def best_path(weights: str | Path) -> Path:
+    """Where :func:`fit` keeps the best checkpoint of the run whose last one is ``weights``."""
+    w = checkpoints.weights_path(weights)
+    return w.with_name(f"{w.stem}.best.safetensors")
+
+
 class DivergedError(FloatingPointError):
     """Training stopped because its loss became non-finite or ran away; the message says
     what happened and what to do."""
 
 
 class DivergenceWatch:
-    """Flags a run whose monitored loss runs away: after at least ``warmup`` reports, a window
-    mean that is ``factor`` times its running best's scale above that best and has grown for
-    ``patience`` reports in a row. ``key`` None turns the watch off (e.g. adversarial losses,
-    which have no "best")."""
+    """Flags a run whose monitored loss ran away: after ``warmup`` reports, ``patience``
+    reports in a row far above the running best (more than ``factor`` times the best's scale
+    above it) without coming back down. ``key`` None turns the watch off (e.g. adversarial
+    losses, which have no "best")."""
 
     def __init__(self, key: str | None = "loss", factor: float = 4.0, patience: int = 3,
                  warmup: int = 5):
         self.key, self.factor, self.patience, self.warmup = key, factor, patience, warmup
-        self.best, self.last, self.rising, self.n = math.inf, None, 0, 0
+        self.best, self.last, self.n = math.inf, None, 0
+        self.far: list[float] = []  # the current run of reports far above the best
 
     def update(self, means: dict[str, float]) -> str | None:
         if self.key is None or self.key not in means:
             return None
         v = float(means[self.key])
         self.n += 1
-        self.rising = self.rising + 1 if self.last is not None and v > self.last else 0
         self.last = v
         if v < self.best:
-            self.best = v
+            self.best, self.far = v, []
             return None
-        runaway = v > self.best + self.factor * max(abs(self.best), 1.0)
-        if self.n > self.warmup and runaway and self.rising >= self.patience:
-            return (f"{self.key} {v:.4g} is far above its best {self.best:.4g} and still "
-                    "growing")
+        if v > self.best + self.factor * max(abs(self.best), 1.0):
+            self.far.append(v)
+        else:
+            self.far = []
+        if (self.n > self.warmup and len(self.far) >= self.patience
+                and v >= 0.5 * min(self.far)):
+            return (f"{self.key} {v:.4g} has stayed far above its best {self.best:.4g} for "
+                    f"{len(self.far)} reports")
         return None
 
 

@@ -7,8 +7,11 @@ listing is, who built it and when it was posted.
 For listing ``d``
 
 1. draw an area ``a`` (real place coordinates: Bangkok, Pattaya, Hua Hin, Phuket, Khao Yai,
-   Chiang Mai, ...) and a point around it, a property type from the area's type mix, a developer
-   (developers work in a few regions each; the names are invented) and a date (2019-2024);
+   Chiang Mai, ...) and a point in it (a project site of the area or a scattered house: a few
+   km around the centre, denser near it, along the shore in beach towns, never in the sea of
+   the shipped basemap, :mod:`unsup.data.basemap`), a property type from the area's type mix, a
+   developer (developers work in a few regions each; the names are invented) and a date
+   (2019-2024);
 2. build the Dirichlet parameter ``alpha_d = (base + area boost + type boost + developer boost)
    * drift(date)``: coasts favour *sea view*, Khao Yai and Chiang Mai *nature*, central Bangkok
    *transit* and *luxury*; every developer has a favourite theme; some themes rise or fall over
@@ -16,13 +19,23 @@ For listing ``d``
 3. draw the theme mix ``theta_d ~ Dirichlet(alpha_d)`` and then, phrase by phrase, a theme
    ``z ~ theta_d`` and a phrase from that theme's phrase list ``beta_z``.
 
+That is the default, ``difficulty="easy"``: themes use nearly disjoint words, so a topic model
+recovers them almost exactly. ``difficulty="realistic"`` writes the same listings (same places,
+types, developers, dates and theme mixes) the way real ones read: a shared background vocabulary
+(rooms, size, price, "near", "new", agency boilerplate) carries a large share of each listing,
+themes borrow phrases from related themes, word frequencies are Zipf-like and lengths vary
+from a few words to a few hundred (see :func:`generate`).
+
 Each theme is a weighted list of phrases written in Thai and in English (the same idea in both).
 A Thai phrase is written without spaces inside it, phrases are separated by spaces or joined by
 connectives (และ, พร้อม, ...) the way listings are written, so a tokenizer has real work to do.
 The truth (each theme's word distribution, each listing's mix, each developer's favourite) comes
 back with the listings, so a fitted model can be checked against it.
 
-Everything is a pure function of ``(n, seed, lang)``: the same call gives the same corpus.
+Everything is a pure function of ``(n, seed, lang, difficulty)``: the same call gives the same
+corpus. Coordinates come from their own random stream (``[seed, 7, ...]``), so the texts of the
+easy corpus are exactly those the shipped topic models were fitted on (tests check the
+fingerprints on their cards).
 """
 
 from __future__ import annotations
@@ -272,6 +285,53 @@ BASE_ALPHA = 0.12  # every theme's alpha before boosts
 PHRASES_PER_LISTING = 16  # mean (Poisson) phrases after the leading type words
 START, END = np.datetime64("2019-01-01"), np.datetime64("2024-12-31")
 
+# -- the "realistic" corpus (difficulty="realistic") -------------------------------------------
+# Real listings spend much of their length on words every listing uses: rooms, size, price,
+# contact, agency boilerplate. (Thai, English), most frequent first; word r is drawn with
+# probability proportional to 1 / r**BACKGROUND_ZIPF. Every Thai word is one newmm token and no
+# stopword (tests check). Several are also theme words (ใกล้/near, ใหม่/new, โครงการ/project,
+# ราคา/price, พื้นที่/area, ระเบียง/balcony, ...), as in real listings.
+BACKGROUND = [
+    ("ขาย", "sale"), ("ห้องนอน", "bedrooms"), ("ราคา", "price"), ("ห้องน้ำ", "bathrooms"),
+    ("ล้าน", "million"), ("ใกล้", "near"), ("ตารางเมตร", "sqm"), ("ใหม่", "new"),
+    ("บาท", "baht"), ("ติดต่อ", "contact"), ("ชั้น", "floor"), ("สนใจ", "interested"),
+    ("ทำเล", "location"), ("โครงการ", "project"), ("เฟอร์นิเจอร์", "furnished"),
+    ("นายหน้า", "agent"), ("แอร์", "aircon"), ("ที่จอดรถ", "parking"), ("เจ้าของ", "owner"),
+    ("ด่วน", "urgent"), ("สภาพ", "condition"), ("สวย", "beautiful"), ("ถนน", "road"),
+    ("ซอย", "soi"), ("เช่า", "rent"), ("หมู่บ้าน", "village"), ("เนื้อที่", "plot"),
+    ("ตารางวา", "wah"), ("ห้องครัว", "kitchen"), ("ระเบียง", "balcony"), ("เดือน", "month"),
+    ("ตกแต่ง", "decorated"), ("ดี", "good"), ("พื้นที่", "area"), ("สัญญา", "contract"),
+    ("มัดจำ", "deposit"), ("ส่วนกลาง", "common"), ("ยูนิต", "unit"), ("อาคาร", "building"),
+    ("ลิฟต์", "lift"), ("ตึก", "tower"), ("เครื่องซักผ้า", "washing"), ("ตู้เย็น", "fridge"),
+    ("ทีวี", "tv"), ("อินเทอร์เน็ต", "internet"), ("ไวไฟ", "wifi"), ("น้ำประปา", "water"),
+    ("ไฟฟ้า", "electricity"), ("ธนาคาร", "bank"), ("สินเชื่อ", "loan"), ("โอน", "transfer"),
+    ("นัด", "appointment"), ("ชม", "viewing"), ("โทร", "call"), ("ไลน์", "line"),
+    ("บริษัท", "company"), ("รับประกัน", "warranty"), ("ปรับปรุง", "renovated"),
+    ("ทิศ", "facing"), ("เหนือ", "north"), ("ห้องรับแขก", "lounge"), ("ห้องเก็บของ", "storage"),
+    ("ห้องทำงาน", "study"), ("ตลาด", "market"), ("คุณภาพ", "quality"), ("มือสอง", "resale"),
+    ("บ้าน", "house"), ("คอนโด", "condo"), ("ย่าน", "district"), ("ขนาด", "size"),
+]
+BACKGROUND_ZIPF = 1.0
+NUMBERED = {  # background words written after a number; digits are not modelled
+    "ห้องนอน": (1, 5), "ห้องน้ำ": (1, 4), "ชั้น": (1, 45), "ตารางเมตร": (22, 320),
+    "ล้าน": (1, 40), "ตารางวา": (16, 220), "ซอย": (1, 120), "เดือน": (1, 12),
+    "bedrooms": (1, 5), "bathrooms": (1, 4), "floor": (1, 45), "sqm": (22, 320),
+    "million": (1, 40), "wah": (16, 220), "soi": (1, 120), "month": (1, 12)}
+# Themes borrow phrases from related themes (a sea-view listing speaks of luxury and pools too):
+# each theme's phrase distribution is (1 - BORROW) of its own, BORROW of its relatives' mean.
+RELATED = {
+    "sea_view": ("luxury", "facilities", "investment"), "nature": ("spacious", "family"),
+    "luxury": ("sea_view", "facilities", "spacious"), "spacious": ("luxury", "family"),
+    "transit": ("investment", "family"), "investment": ("promotion", "transit"),
+    "family": ("nature", "smart", "spacious"), "facilities": ("luxury", "smart"),
+    "smart": ("facilities", "family"), "promotion": ("investment", "transit"),
+}
+BORROW = 0.3
+THEME_ZIPF = 1.1  # a theme's phrase r (by the easy weights' order) ∝ 1 / r**THEME_ZIPF
+BACKGROUND_SHARE = (4.5, 5.5)  # Beta(a, b) of each listing's background share (mean 0.45)
+LENGTH_MEDIAN, LENGTH_SIGMA = 16, 0.75  # slots per listing ~ lognormal (5-95%: ~5 to ~55)
+MAX_SLOTS = 160
+
 THAI_LINKS = ["และ", "พร้อม", "มี", "ด้วย", "โดย", "รวมถึง", "อีกทั้ง"]
 EN_LINKS = ["with", "and", "the", "a", "plus", "featuring", "also", "for", "in"]
 
@@ -282,6 +342,8 @@ class Truth:
 
     ``topic_word``: (n_themes, n_words) each row a distribution over ``vocab`` (generator words,
     after expanding phrases); ``doc_theme``: (n, n_themes) each listing's drawn mix theta_d.
+    In the realistic corpus a word of listing d is a background word (``background``) with
+    probability ``doc_background[d]``, else a theme word as above; in the easy one both are None.
     """
 
     themes: list[str]
@@ -291,6 +353,9 @@ class Truth:
     doc_theme: np.ndarray
     developer_favourite: dict[str, str] = field(default_factory=dict)
     coast: np.ndarray = field(default_factory=lambda: COAST_POINTS.copy())
+    difficulty: str = "easy"
+    background: np.ndarray | None = None  # (n_words,) the shared background distribution
+    doc_background: np.ndarray | None = None  # (n,) each listing's background share lambda_d
 
 
 @dataclass
@@ -351,77 +416,239 @@ def _phrase_table(lang: str, p_english: float):
     return themes, list(vocab), beta
 
 
-def _points(rng: np.random.Generator, lat0: np.ndarray, lon0: np.ndarray, spread_km: np.ndarray):
-    r = np.abs(rng.normal(0, 1, len(lat0))) * spread_km
-    ang = rng.uniform(0, 2 * np.pi, len(lat0))
-    dlat = r * np.cos(ang) / 111.0
-    dlon = r * np.sin(ang) / (111.0 * np.cos(np.radians(lat0)))
-    return lat0 + dlat, lon0 + dlon
+def _skip_old_points(rng: np.random.Generator, n: int) -> None:
+    """Draw (and drop) what the first version drew for coordinates, so that every later draw of
+    the main stream, and so the texts, prices and truth, stay as they were (the shipped topic
+    models were fitted on those texts)."""
+    rng.normal(0, 1, n)
+    rng.uniform(0, 2 * np.pi, n)
 
 
-def generate(n: int = 5000, seed: int = 0, lang: str = "th") -> Listings:
-    """Generate ``n`` listings.
+SITE_SHARE = 0.7  # listings at a project site (a condo block, a village); the rest scattered
+SITE_JITTER_KM = 0.12  # spread of listings around their site
+BEACH_INLAND_KM = 0.35  # mean distance of beach-town sites from the shore (exponential)
 
-    Parameters
-    ----------
-    n : number of listings, 1..200,000.
-    seed : the random seed; the same (n, seed, lang) always gives the same corpus.
-    lang : "th" (Thai), "en" (English) or "mixed" (Thai with about a quarter of the phrases in
-        English, as many real listings are written).
+
+def _offset(lat, lon, dn_km, de_km):
+    """Points moved dn km north and de km east."""
+    from unsup.data.basemap import KM_PER_DEG
+
+    return lat + dn_km / KM_PER_DEG, lon + de_km / (KM_PER_DEG * np.cos(np.radians(lat)))
+
+
+def _area_sites(seed: int, a: int) -> np.ndarray:
+    """The project sites of area ``a`` (lat, lon), each on land: around the centre (a 2-D
+    Gaussian of the area's spread) or, in a beach town, along the shore near the centre."""
+    from unsup.data import basemap as bm
+
+    key, _th, _en, lat0, lon0, spread, weight, kind, _b = AREAS[a]
+    rng = np.random.default_rng([seed, 7, a])
+    m = int(8 + 4 * weight)
+    if kind == "beach":
+        C = bm.coast_points()
+        d = bm.distance_km(lat0, lon0, C[:, 0], C[:, 1])
+        near = np.flatnonzero(d < 3 * spread)
+        w = np.exp(-0.5 * (d[near] / spread) ** 2)
+        pick = near[rng.choice(len(near), size=4 * m, p=w / w.sum())]
+        la, lo, dn, de = C[pick].T
+        inland = 0.05 + rng.exponential(BEACH_INLAND_KM, len(pick))
+        along = rng.normal(0, 0.1, len(pick))  # off the 100 m coast grid
+        # the shore's two normals; the land side is the one whose point 300 m away is on land
+        la1, lo1 = _offset(la, lo, -de * 0.3, dn * 0.3)
+        side = np.where(bm.on_land(la1, lo1), 1.0, -1.0)
+        la, lo = _offset(la, lo, -de * inland * side + dn * along, dn * inland * side + de * along)
+    else:
+        g = rng.normal(0, 0.7 * spread, (4 * m, 2))
+        la, lo = _offset(np.full(4 * m, lat0), np.full(4 * m, lon0), g[:, 0], g[:, 1])
+    ok = bm.on_land(la, lo)
+    sites = np.c_[la, lo][ok][:m]
+    return sites if len(sites) else np.array([[lat0, lon0]])
+
+
+def _coordinates(seed: int, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each listing's position, from its own random stream (``[seed, 7, ...]``).
+
+    ``SITE_SHARE`` of the listings of an area sit at one of its project sites (sites differ in
+    popularity, Zipf-like), ``SITE_JITTER_KM`` around it; the rest are single houses and plots
+    scattered around the centre (a 2-D Gaussian of the area's spread), so a place is denser near
+    its centre, beach towns are strung along their shore, and nothing lands in the sea.
     """
-    if not 1 <= n <= MAX_LISTINGS:
-        raise ValueError(f"n must be between 1 and {MAX_LISTINGS:,}")
-    if lang not in ("th", "en", "mixed"):
-        raise ValueError("lang must be 'th', 'en' or 'mixed'")
-    rng = np.random.default_rng([seed, 20240601])
-    p_en = 0.25 if lang == "mixed" else 0.0
-    phrase_themes, vocab, beta = _phrase_table(lang, p_en)
-    K = N_THEMES
+    from unsup.data import basemap as bm
+
+    n = len(area)
+    lat, lon = np.empty(n), np.empty(n)
+    for a in range(len(AREAS)):
+        rows = np.flatnonzero(area == a)
+        if not len(rows):
+            continue
+        _k, _th, _en, lat0, lon0, spread, _w, _kind, _b = AREAS[a]
+        sites = _area_sites(seed, a)
+        rng = np.random.default_rng([seed, 7, a, 1])
+        pop = 1.0 / np.arange(1, len(sites) + 1) ** 0.8
+        pop = pop[rng.permutation(len(sites))]
+        m = len(rows)
+        la, lo = np.empty(m), np.empty(m)
+        todo = np.arange(m)
+        for _round in range(12):
+            k = len(todo)
+            at_site = rng.random(k) < SITE_SHARE
+            s = rng.choice(len(sites), size=k, p=pop / pop.sum())
+            j = rng.normal(0, 1, (k, 2))
+            sd = np.where(at_site, SITE_JITTER_KM, spread)[:, None]
+            base = np.where(at_site[:, None], sites[s], [[lat0, lon0]])
+            la[todo], lo[todo] = _offset(base[:, 0], base[:, 1], j[:, 0] * sd[:, 0],
+                                         j[:, 1] * sd[:, 0])
+            todo = todo[~bm.on_land(la[todo], lo[todo])]
+            if not len(todo):
+                break
+        if len(todo):  # still at sea after many draws: onto a site
+            la[todo], lo[todo] = sites[s[:len(todo)], 0], sites[s[:len(todo)], 1]
+        lat[rows], lon[rows] = la, lo
+    return lat, lon
+
+
+def _forms(words_th, words_en, lang: str, p_english: float):
+    """(main words, alternative English words or None) of a phrase in this language."""
+    if lang == "en":
+        return (tuple(words_en), None)
+    return (tuple(words_th), tuple(words_en) if p_english > 0 else None)
+
+
+def _realistic_table(lang: str, p_english: float):
+    """The realistic corpus's phrase lists (Zipf weights, borrowed phrases), the union vocabulary,
+    the themes' true word distributions and the background's."""
+    phrase_id: dict[tuple, int] = {}
+    phrases: list[tuple] = []
+    own = np.zeros((N_THEMES, sum(len(t[3]) for t in THEMES)))
+    for k, (_key, _th, _en, ph) in enumerate(THEMES):
+        order = np.argsort([-p[2] for p in ph], kind="stable")
+        for r, o in enumerate(order):
+            words_th, words_en, _w = ph[o]
+            key = (words_th, words_en)
+            if key not in phrase_id:
+                phrase_id[key] = len(phrases)
+                phrases.append(key)
+            own[k, phrase_id[key]] += 1.0 / (r + 1) ** THEME_ZIPF
+    own = own[:, :len(phrases)]
+    own /= own.sum(1, keepdims=True)
+    mix = np.empty_like(own)
+    for k, key in enumerate(THEME_KEYS):
+        rel = np.mean([own[THEME_KEYS.index(j)] for j in RELATED[key]], axis=0)
+        mix[k] = (1 - BORROW) * own[k] + BORROW * rel
+    forms_all = [_forms(th, en, lang, p_english) for th, en in phrases]
+    themes = []
+    for k in range(N_THEMES):
+        support = np.flatnonzero(mix[k] > 0)
+        themes.append((mix[k, support] / mix[k, support].sum(), [forms_all[i] for i in support]))
+    bg_forms = [_forms((th,), (en,), lang, p_english) for th, en in BACKGROUND]
+    bg_w = 1.0 / np.arange(1, len(BACKGROUND) + 1) ** BACKGROUND_ZIPF
+    bg_w /= bg_w.sum()
+
+    vocab: dict[str, int] = {}
+    for main, alt in forms_all + bg_forms:
+        for word in main + (alt or ()):
+            vocab.setdefault(word, len(vocab))
+
+    def word_dist(weights, forms) -> np.ndarray:
+        out = np.zeros(len(vocab))
+        for pw, (main, alt) in zip(weights, forms):
+            q = 1.0 - p_english if alt is not None else 1.0
+            for word in main:
+                out[vocab[word]] += pw * q
+            for word in alt or ():
+                out[vocab[word]] += pw * p_english
+        return out / out.sum()
+
+    beta = np.array([word_dist(w, f) for w, f in themes])
+    background = word_dist(bg_w, bg_forms)
+    return themes, list(vocab), beta, (bg_w, bg_forms, background)
+
+
+def _realistic_texts(rng, theta, phrase_themes, background, lang, p_en, ptype, area, price):
+    """The realistic corpus's texts and each listing's background share.
+
+    Listing d has a length (slots ~ lognormal) and a background share lambda_d ~ Beta; each slot
+    is a background word with probability lambda_d (Zipf over :data:`BACKGROUND`, some written
+    after a number), else a theme z ~ theta_d and a phrase of z."""
+    n, K = theta.shape
+    bg_w, bg_forms, _ = background
+    n_slot = np.clip(np.round(rng.lognormal(np.log(LENGTH_MEDIAN), LENGTH_SIGMA, n)), 3,
+                     MAX_SLOTS).astype(np.int64)
+    lam = rng.beta(*BACKGROUND_SHARE, n)
+    doc_of = np.repeat(np.arange(n), n_slot)
+    m = len(doc_of)
+    is_bg = rng.random(m) < lam[doc_of]
+    z = np.empty(m, np.int64)
+    for s in range(0, m, 1_000_000):
+        dd = doc_of[s:s + 1_000_000]
+        z[s:s + 1_000_000] = (rng.random(len(dd))[:, None] > np.cumsum(theta[dd], 1)).sum(
+            1).clip(0, K - 1)
+    ur = rng.random(m)
+    which = np.empty(m, np.int64)
+    for k in range(K):
+        rows = np.flatnonzero(z == k)
+        which[rows] = np.searchsorted(np.cumsum(phrase_themes[k][0]), ur[rows]).clip(
+            0, len(phrase_themes[k][0]) - 1)
+    bg = np.searchsorted(np.cumsum(bg_w), rng.random(m)).clip(0, len(bg_w) - 1)
+    use_en = rng.random(m) < p_en
+    link = rng.random(m)
+    link_pick = rng.integers(0, 64, m)
+    number = rng.random(m)
+
+    sep = " " if lang == "en" else ""
+    links = EN_LINKS if lang == "en" else THAI_LINKS
+    rendered = [[(sep.join(main), " ".join(alt) if alt else "") for main, alt in forms]
+                for _w, forms in phrase_themes]
+    bg_text = [(main[0], alt[0] if alt else "") for main, alt in bg_forms]
+    type_words = ["".join(tw[2]) if lang != "en" else " ".join(tw[3]) for tw in TYPES]
+    area_names = [a[2].split(",")[0] if lang == "en" else a[1] for a in AREAS]
+
+    texts = []
+    pos = 0
+    for d in range(n):
+        parts = [type_words[ptype[d]]]
+        if link[pos] < 0.5:
+            parts.append(area_names[area[d]])
+        for i in range(pos, pos + n_slot[d]):
+            if is_bg[i]:
+                main, alt = bg_text[bg[i]]
+                s = alt if use_en[i] and alt else main
+                lo_hi = NUMBERED.get(s)
+                if s in ("ล้าน", "million"):  # the listing's own price
+                    s = f"{price[d] / 1e6:.2f} {s}"
+                elif lo_hi is not None:
+                    s = f"{int(lo_hi[0] + number[i] * (lo_hi[1] - lo_hi[0]))} {s}"
+                parts.append(s)
+                continue
+            main, alt = rendered[z[i]][which[i]]
+            s = alt if use_en[i] and alt else main
+            if link[i] < 0.3:
+                s = links[link_pick[i] % len(links)] + (
+                    " " if lang == "en" or (use_en[i] and alt) else "") + s
+            parts.append(s)
+        pos += n_slot[d]
+        texts.append(" ".join(parts))
+    return texts, lam
+
+
+def _prices(rng, ptype, area, theta) -> np.ndarray:
+    """Asking prices (baht): by type and kind of place, higher with the luxury theme."""
+    n = len(ptype)
     kidx = {k: i for i, k in enumerate(THEME_KEYS)}
+    base_price = {0: 6.0e6, 1: 4.0e6, 2: 2.8e6, 3: 3.2e6, 4: 7.5e6, 5: 3.5e6, 6: 2.9e6}
+    area_factor = np.array([2.0 if a[7] == "city" else 1.3 if a[7] == "beach" else 1.0
+                            for a in AREAS])[area]
+    lux = theta[:, kidx["luxury"]]
+    price = (np.array([base_price[p] for p in ptype]) * area_factor * (1 + 2.5 * lux)
+             * np.exp(rng.normal(0, 0.25, n)))
+    price = (np.round(price / 10_000) * 10_000).astype(np.int64)
+    return price
 
-    # 1. where, what, who, when
-    aw = np.array([a[6] for a in AREAS], float)
-    area = rng.choice(len(AREAS), size=n, p=aw / aw.sum())
-    lat0 = np.array([a[3] for a in AREAS])[area]
-    lon0 = np.array([a[4] for a in AREAS])[area]
-    lat, lon = _points(rng, lat0, lon0, np.array([a[5] for a in AREAS])[area])
-    kinds = [a[7] for a in AREAS]
-    u = rng.random(n)
-    ptype = np.empty(n, int)
-    for kind, mix in TYPE_MIX.items():
-        rows = np.flatnonzero(np.isin(area, [i for i, k in enumerate(kinds) if k == kind]))
-        ptype[rows] = np.searchsorted(np.cumsum(mix) / np.sum(mix), u[rows]).clip(0, 6)
-    affinity = np.full((len(AREAS), len(DEVELOPERS)), 0.03)
-    for j, dev in enumerate(DEVELOPERS):
-        for a in dev[3]:
-            affinity[AREA_KEYS.index(a), j] = 1.0
-    affinity /= affinity.sum(1, keepdims=True)
-    cum = np.cumsum(affinity, 1)[area]
-    dev = (rng.random(n)[:, None] > cum).sum(1).clip(0, len(DEVELOPERS) - 1)
-    span = int((END - START).astype(int))
-    day = rng.integers(0, span + 1, n)
-    date = START + day.astype("timedelta64[D]")
-    t = day / span  # 0..1
 
-    # 2. the Dirichlet parameter of each listing
-    area_boost = np.zeros((len(AREAS), K))
-    for i, a in enumerate(AREAS):
-        for key, b in a[8].items():
-            area_boost[i, kidx[key]] = b
-    type_boost = np.zeros((len(TYPES), K))
-    for i, d in TYPE_BOOST.items():
-        for key, b in d.items():
-            type_boost[i, kidx[key]] = b
-    dev_boost = np.zeros((len(DEVELOPERS), K))
-    for j, d in enumerate(DEVELOPERS):
-        dev_boost[j, kidx[d[2]]] = DEV_BOOST
-    slope = np.array([DRIFT.get(k, 0.0) for k in THEME_KEYS])
-    alpha = (BASE_ALPHA + area_boost[area] + type_boost[ptype] + dev_boost[dev])
-    alpha *= np.exp(slope[None, :] * (2 * t[:, None] - 1))
-    theta = rng.gamma(alpha)
-    theta /= theta.sum(1, keepdims=True)  # (n, K)
-
-    # 3. phrases: theme per phrase, then a phrase of that theme
+def _easy_texts(rng, theta, phrase_themes, lang, p_en, ptype, area) -> list[str]:
+    """The "easy" corpus's texts: phrase by phrase, a theme z ~ theta_d, then a phrase of z
+    (the draws, and so the texts, are exactly those of the first version)."""
+    n, K = theta.shape
     n_phr = rng.poisson(PHRASES_PER_LISTING, n) + 4
     doc_of = np.repeat(np.arange(n), n_phr)
     m = len(doc_of)
@@ -469,13 +696,93 @@ def generate(n: int = 5000, seed: int = 0, lang: str = "th") -> Listings:
         pos += n_phr[d]
         texts.append(" ".join(parts))
 
-    base_price = {0: 6.0e6, 1: 4.0e6, 2: 2.8e6, 3: 3.2e6, 4: 7.5e6, 5: 3.5e6, 6: 2.9e6}
-    area_factor = np.array([2.0 if a[7] == "city" else 1.3 if a[7] == "beach" else 1.0
-                            for a in AREAS])[area]
-    lux = theta[:, kidx["luxury"]]
-    price = (np.array([base_price[p] for p in ptype]) * area_factor * (1 + 2.5 * lux)
-             * np.exp(rng.normal(0, 0.25, n)))
-    price = (np.round(price / 10_000) * 10_000).astype(np.int64)
+    return texts
+
+
+def generate(n: int = 5000, seed: int = 0, lang: str = "th",
+             difficulty: str = "easy") -> Listings:
+    """Generate ``n`` listings.
+
+    Parameters
+    ----------
+    n : number of listings, 1..200,000.
+    seed : the random seed; the same (n, seed, lang, difficulty) always gives the same corpus.
+    lang : "th" (Thai), "en" (English) or "mixed" (Thai with about a quarter of the phrases in
+        English, as many real listings are written).
+    difficulty : "easy" (the default: every word comes from one theme's own phrases, themes
+        share almost no words, lengths are Poisson) or "realistic": a shared background
+        vocabulary (:data:`BACKGROUND`: rooms, prices, "near", "new", agency boilerplate)
+        carries a Beta(4.5, 5.5) share of every listing (mean 45%), themes borrow
+        :data:`BORROW` of their phrases from related themes, phrase and background
+        frequencies are Zipf-like, and lengths are lognormal (a few words to a few hundred).
+        Places, types, developers, dates and theme mixes are the same in both for a seed.
+    """
+    if not 1 <= n <= MAX_LISTINGS:
+        raise ValueError(f"n must be between 1 and {MAX_LISTINGS:,}")
+    if lang not in ("th", "en", "mixed"):
+        raise ValueError("lang must be 'th', 'en' or 'mixed'")
+    if difficulty not in ("easy", "realistic"):
+        raise ValueError("difficulty must be 'easy' or 'realistic'")
+    rng = np.random.default_rng([seed, 20240601])
+    p_en = 0.25 if lang == "mixed" else 0.0
+    if difficulty == "easy":
+        phrase_themes, vocab, beta = _phrase_table(lang, p_en)
+        background = None
+    else:
+        phrase_themes, vocab, beta, background = _realistic_table(lang, p_en)
+    K = N_THEMES
+    kidx = {k: i for i, k in enumerate(THEME_KEYS)}
+
+    # 1. where, what, who, when
+    aw = np.array([a[6] for a in AREAS], float)
+    area = rng.choice(len(AREAS), size=n, p=aw / aw.sum())
+    _skip_old_points(rng, n)
+    lat, lon = _coordinates(seed, area)
+    kinds = [a[7] for a in AREAS]
+    u = rng.random(n)
+    ptype = np.empty(n, int)
+    for kind, mix in TYPE_MIX.items():
+        rows = np.flatnonzero(np.isin(area, [i for i, k in enumerate(kinds) if k == kind]))
+        ptype[rows] = np.searchsorted(np.cumsum(mix) / np.sum(mix), u[rows]).clip(0, 6)
+    affinity = np.full((len(AREAS), len(DEVELOPERS)), 0.03)
+    for j, dev in enumerate(DEVELOPERS):
+        for a in dev[3]:
+            affinity[AREA_KEYS.index(a), j] = 1.0
+    affinity /= affinity.sum(1, keepdims=True)
+    cum = np.cumsum(affinity, 1)[area]
+    dev = (rng.random(n)[:, None] > cum).sum(1).clip(0, len(DEVELOPERS) - 1)
+    span = int((END - START).astype(int))
+    day = rng.integers(0, span + 1, n)
+    date = START + day.astype("timedelta64[D]")
+    t = day / span  # 0..1
+
+    # 2. the Dirichlet parameter of each listing
+    area_boost = np.zeros((len(AREAS), K))
+    for i, a in enumerate(AREAS):
+        for key, b in a[8].items():
+            area_boost[i, kidx[key]] = b
+    type_boost = np.zeros((len(TYPES), K))
+    for i, d in TYPE_BOOST.items():
+        for key, b in d.items():
+            type_boost[i, kidx[key]] = b
+    dev_boost = np.zeros((len(DEVELOPERS), K))
+    for j, d in enumerate(DEVELOPERS):
+        dev_boost[j, kidx[d[2]]] = DEV_BOOST
+    slope = np.array([DRIFT.get(k, 0.0) for k in THEME_KEYS])
+    alpha = (BASE_ALPHA + area_boost[area] + type_boost[ptype] + dev_boost[dev])
+    alpha *= np.exp(slope[None, :] * (2 * t[:, None] - 1))
+    theta = rng.gamma(alpha)
+    theta /= theta.sum(1, keepdims=True)  # (n, K)
+
+    # 3. the words, and a price (the realistic texts quote it)
+    if difficulty == "easy":
+        texts = _easy_texts(rng, theta, phrase_themes, lang, p_en, ptype, area)
+        lam = None
+        price = _prices(rng, ptype, area, theta)
+    else:
+        price = _prices(rng, ptype, area, theta)
+        texts, lam = _realistic_texts(np.random.default_rng([seed, 11]), theta,
+                                      phrase_themes, background, lang, p_en, ptype, area, price)
 
     col = 1 if lang == "en" else 0
     df = pd.DataFrame({
@@ -493,7 +800,9 @@ def generate(n: int = 5000, seed: int = 0, lang: str = "th") -> Listings:
         themes=list(THEME_KEYS),
         labels=[t[2] if lang == "en" else t[1] for t in THEMES],
         vocab=vocab, topic_word=beta, doc_theme=theta.astype(np.float32),
-        developer_favourite={d[col]: d[2] for d in DEVELOPERS},
+        developer_favourite={d[col]: d[2] for d in DEVELOPERS}, difficulty=difficulty,
+        background=None if background is None else background[2],
+        doc_background=None if lam is None else lam.astype(np.float32),
     )
     return Listings(df=df, truth=truth, lang=lang, seed=seed)
 

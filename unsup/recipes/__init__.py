@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from unsup import checkpoints, families, paths
-from unsup.train import Progress, distributed_rank, fit
+from unsup.train import Progress, best_path, distributed_rank, fit
 
 
 def print_progress(every: int = 100) -> Callable[[Progress], None]:
@@ -78,8 +78,12 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
                "eval_seconds": round(time.perf_counter() - t1, 1),
                **({"extra_metrics": extra_metrics} if extra_metrics else {})})
     # the finished checkpoint: metrics embedded in the weights file too; the optimizer state
-    # (only needed to resume an unfinished run) is dropped
-    return checkpoints.save(model, path, final, optimizer=False)
+    # (only needed to resume an unfinished run) and the run's "best so far" copy are dropped
+    saved = checkpoints.save(model, path, final, optimizer=False)
+    best = best_path(path)
+    for f in (best, best.with_suffix(".json")):
+        f.unlink(missing_ok=True)
+    return saved
 
 
 def evaluate_entry(entry: checkpoints.Entry) -> dict[str, Any]:

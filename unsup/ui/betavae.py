@@ -116,6 +116,7 @@ def training_form() -> None:
     from unsup.recipes.betavae import training_spec
     from unsup.ui import training
 
+    training.keep("bv_kind", "bv_beta", "bv_order", "bv_steps", "bv_resume_steps")
     if training.job_panel("beta-vae", ["recon", "kl", "loss"],
                           preview_caption="Live preview: six samples from fixed codes, then "
                                           "reconstructions of six training sprites."):

@@ -21,6 +21,15 @@ LABELS = {"queued": "Waiting for a free training slotâ€¦", "running": "Trainingâ
           "failed": "Training failed."}
 
 
+def keep(*keys: str) -> None:
+    """Keep the values of these widgets while they are not drawn (a form hidden behind the job
+    panel): Streamlit forgets a widget's value after a run that does not draw it, so that Stop ->
+    Start would otherwise show the defaults again instead of what the user set."""
+    for k in keys:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+
+
 def _param(key: str) -> str:
     return f"job_{key}"
 

@@ -3,6 +3,7 @@ decks, HTML snippets and the small tables behind them. No streamlit here."""
 
 from __future__ import annotations
 
+import functools
 import html
 
 import numpy as np
@@ -116,12 +117,27 @@ def relevance_bars(model, k: int, lam: float, n: int = 12):
 # -- listings on the map ----------------------------------------------------------------------
 MAX_SCATTER = 60_000  # dots drawn at most (an even sample of the filtered listings beyond)
 MAX_TOOLTIP_TEXT = 12_000  # text excerpts in tooltips only up to this many dots
+MAP_WIDTH_PX, MAP_HEIGHT_PX = 700, 540  # the map's size assumed when fitting the view
+LISTINGS_ID = "listings-"  # + mode: the listings layer's id (see listing_deck)
+BASEMAP_ID = "basemap"
+# Basemap colours (RGBA): translucent land, so an online tile map underneath still shows.
+BASEMAP_STYLE = {  # kind -> (fill, line, line width in pixels)
+    "province": ([236, 229, 206, 170], [150, 146, 135, 200], 0.6),
+    "neighbour": ([222, 222, 218, 140], [0, 0, 0, 0], 0.0),
+    "coast": ([0, 0, 0, 0], [84, 130, 176, 230], 1.1),
+    "border": ([0, 0, 0, 0], [96, 96, 96, 230], 1.4),
+}
 
 
 def point_table(df: pd.DataFrame, theta: np.ndarray, labels: list[str],
                 excerpt: int = 80) -> pd.DataFrame:
     """Per listing: dominant topic, its share, a text excerpt and the top-3 shares (for the
-    map's tooltip)."""
+    map's tooltip).
+
+    Text is kept as plain text, not HTML-escaped: Streamlit's deck chart escapes every value it
+    puts into the tooltip's HTML template (``{excerpt}`` and the rest), so escaping here too
+    would show ``&amp;`` for ``&``.
+    """
     n = len(theta)
     dom = theta.argmax(1) if n else np.zeros(0, int)
     top3 = np.argsort(-theta, 1)[:, :3]
@@ -139,47 +155,132 @@ def point_table(df: pd.DataFrame, theta: np.ndarray, labels: list[str],
         "lat": df["lat"].to_numpy(float), "lon": df["lon"].to_numpy(float), "topic": dom,
         "share": share.astype(float).round(2), "label": lab[dom] if n else [],
         "type": df["type"].astype(str).to_numpy() if "type" in df else "",
-        "excerpt": ex.map(html.escape).to_numpy(), "top3": t3,
+        "excerpt": ex.to_numpy(), "top3": t3,
     })
 
 
+def _mercator_y(lat):
+    """Web Mercator's y of a latitude, as a fraction of the world's height (0 at the
+    equator)."""
+    phi = np.radians(np.clip(lat, -85.05, 85.05))
+    return np.log(np.tan(np.pi / 4 + phi / 2)) / (2 * np.pi)
+
+
+def fit_view(lat, lon, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
+             margin: float = 0.08) -> dict:
+    """The view (centre and zoom) that fits the points' extent into a ``width`` x ``height``
+    pixel map with ``margin`` of it spare on each side.
+
+    The extent is the points' bounding box (from the 0.5th to the 99.5th percentile when there
+    are 200 points or more, so one stray coordinate does not zoom out to the whole world). In
+    deck.gl's Web Mercator view the world is 512 * 2**zoom pixels wide, so the zoom is the
+    largest that fits both the box's width and its Mercator height.
+    """
+    lat = np.asarray(lat, float)
+    lon = np.asarray(lon, float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    lat, lon = lat[ok], lon[ok]
+    if not len(lat):
+        return {"latitude": 13.0, "longitude": 100.9, "zoom": 5.0}
+    q = (0.5, 99.5) if len(lat) >= 200 else (0, 100)
+    lat0, lat1 = np.percentile(lat, q)
+    lon0, lon1 = np.percentile(lon, q)
+    y0, y1 = _mercator_y(lat0), _mercator_y(lat1)
+    dx = max((lon1 - lon0) / 360.0, 0.004 / 360)  # at least ~400 m across
+    dy = max(y1 - y0, 0.004 / 360)
+    usable = 1 - 2 * margin
+    zoom = np.log2(min(width * usable / (512 * dx), height * usable / (512 * dy)))
+    ym = (y0 + y1) / 2
+    lat_c = np.degrees(2 * np.arctan(np.exp(ym * 2 * np.pi)) - np.pi / 2)
+    return {"latitude": round(float(lat_c), 5), "longitude": round(float((lon0 + lon1) / 2), 5),
+            "zoom": round(float(np.clip(zoom, 2, 16)), 2)}
+
+
+def _extent_km(view: dict, width: int = MAP_WIDTH_PX) -> float:
+    """Ground distance (km) across the fitted map's width."""
+    return 40_075.0 * np.cos(np.radians(view["latitude"])) * width / (512 * 2 ** view["zoom"])
+
+
+@functools.lru_cache(maxsize=1)
+def basemap_layer_json() -> str:
+    """The offline basemap (provinces, neighbours' land, coasts, borders) as one deck.gl
+    GeoJsonLayer, serialized once (it is the same in every map)."""
+    import json
+
+    from unsup.data.basemap import geojson
+
+    feats = []
+    for f in geojson()["features"]:
+        fill, line, width = BASEMAP_STYLE[f["properties"]["kind"]]
+        props = {"kind": f["properties"]["kind"], "name": f["properties"].get("name", ""),
+                 "fill": fill, "line": line, "width": width}
+        feats.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
+    layer = {
+        "@@type": "GeoJsonLayer", "id": BASEMAP_ID,
+        "data": {"type": "FeatureCollection", "features": feats},
+        "filled": True, "stroked": True, "pickable": False,
+        "getFillColor": "@@=properties.fill", "getLineColor": "@@=properties.line",
+        "getLineWidth": "@@=properties.width", "lineWidthUnits": "pixels",
+        "lineWidthMinPixels": 0, "lineJointRounded": True,
+    }
+    return json.dumps(layer, ensure_ascii=False, separators=(",", ":"))
+
+
 def listing_deck(points: pd.DataFrame, n_topics: int, mode: str = "scatter",
-                 weight: np.ndarray | None = None, focus: int | None = None):
+                 weight: np.ndarray | None = None, focus: int | None = None,
+                 basemap: bool = True):
     """A pydeck map of listings, as a deck whose JSON is built directly (pydeck's own
     serializer takes seconds for 100,000 points).
 
     mode "scatter": a dot per listing coloured by dominant topic, opacity by its share (at most
     ``MAX_SCATTER`` dots: an even sample beyond; tooltips carry a text excerpt up to
-    ``MAX_TOOLTIP_TEXT`` dots); "hexagon": listing counts in hexagonal bins drawn as columns;
-    "heatmap": density weighted by ``weight`` (e.g. the focus topic's share).
+    ``MAX_TOOLTIP_TEXT`` dots); "hexagon": listing counts in hexagonal bins drawn as columns
+    (bin size and column height scaled to the data's extent); "heatmap": density weighted by
+    ``weight`` (e.g. the focus topic's share).
+
+    Layers, bottom to top: Streamlit's own tile map (``map_style=None``; it loads only when the
+    machine is online, else the background stays blank), the shipped offline basemap
+    (``basemap=True``: Thailand's provinces, its neighbours' land, coasts and borders, filled
+    translucent so the tiles show through when they load) and the listings. The view opens
+    fitted to the listings' extent (:func:`fit_view`).
+
+    Every data accessor (``get*``) is a deck.gl JSON expression (``"@@=..."``) over the data
+    rows' fields or a constant; no other prop is an expression (deck.gl would turn it into a
+    function). The listings layer's id names the mode: deck.gl keeps a layer's state between
+    renders by id, and a HexagonLayer handed the state of a ScatterplotLayer with the same id
+    looks for its accessors (``getRadius is not a function``) and draws nothing.
     """
     import json
 
     import pydeck as pdk
 
+    if mode not in ("scatter", "hexagon", "heatmap"):
+        raise ValueError(f"unknown map mode {mode!r}: use scatter, hexagon or heatmap")
     colors = np.array([hex_to_rgb(c) for c in topic_colors(n_topics)], dtype=np.int64)
-    if len(points):
-        view = pdk.ViewState(latitude=round(float(points["lat"].median()), 4),
-                             longitude=round(float(points["lon"].median()), 4),
-                             zoom=round(_zoom(points), 2), pitch=0)
-    else:
-        view = pdk.ViewState(latitude=13.0, longitude=100.9, zoom=5)
+    view = fit_view(points["lat"], points["lon"])
+    view_state = pdk.ViewState(pitch=0, **view)
+    extent = _extent_km(view)
+    layer_id = LISTINGS_ID + mode
     tooltip = None
     if mode == "hexagon":
         data = points[["lon", "lat"]].round(4)
-        layer = pdk.Layer("HexagonLayer", id="listings", data=[], get_position=["lon", "lat"],
-                          radius=3000, elevation_scale=60, extruded=True, pickable=True,
-                          coverage=0.9,
+        radius = int(np.clip(extent * 1000 / 150, 300, 5_000))  # ~150 bins across the map
+        layer = pdk.Layer("HexagonLayer", id=layer_id, data=[], get_position=["lon", "lat"],
+                          radius=radius, coverage=0.9, extruded=True, pickable=True,
+                          # the tallest column (elevationRange's 1,000 m) ~ a quarter of the map
+                          elevation_scale=round(max(1.0, extent / 4), 2),
+                          elevation_range=[0, 1000],
                           color_range=[[255, 255, 204], [199, 233, 180], [127, 205, 187],
                                        [65, 182, 196], [44, 127, 184], [37, 52, 148]])
-        view.pitch = 40
-        tooltip = {"html": "<b>{elevationValue}</b> listings", "style": {"fontSize": "12px"}}
+        view_state.pitch = 40
+        tooltip = {"html": "<b>{count}</b> listings", "style": {"fontSize": "12px"}}
     elif mode == "heatmap":
         w = np.ones(len(points)) if weight is None else np.asarray(weight, float)
         data = pd.DataFrame({"lon": points["lon"].round(4), "lat": points["lat"].round(4),
-                             "w": np.round(w, 2)})
-        layer = pdk.Layer("HeatmapLayer", id="listings", data=[], get_position=["lon", "lat"],
-                          get_weight="w", radius_pixels=30, aggregation="SUM")
+                             "w": np.round(w, 3)})
+        # aggregation is an enum, not an accessor: quoted so pydeck keeps it a plain string
+        layer = pdk.Layer("HeatmapLayer", id=layer_id, data=[], get_position=["lon", "lat"],
+                          get_weight="w", radius_pixels=30, aggregation='"SUM"')
     else:
         pts = points
         if len(pts) > MAX_SCATTER:
@@ -195,28 +296,40 @@ def listing_deck(points: pd.DataFrame, n_topics: int, mode: str = "scatter",
         data = pts[cols].copy()
         data["lon"], data["lat"] = data["lon"].round(5), data["lat"].round(5)
         data["r"], data["g"], data["b"], data["a"] = rgb[:, 0], rgb[:, 1], rgb[:, 2], alpha
-        layer = pdk.Layer("ScatterplotLayer", id="listings", data=[],
+        layer = pdk.Layer("ScatterplotLayer", id=layer_id, data=[],
                           get_position=["lon", "lat"], get_fill_color="[r, g, b, a]",
-                          get_radius=250,
-                          radius_min_pixels=2, radius_max_pixels=8, pickable=True,
-                          auto_highlight=True)
+                          get_radius=40,
+                          radius_min_pixels=2.5, radius_max_pixels=9, pickable=True,
+                          auto_highlight=True, stroked=False)
         html_t = "<b>{label}</b> ({share})<br/><i>{type}</i>"
         if rich:
             html_t += "<br/>{excerpt}<br/><small>{top3}</small>"
         tooltip = {"html": html_t, "style": {"fontSize": "12px", "maxWidth": "320px"}}
-    deck = pdk.Deck(layers=[layer], initial_view_state=view, tooltip=tooltip, map_style=None)
+    deck = pdk.Deck(layers=[layer], initial_view_state=view_state, tooltip=tooltip,
+                    map_style=None)
     spec = json.loads(deck.to_json())
     spec["layers"][0]["data"] = "@@DATA@@"
+    if basemap:
+        spec["layers"].insert(0, "@@BASEMAP@@")
     text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
     rows = data.to_json(orient="records", force_ascii=False, double_precision=5)
-    return JsonDeck(text.replace('"@@DATA@@"', rows, 1), tooltip)
+    text = text.replace('"@@DATA@@"', rows, 1)
+    if basemap:
+        text = text.replace('"@@BASEMAP@@"', basemap_layer_json(), 1)
+    return JsonDeck(text, tooltip)
+
+
+def listings_layer(spec: dict) -> dict:
+    """The listings layer of a deck spec (a parsed ``listing_deck`` JSON)."""
+    return next(layer for layer in spec["layers"] if str(layer.get("id", "")).startswith(
+        LISTINGS_ID))
 
 
 def deck_points(spec_json: str) -> list[dict]:
-    """The data rows of a deck's first layer (used by tests and the bench)."""
+    """The data rows of a deck's listings layer (used by tests and the bench)."""
     import json
 
-    return json.loads(spec_json)["layers"][0]["data"]
+    return listings_layer(json.loads(spec_json))["data"]
 
 
 def _json_deck_class():
@@ -241,9 +354,8 @@ def JsonDeck(spec: str, tooltip):  # noqa: N802 - a factory that reads like a cl
 
 
 def _zoom(points: pd.DataFrame) -> float:
-    span = max(float(points["lat"].quantile(0.98) - points["lat"].quantile(0.02)),
-               float(points["lon"].quantile(0.98) - points["lon"].quantile(0.02)), 0.01)
-    return float(np.clip(np.log2(360 / span) - 0.6, 3, 14))
+    """The fitted zoom of :func:`fit_view` for a table with lat and lon columns."""
+    return fit_view(points["lat"], points["lon"])["zoom"]
 
 
 def legend_html(labels: list[str], selected: list[int] | None = None) -> str:

@@ -1,0 +1,173 @@
+"""Figures of the GAN page. Pure functions: arrays in, plotly figures or PIL images out (no
+torch, no models, no checkpoints).
+
+- :func:`lab_figure`: the 2-D lab's canvas, layer by layer as GAN Lab draws it: the
+  discriminator's heat-map, real and generated points, the generator's transport of its input
+  grid and the gradient arrows on generated points;
+- :func:`mode_bars`: high-quality samples per mode, captured modes coloured;
+- :func:`digit_histogram`: the class histogram of generated digits;
+- :func:`click_layer_points`: the invisible grid the "clicked points" canvas selects from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from unsup.viz.plots import LAYOUT, PALETTE
+
+REAL_COLOR = "#2E7D32"
+FAKE_COLOR = "#7B1FA2"
+LAYERS = ("heat-map", "real", "generated", "manifold", "gradients")
+"""Layers of the lab canvas (each switchable)."""
+LAYER_HELP = {
+    "heat-map": "the discriminator's verdict at every point of the plane",
+    "real": "training points (green)",
+    "generated": "generator samples G(z) for a fixed set of z (purple)",
+    "manifold": "the generator's image of a square grid of its input plane z",
+    "gradients": "−∂L_G/∂x̂: where the generator's loss pushes each generated point",
+}
+
+
+def _lines(polylines: np.ndarray) -> tuple[list, list]:
+    """(k, m, 2) polylines -> x, y lists with None between lines (one trace for all)."""
+    xs: list = []
+    ys: list = []
+    for line in np.asarray(polylines, dtype=float):
+        xs += line[:, 0].tolist() + [None]
+        ys += line[:, 1].tolist() + [None]
+    return xs, ys
+
+
+def arrow_segments(points, vectors, length: float) -> np.ndarray:
+    """Segments (n, 2, 2) from each point along its vector, the longest ``length`` long (the
+    others in proportion), so the arrows stay readable whatever the gradient scale."""
+    p = np.asarray(points, dtype=float).reshape(-1, 2)
+    v = np.asarray(vectors, dtype=float).reshape(-1, 2)
+    v = np.where(np.isfinite(v), v, 0.0)
+    norm = np.linalg.norm(v, axis=1)
+    top = float(norm.max()) if len(norm) else 0.0
+    scale = length / top if top > 0 else 0.0
+    return np.stack([p, p + v * scale], axis=1)
+
+
+def lab_figure(*, extent: tuple[float, float, float, float], real=None, fake=None, heat=None,
+               heat_label: str = "D(x)", heat_range: tuple[float, float] | None = None,
+               manifold=None, arrows=None, means=None, sigma: float | None = None,
+               title: str = "", height: int = 520, clickable=None) -> go.Figure:
+    """The lab canvas.
+
+    Parameters
+    ----------
+    extent : (x0, x1, y0, y1)
+        The plane shown.
+    real, fake : (n, 2) arrays, optional
+        Real and generated points.
+    heat : (g, g) array, optional
+        The discriminator's verdict on a g x g grid over ``extent`` (row = y, column = x).
+    heat_label, heat_range
+        Colour-bar title and fixed range (None: the values' own range).
+    manifold : (k, m, 2) array, optional
+        Polylines: the generator's image of the lines of a grid of its input plane.
+    arrows : (n, 2, 2) array, optional
+        Segments from each generated point along its gradient (:func:`arrow_segments`).
+    means, sigma : optional
+        Mode centres, drawn as 3σ circles (the high-quality radius).
+    clickable : (k, 2) array, optional
+        An invisible grid of points a click can select (to place points on the canvas).
+    """
+    x0, x1, y0, y1 = extent
+    fig = go.Figure()
+    if heat is not None:
+        h = np.asarray(heat, dtype=float)
+        g = h.shape[0]
+        zmin, zmax = heat_range if heat_range else (float(np.nanmin(h)), float(np.nanmax(h)))
+        if not zmax > zmin:
+            zmax = zmin + 1e-6
+        fig.add_trace(go.Heatmap(
+            z=h, x=np.linspace(x0, x1, h.shape[1]), y=np.linspace(y0, y1, g), zmin=zmin,
+            zmax=zmax, colorscale="RdBu", reversescale=False, opacity=0.75, name="D",
+            colorbar=dict(title=dict(text=heat_label, side="right"), thickness=12, len=0.8),
+            hovertemplate="x %{x:.2f}, y %{y:.2f}<br>" + heat_label + " %{z:.3g}<extra></extra>"))
+    if manifold is not None and len(manifold):
+        xs, ys = _lines(manifold)
+        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="G(input grid)",
+                                   line=dict(color="rgba(90,90,90,0.55)", width=1),
+                                   hoverinfo="skip"))
+    if means is not None and sigma:
+        for i, (mx, my) in enumerate(np.asarray(means, dtype=float)):
+            r = 3.0 * float(sigma)
+            fig.add_shape(type="circle", x0=mx - r, x1=mx + r, y0=my - r, y1=my + r,
+                          line=dict(color="rgba(0,0,0,0.35)", width=1, dash="dot"))
+    if real is not None and len(real):
+        r = np.asarray(real, dtype=float)
+        fig.add_trace(go.Scattergl(x=r[:, 0], y=r[:, 1], mode="markers", name="real",
+                                   marker=dict(color=REAL_COLOR, size=4, opacity=0.6)))
+    if fake is not None and len(fake):
+        f = np.asarray(fake, dtype=float)
+        fig.add_trace(go.Scattergl(x=f[:, 0], y=f[:, 1], mode="markers", name="generated",
+                                   marker=dict(color=FAKE_COLOR, size=4, opacity=0.7)))
+    if arrows is not None and len(arrows):
+        xs, ys = _lines(arrows)
+        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="G's gradient",
+                                   line=dict(color="#E65100", width=1.5), hoverinfo="skip"))
+        tips = np.asarray(arrows, dtype=float)[:, 1]
+        fig.add_trace(go.Scattergl(x=tips[:, 0], y=tips[:, 1], mode="markers",
+                                   showlegend=False, hoverinfo="skip",
+                                   marker=dict(color="#E65100", size=3)))
+    if clickable is not None and len(clickable):
+        c = np.asarray(clickable, dtype=float)
+        fig.add_trace(go.Scatter(x=c[:, 0], y=c[:, 1], mode="markers", name="click to add",
+                                 showlegend=False, marker=dict(size=9, color="rgba(0,0,0,0.01)"),
+                                 hovertemplate="add (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    fig.update_layout(title=title, height=height, dragmode=False if clickable is None else "select",
+                      legend=dict(orientation="h", y=-0.08), **LAYOUT)
+    fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x",
+                     scaleratio=1)
+    return fig
+
+
+def click_layer_points(extent: tuple[float, float, float, float], n: int = 41) -> np.ndarray:
+    """An n x n grid of points over ``extent`` (n², 2): the click targets of the canvas."""
+    x0, x1, y0, y1 = extent
+    xx, yy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+    return np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+
+def mode_bars(counts, captured, min_count: int, title: str = "") -> go.Figure:
+    """High-quality samples per mode (bars), captured modes (≥ ``min_count``) coloured."""
+    c = np.asarray(counts, dtype=int)
+    cap = np.asarray(captured, dtype=bool)
+    colors = [PALETTE[2] if k else "#cccccc" for k in cap]
+    fig = go.Figure(go.Bar(x=[f"{i + 1}" for i in range(len(c))], y=c, marker_color=colors,
+                           hovertemplate="mode %{x}: %{y} samples<extra></extra>"))
+    fig.add_hline(y=min_count, line=dict(color="#888", dash="dash"),
+                  annotation_text=f"{min_count} = captured", annotation_position="top left")
+    fig.update_layout(title=title, height=240, xaxis_title="mode",
+                      yaxis_title="high-quality samples", **LAYOUT)
+    return fig
+
+
+def digit_histogram(shares, n: int, title: str = "", floor: float | None = None) -> go.Figure:
+    """Share of ``n`` generated samples the classifier reads as each digit; ``floor``: a
+    dashed line (e.g. 4%) below which a digit counts as under-represented."""
+    s = np.asarray(shares, dtype=float)
+    colors = [PALETTE[0] if floor is None or v >= floor else PALETTE[3] for v in s]
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(s))], y=s * 100, marker_color=colors,
+                           hovertemplate="digit %{x}: %{y:.1f}%<extra></extra>"))
+    fig.add_hline(y=100.0 / len(s), line=dict(color="#555", dash="dot"),
+                  annotation_text="uniform", annotation_position="top right")
+    if floor is not None:
+        fig.add_hline(y=floor * 100, line=dict(color=PALETTE[3], dash="dash"),
+                      annotation_text=f"{floor:.0%}", annotation_position="bottom right")
+    fig.update_layout(title=title or f"Digits of {n:,} samples, read by the digit classifier",
+                      height=280, xaxis_title="digit", yaxis_title="% of samples", **LAYOUT)
+    return fig
+
+
+def speed_text(steps_per_s: float | None, frames_per_s: float | None) -> str:
+    """The lab's speed readout."""
+    a = "–" if not steps_per_s else f"{steps_per_s:,.0f}"
+    b = "–" if not frames_per_s else f"{frames_per_s:.1f}"
+    return f"{a} training steps/s · {b} redraws/s"
