@@ -6,7 +6,7 @@ import pytest
 from unsup.data.listings import N_THEMES, distance_to_coast_km, generate
 from unsup.metrics.topics import topic_recovery
 from unsup.models import topics as tm
-from unsup.viz.topics import developer_niches
+from unsup.metrics.topics import developer_niches
 
 
 @pytest.fixture(scope="module")

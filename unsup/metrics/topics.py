@@ -17,6 +17,7 @@ listings are shorter than that, so a whole document is one window here.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 
@@ -95,3 +96,82 @@ def topic_recovery(model_topic_word: np.ndarray, vocab: list[str], truth) -> dic
     m = hungarian_match(model_topic_word, T)
     theme_of = {int(r): truth.themes[int(c)] for r, c in zip(m["learned"], m["truth"])}
     return {**m, "theme_of": theme_of}
+
+
+# -- analysis of a fitted model, for the page (figures in unsup.viz.topics) -----------------------
+def topic_table(model, lam: float = 0.6, n: int = 8) -> "pd.DataFrame":
+    """One row per topic: label, prevalence, the lecture's formula (words ranked by relevance
+    with weight lam, shown with their probability)."""
+    prev = model.prevalence()
+    return pd.DataFrame({
+        "topic": np.arange(model.n_topics), "label": model.labels_,
+        "share": np.round(prev, 4),
+        "words": [model.formula(k, n, lam) for k in range(model.n_topics)],
+    })
+
+
+def js_distances(topic_word: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon distance (sqrt of the divergence, base 2) between every pair of topics."""
+    P = np.asarray(topic_word, float) + 1e-12
+    P /= P.sum(1, keepdims=True)
+    K = len(P)
+    D = np.zeros((K, K))
+    for i in range(K):
+        M = 0.5 * (P[i][None] + P)
+        kl1 = (P[i][None] * np.log2(P[i][None] / M)).sum(1)
+        kl2 = (P * np.log2(P / M)).sum(1)
+        D[i] = np.sqrt(np.clip(0.5 * (kl1 + kl2), 0, None))
+    return (D + D.T) / 2
+
+
+def mds_2d(D: np.ndarray) -> np.ndarray:
+    """Classical (Torgerson) scaling of a distance matrix to 2-D, as LDAvis does."""
+    K = len(D)
+    if K < 3:
+        return np.c_[np.arange(K, dtype=float), np.zeros(K)]
+    J = np.eye(K) - 1.0 / K
+    B = -0.5 * J @ (D ** 2) @ J
+    w, v = np.linalg.eigh(B)
+    idx = np.argsort(w)[::-1][:2]
+    xy = v[:, idx] * np.sqrt(np.clip(w[idx], 0, None))
+    xy *= np.where(xy[np.abs(xy).argmax(0), [0, 1]] < 0, -1, 1)  # a fixed orientation
+    return xy
+
+
+def share_by_period(dates: pd.Series, theta: np.ndarray, freq: str = "Q") -> pd.DataFrame:
+    """Mean topic share per period ("M" month or "Q" quarter): (periods, K), index = period
+    start."""
+    period = pd.to_datetime(dates).dt.to_period(freq).dt.start_time
+    df = pd.DataFrame(theta, columns=range(theta.shape[1]))
+    df["period"] = period.to_numpy()
+    return df.groupby("period").mean().sort_index()
+
+
+def developer_niches(developers: pd.Series, theta: np.ndarray, min_listings: int = 20
+                     ) -> pd.DataFrame:
+    """Each developer's mean topic share divided by the whole corpus's (lift; 1 = average),
+    for developers with at least ``min_listings`` listings. Rows sorted by size."""
+    df = pd.DataFrame(theta, columns=range(theta.shape[1]))
+    df["developer"] = developers.astype(str).to_numpy()
+    g = df.groupby("developer")
+    sizes = g.size()
+    mean = g.mean()[sizes >= min_listings]
+    lift = mean / np.maximum(theta.mean(0), 1e-12)
+    return lift.loc[sizes[sizes >= min_listings].sort_values(ascending=False).index]
+
+
+
+
+def intertopic_positions(topic_word: np.ndarray) -> np.ndarray:
+    """2-D positions of the topics: classical scaling of their Jensen-Shannon distances."""
+    return mds_2d(js_distances(topic_word))
+
+
+def relevance_counts(model, k: int, lam: float, n: int = 12):
+    """The ``n`` top words of topic ``k`` by relevance (Sievert & Shirley 2014), bottom-up,
+    with their count in the whole corpus and their expected count in topic ``k``."""
+    order = np.argsort(-model.relevance(lam)[k], kind="stable")[:n][::-1]
+    words = [model.vocab_[i] for i in order]
+    total = model.word_freq_[order]
+    within = model.topic_word_[k, order] * model.prevalence()[k] * model.word_freq_.sum()
+    return words, total, np.minimum(within, total)

@@ -15,6 +15,7 @@ import streamlit as st
 from unsup import paths
 from unsup.data import tables
 from unsup.jobs import get_runner
+from unsup.metrics import topics as tmetrics
 from unsup.models import topics as tm
 from unsup.recipes import topics as recipe
 from unsup.ui import training
@@ -340,7 +341,7 @@ def _pick_topic() -> None:
 
 def topics_section(act: Active, focus: int | None, lam: float) -> None:
     model = act.model
-    table = tv.topic_table(model, lam)
+    table = tmetrics.topic_table(model, lam)
     table["label"] = act.labels
     st.caption("Each topic as the lecture writes it: P(word | topic) for its top words, ranked "
                f"by relevance at λ = {lam:.2f}. Rename a topic in the label column.")
@@ -357,10 +358,14 @@ def topics_section(act: Active, focus: int | None, lam: float) -> None:
         st.session_state[f"labels:{act.key}"] = new
         st.rerun()
     a, b = st.columns(2)
-    a.plotly_chart(tv.intertopic_map(model, focus), key="topic_itm", on_select=_pick_topic,
-                   selection_mode="points", width="stretch")
-    b.plotly_chart(tv.relevance_bars(model, 0 if focus is None else focus, lam),
+    k = 0 if focus is None else focus
+    words = [[w for w, _ in model.top_words(j, 6)] for j in range(model.n_topics)]
+    a.plotly_chart(tv.intertopic_map(tmetrics.intertopic_positions(model.topic_word_),
+                                     model.prevalence(), act.labels, words, focus),
+                   key="topic_itm", on_select=_pick_topic, selection_mode="points",
                    width="stretch")
+    b.plotly_chart(tv.relevance_bars(*tmetrics.relevance_counts(model, k, lam), k,
+                                     model.n_topics, lam), width="stretch")
     if focus is None:
         b.caption("Showing topic 0: click a circle or pick a focus topic in the sidebar.")
 
@@ -370,12 +375,12 @@ def trends_section(act: Active, focus: int | None) -> None:
     if "date" in act.df:
         freq = st.radio("Period", ["Q", "M"], horizontal=True, key="topic_freq",
                         format_func={"Q": "Quarter", "M": "Month"}.get)
-        tab = tv.share_by_period(act.df["date"], act.theta, freq)
+        tab = tmetrics.share_by_period(act.df["date"], act.theta, freq)
         st.plotly_chart(tv.trend_chart(tab, labels, focus), width="stretch")
     else:
         st.info("No date column, so no trends over time.")
     if "developer" in act.df:
-        lift = tv.developer_niches(act.df["developer"], act.theta)
+        lift = tmetrics.developer_niches(act.df["developer"], act.theta)
         if len(lift):
             st.plotly_chart(tv.niche_heatmap(lift, labels, focus), width="stretch")
             st.caption("Red: the developer advertises this topic more than the market does; "
@@ -497,7 +502,7 @@ def export_section(act: Active) -> None:
     model = act.model
     labels = act.labels
     c1, c2, c3 = st.columns(3)
-    table = tv.topic_table(model, 1.0, 10)
+    table = tmetrics.topic_table(model, 1.0, 10)
     table["label"] = labels
     c1.download_button("Topic table (CSV)", table.to_csv(index=False).encode("utf-8-sig"),
                        "topics.csv", "text/csv", width="stretch")

@@ -33,60 +33,23 @@ def _layout(fig, height: int = 360, **kw):
 
 
 # -- the topic list -------------------------------------------------------------------------------
-def topic_table(model, lam: float = 0.6, n: int = 8) -> pd.DataFrame:
-    """One row per topic: label, prevalence, the lecture's formula (words ranked by relevance
-    with weight lam, shown with their probability)."""
-    prev = model.prevalence()
-    return pd.DataFrame({
-        "topic": np.arange(model.n_topics), "label": model.labels_,
-        "share": np.round(prev, 4),
-        "words": [model.formula(k, n, lam) for k in range(model.n_topics)],
-    })
-
-
-def js_distances(topic_word: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon distance (sqrt of the divergence, base 2) between every pair of topics."""
-    P = np.asarray(topic_word, float) + 1e-12
-    P /= P.sum(1, keepdims=True)
-    K = len(P)
-    D = np.zeros((K, K))
-    for i in range(K):
-        M = 0.5 * (P[i][None] + P)
-        kl1 = (P[i][None] * np.log2(P[i][None] / M)).sum(1)
-        kl2 = (P * np.log2(P / M)).sum(1)
-        D[i] = np.sqrt(np.clip(0.5 * (kl1 + kl2), 0, None))
-    return (D + D.T) / 2
-
-
-def mds_2d(D: np.ndarray) -> np.ndarray:
-    """Classical (Torgerson) scaling of a distance matrix to 2-D, as LDAvis does."""
-    K = len(D)
-    if K < 3:
-        return np.c_[np.arange(K, dtype=float), np.zeros(K)]
-    J = np.eye(K) - 1.0 / K
-    B = -0.5 * J @ (D ** 2) @ J
-    w, v = np.linalg.eigh(B)
-    idx = np.argsort(w)[::-1][:2]
-    xy = v[:, idx] * np.sqrt(np.clip(w[idx], 0, None))
-    xy *= np.where(xy[np.abs(xy).argmax(0), [0, 1]] < 0, -1, 1)  # a fixed orientation
-    return xy
-
-
-def intertopic_map(model, focus: int | None = None):
-    """Topics as circles at their Jensen-Shannon MDS positions; area = prevalence."""
+def intertopic_map(xy: np.ndarray, prevalence: np.ndarray, labels: list[str],
+                   top_words: list[list[str]], focus: int | None = None):
+    """Topics as circles at their 2-D positions (Jensen-Shannon MDS, from
+    :func:`unsup.metrics.topics.intertopic_positions`); area = prevalence."""
     import plotly.graph_objects as go
 
-    xy = mds_2d(js_distances(model.topic_word_))
-    prev = model.prevalence()
-    colors = topic_colors(model.n_topics)
+    K = len(xy)
+    prev = np.asarray(prevalence, float)
+    colors = topic_colors(K)
     size = 12 + 80 * np.sqrt(prev / max(prev.max(), 1e-9))
-    line = [4 if k == focus else 1 for k in range(model.n_topics)]
-    op = [1.0 if focus is None or k == focus else 0.45 for k in range(model.n_topics)]
-    hover = [f"<b>{k}: {html.escape(model.labels_[k])}</b><br>share {prev[k]:.1%}<br>"
-             + ", ".join(w for w, _ in model.top_words(k, 6)) for k in range(model.n_topics)]
+    line = [4 if k == focus else 1 for k in range(K)]
+    op = [1.0 if focus is None or k == focus else 0.45 for k in range(K)]
+    hover = [f"<b>{k}: {html.escape(labels[k])}</b><br>share {prev[k]:.1%}<br>"
+             + html.escape(", ".join(top_words[k])) for k in range(K)]
     fig = go.Figure(go.Scatter(
-        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(k) for k in range(len(xy))],
-        customdata=np.arange(model.n_topics), hovertext=hover, hoverinfo="text",
+        x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(k) for k in range(K)],
+        customdata=np.arange(K), hovertext=hover, hoverinfo="text",
         marker=dict(size=size, color=colors, opacity=op, sizemode="diameter",
                     line=dict(width=line, color="#222")),
         textfont=dict(size=13, color="#111")))
@@ -96,22 +59,18 @@ def intertopic_map(model, focus: int | None = None):
                    showlegend=False)
 
 
-def relevance_bars(model, k: int, lam: float, n: int = 12):
+def relevance_bars(words: list[str], total: np.ndarray, within: np.ndarray, k: int,
+                   n_topics: int, lam: float):
     """Top words of topic k by relevance: the topic's count of each word beside the corpus
-    count (LDAvis's bar chart)."""
+    count (LDAvis's bar chart); arrays from :func:`unsup.metrics.topics.relevance_counts`."""
     import plotly.graph_objects as go
 
-    order = np.argsort(-model.relevance(lam)[k], kind="stable")[:n][::-1]
-    words = [model.vocab_[i] for i in order]
-    total = model.word_freq_[order]
-    within = model.topic_word_[k, order] * model.prevalence()[k] * model.word_freq_.sum()
-    within = np.minimum(within, total)
     fig = go.Figure()
     fig.add_bar(y=words, x=total, orientation="h", name="whole corpus", marker_color="#d0d7de")
     fig.add_bar(y=words, x=within, orientation="h", name=f"topic {k}",
-                marker_color=topic_colors(model.n_topics)[k])
+                marker_color=topic_colors(n_topics)[k])
     return _layout(fig, 380, barmode="overlay", title=f"Topic {k}: top words at λ = {lam:.2f}",
-                   legend=dict(orientation="h", y=-0.12))
+                   legend=dict(orientation="h", y=-0.12), xaxis_title="word count")
 
 
 # -- listings on the map ----------------------------------------------------------------------
@@ -372,15 +331,6 @@ def legend_html(labels: list[str], selected: list[int] | None = None) -> str:
 
 
 # -- trends and niches ------------------------------------------------------------------------
-def share_by_period(dates: pd.Series, theta: np.ndarray, freq: str = "Q") -> pd.DataFrame:
-    """Mean topic share per period ("M" month or "Q" quarter): (periods, K), index = period
-    start."""
-    period = pd.to_datetime(dates).dt.to_period(freq).dt.start_time
-    df = pd.DataFrame(theta, columns=range(theta.shape[1]))
-    df["period"] = period.to_numpy()
-    return df.groupby("period").mean().sort_index()
-
-
 def trend_chart(table: pd.DataFrame, labels: list[str], focus: int | None = None,
                 shown: list[int] | None = None):
     import plotly.graph_objects as go
@@ -395,19 +345,6 @@ def trend_chart(table: pd.DataFrame, labels: list[str], focus: int | None = None
     fig.update_yaxes(title="mean topic share", tickformat=".0%")
     return _layout(fig, 380, title="Advertising trends: topic share over time",
                    legend=dict(font_size=11), hovermode="x unified")
-
-
-def developer_niches(developers: pd.Series, theta: np.ndarray, min_listings: int = 20
-                     ) -> pd.DataFrame:
-    """Each developer's mean topic share divided by the whole corpus's (lift; 1 = average),
-    for developers with at least ``min_listings`` listings. Rows sorted by size."""
-    df = pd.DataFrame(theta, columns=range(theta.shape[1]))
-    df["developer"] = developers.astype(str).to_numpy()
-    g = df.groupby("developer")
-    sizes = g.size()
-    mean = g.mean()[sizes >= min_listings]
-    lift = mean / np.maximum(theta.mean(0), 1e-12)
-    return lift.loc[sizes[sizes >= min_listings].sort_values(ascending=False).index]
 
 
 def niche_heatmap(lift: pd.DataFrame, labels: list[str], focus: int | None = None):
@@ -467,7 +404,6 @@ def proportion_bar(theta: np.ndarray, labels: list[str], title: str = "Topic pro
 # -- choosing K, and pLSA beside LDA -------------------------------------------------------------
 def sweep_chart(rows: list[dict], hdp_k: int | None = None):
     """Coherence (C_V, NPMI) of LDA and held-out perplexity of LDA and pLSA against K."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     df = pd.DataFrame(rows)

@@ -1,0 +1,615 @@
+"""The GAN family: 2-D GANs on the ring and grid of the mode-collapse papers, and DCGANs on
+digits. Presets of the shipped checkpoints, how a preset builds its model and data, the held-out
+evaluation (modes and high-quality share for 2-D sets; digit histogram and classifier-space
+Fréchet distance, KID, precision and recall for images), the 2-D lab's state
+(:class:`Lab2D`), the page's train-on-demand job and the home card's thumbnail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from unsup.data import toy2d
+from unsup.families import Family, PageInfo, Preset
+from unsup.metrics import gan as M
+from unsup.models import gan as G
+from unsup.models.gan_losses import LOSS_LABELS, LOSSES, SIGMOID_LOSSES
+
+KIND_LABELS = G.KIND_LABELS
+
+DATA = {"ring": "ring of 8 Gaussians (radius 1, σ 0.01)",
+        "grid": "5×5 grid of Gaussians ({−4…4}², σ 0.05)",
+        "mnist": "MNIST (4,500 train digits, grey levels)",
+        "digits8": "scikit-learn 8×8 digits (1,617 train)"}
+"""Built-in data sets of the family (name -> label)."""
+DATA_2D = ("ring", "grid")
+DATA_IMAGES = ("mnist", "digits8")
+
+EVAL_SEED = 2_500
+"""Seed of the noise of every evaluation sample (fresh noise, never the training noise)."""
+N_DIGIT_SAMPLES = 10_000
+"""Generated digits classified for the histogram (the "stacked MNIST" view)."""
+CONFIDENT = 0.8
+"""A digit is read confidently when the classifier's top probability is at least this."""
+
+PUBLISHED = (
+    # (data set, method, modes, high-quality %, source) — as the papers report them, with their
+    # rule: a mode counts when at least one high-quality sample is nearest to it
+    ("ring", "GAN", 6.3, 98.2, "PacGAN (Lin et al. 2018), table 1"),
+    ("ring", "PacGAN4", 7.8, 95.9, "PacGAN (Lin et al. 2018), table 1"),
+    ("ring", "GAN", 1.0, 99.3, "VEEGAN (Srivastava et al. 2017), table 1"),
+    ("ring", "VEEGAN", 8.0, 52.9, "VEEGAN (Srivastava et al. 2017), table 1"),
+    ("grid", "GAN", 17.3, 94.8, "PacGAN (Lin et al. 2018), table 1"),
+    ("grid", "PacGAN4", 24.8, 93.6, "PacGAN (Lin et al. 2018), table 1"),
+)
+"""Published modes captured / % high-quality samples on 2,500 samples."""
+
+# -- recipes ------------------------------------------------------------------------------------
+IMAGE_RECIPES: dict[str, dict] = {
+    "mm": dict(optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+    "ns": dict(optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+    "ls": dict(optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+    "dragan": dict(optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5),
+    "wgan": dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, d_steps=5, clip=0.01),
+    "wgan-gp": dict(optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9, d_steps=5),
+    "began": dict(optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, began_gamma=0.5),
+}
+"""Per-loss optimiser settings for images, as each paper trains (DCGAN's Adam 2e-4, β₁ 0.5;
+WGAN's RMSProp 5e-5 with 5 critic steps; WGAN-GP's Adam 1e-4, β = (0.5, 0.9), 5 critic steps;
+BEGAN's Adam 1e-4)."""
+
+RING_BEST = dict(pack=2, seed=0)
+"""The best 2-D recipe measured here (PacGAN packing of 2, NS loss, the default MLPs)."""
+RING_COLLAPSE = dict(seed=0)
+"""A plain NS GAN whose fixed seed and settings collapse (filled in by the search)."""
+GRID_BEST = dict(pack=2, seed=0)
+
+PRESETS = (
+    Preset("gan-ring-pac2", "PacGAN2 on the ring",
+           "NS GAN with PacGAN packing of 2 on the ring of 8 Gaussians: the best 2-D recipe "
+           "measured here.", "gan2d", 6_000, RING_BEST, "ring", checkpoint_every=1_000),
+    Preset("gan-ring-collapse", "Plain NS GAN on the ring (collapses)",
+           "A plain NS GAN with a fixed seed and settings that collapse onto a few modes.",
+           "gan2d", 6_000, RING_COLLAPSE, "ring", checkpoint_every=1_000),
+    Preset("gan-grid-pac2", "PacGAN2 on the 5×5 grid",
+           "NS GAN with packing of 2 on the 25-mode grid.", "gan2d", 10_000, GRID_BEST, "grid",
+           checkpoint_every=1_000),
+    Preset("dcgan-mnist-ns", "DCGAN (NS GAN) on MNIST",
+           "Upsample-then-convolve DCGAN, width 16, NS loss, Adam 2e-4, on the 4,500 MNIST "
+           "training digits in grey levels.", "dcgan",
+           8_000, dict(IMAGE_RECIPES["ns"], width=16, loss="ns"), "mnist",
+           checkpoint_every=1_000),
+)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def data_2d(name: str, points=None, *, sigma: float | None = None,
+            n: int = toy2d.N_TRAIN) -> toy2d.Mixture2D:
+    """The ring, the grid, or a mixture around clicked ``points`` ("points")."""
+    if name == "ring":
+        return toy2d.ring(n=n)
+    if name == "grid":
+        return toy2d.grid(n=n)
+    if name == "points":
+        return toy2d.user_points(points, 0.05 if sigma is None else sigma, n=n)
+    raise KeyError(f"unknown 2-D data set {name!r}; known: ring, grid, points")
+
+
+def mixture_of(model) -> toy2d.Mixture2D | None:
+    """The mixture a 2-D model's card says it was trained on (means and σ; a small set)."""
+    d = (model.card_ or {}).get("data") or {}
+    if "means" in d and "sigma" in d:
+        return toy2d.Mixture2D(np.asarray(d["means"]), float(d["sigma"]), name=d.get("name", ""),
+                               n=16)
+    return None
+
+
+def image_size_of(name: str) -> int:
+    return 8 if name == "digits8" else 28
+
+
+def image_data(name: str) -> torch.Tensor:
+    from unsup.data.images import training_tensor
+
+    return training_tensor(name, image_size_of(name), binary=False)
+
+
+def image_data_card(name: str) -> dict[str, Any]:
+    from unsup.data.images import load_split
+
+    split = load_split(name)
+    return {"name": name, "label": DATA[name], "fingerprint": split.fingerprint(),
+            "binarize": None, "n_train": int(len(split.y_train))}
+
+
+def make_model(kind: str, **config):
+    cls = G.MODEL_CLASSES[kind]
+    names = {f.name for f in dataclasses.fields(cls.config_class)}
+    return cls(cls.config_class(**{k: v for k, v in config.items() if k in names}))
+
+
+def build(preset: Preset):
+    if preset.kind == "gan2d":
+        data = data_2d(preset.data)
+        return make_model("gan2d", **preset.config), data, data.card()
+    size = image_size_of(preset.data)
+    return (make_model("dcgan", **preset.config, image_size=size), image_data(preset.data),
+            image_data_card(preset.data))
+
+
+# -- sampling -----------------------------------------------------------------------------------
+@torch.no_grad()
+def samples(model, n: int, seed: int = EVAL_SEED, chunk: int = 500) -> torch.Tensor:
+    """n samples G(z) with z ~ N(0, I) drawn from ``seed`` (eval mode), decoded in chunks.
+    The first k of them are the same whatever n."""
+    z = torch.randn(n, model.config.n_latent, generator=torch.Generator().manual_seed(seed))
+    return decode(model, z, chunk)
+
+
+@torch.no_grad()
+def decode(model, z: torch.Tensor, chunk: int = 500) -> torch.Tensor:
+    was = model.training
+    model.eval()
+    out = torch.cat([model.decode(z[i:i + chunk].to(model.device)).cpu()
+                     for i in range(0, len(z), chunk)])
+    model.train(was)
+    return out
+
+
+def seed_noise(model, seeds) -> torch.Tensor:
+    """One noise vector per seed (the vector a seed gives in :func:`samples`' first row)."""
+    return torch.stack([torch.randn(model.config.n_latent,
+                                    generator=torch.Generator().manual_seed(int(s)))
+                        for s in seeds])
+
+
+def slerp_strip(model, seed_a: int, seed_b: int, n: int = 9) -> torch.Tensor:
+    """Images along the great circle between the noise of two seeds (slerp, White 2016)."""
+    from unsup.models.vae import interpolate
+
+    z = seed_noise(model, [seed_a, seed_b])
+    return decode(model, interpolate(z[0], z[1], n, mode="spherical"))
+
+
+def nearest_training(images: torch.Tensor, train: torch.Tensor, k: int = 5
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """For each image (n, c, s, s), the indices (n, k) and pixel-space L2 distances (n, k) of
+    its k nearest training images: a sample that sits on top of one training image is a copy."""
+    a = images.flatten(1).double()
+    b = train.flatten(1).double()
+    d = torch.cdist(a, b)  # (n, N)
+    dist, idx = d.topk(k, dim=1, largest=False)
+    return idx.numpy(), dist.numpy()
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+def evaluate_2d(model, data: toy2d.Mixture2D | None = None, n: int = M.N_MODE_SAMPLES,
+                seed: int = EVAL_SEED) -> dict[str, Any]:
+    """Modes captured and the high-quality share of ``n`` fresh samples (VEEGAN/PacGAN
+    protocol): unsup's rule (≥ 20 high-quality samples per mode) and the papers' (≥ 1)."""
+    data = data or mixture_of(model) or toy2d.ring(n=16)
+    x = samples(model, n, seed).numpy()
+    s = M.mode_stats(x, data.means, data.sigma)
+    papers = M.mode_stats(x, data.means, data.sigma, min_count=1)
+    return {"modes": s["modes"], "n_modes": s["n_modes"], "hq": round(s["hq"], 4),
+            "modes_any": papers["modes"], "n_samples": n,
+            "extra_metrics": {"mode_counts": s["counts"]}}
+
+
+@functools.lru_cache(maxsize=1)
+def digit_classifier():
+    """The shipped digit classifier (the measuring instrument), loaded once."""
+    from unsup import checkpoints, paths
+
+    clf = checkpoints.load(paths.SHIPPED_DIR / "digit-classifier")
+    clf.eval()
+    return clf
+
+
+def _to28(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[-1] == 28:
+        return x
+    return torch.nn.functional.interpolate(x, size=(28, 28), mode="bilinear",
+                                           align_corners=False).clamp(0, 1)
+
+
+def _features(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    if x.shape[1] != 1:
+        x = x.mean(1, keepdim=True)
+    return M.classifier_features(digit_classifier(), _to28(x))
+
+
+@functools.lru_cache(maxsize=4)
+def real_features(name: str = "mnist") -> dict[str, np.ndarray]:
+    """Classifier features of a built-in set's train and test splits (cached)."""
+    from unsup.data.images import load_split
+
+    split = load_split(name)
+    f_train, _ = _features(torch.from_numpy(np.ascontiguousarray(split.x_train)))
+    f_test, _ = _features(torch.from_numpy(np.ascontiguousarray(split.x_test)))
+    return {"train": f_train, "test": f_test}
+
+
+def feature_scores(cand: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """Fréchet distance, KID and precision/recall of candidate features against a reference."""
+    kid, kid_sd = M.kernel_distance(cand, ref, n_subsets=50, subset_size=500)
+    pr = M.precision_recall(ref, cand)
+    return {"fd": M.frechet_distance(cand, ref), "kid": kid, "kid_std": kid_sd,
+            "precision": pr["precision"], "recall": pr["recall"]}
+
+
+@functools.lru_cache(maxsize=4)
+def real_floor(name: str = "mnist") -> dict[str, float]:
+    """The scores of real digits: the train split (as if it were a generator's output) against
+    the held-out test split. A generator cannot be expected to beat them."""
+    f = real_features(name)
+    return {k: round(v, 4) for k, v in feature_scores(f["train"], f["test"]).items()}
+
+
+def evaluate_images(model, n: int = N_DIGIT_SAMPLES, seed: int = EVAL_SEED) -> dict[str, Any]:
+    """Held-out image metrics of a DCGAN, recomputed: ``n`` fresh samples are read by the digit
+    classifier (histogram, classes covered, share read with ≥ 80% confidence); as many samples
+    as the training split has digits are compared with the held-out test split in the
+    classifier's feature space (Fréchet distance, KID, precision, recall), beside the same
+    scores of the real training digits (the floor)."""
+    name = ((model.card_ or {}).get("data") or {}).get("name")
+    name = name if name in DATA_IMAGES else "mnist"
+    x = samples(model, n, seed)
+    feats, probs = _features(x)
+    labels = probs.argmax(1)
+    hist = M.class_histogram(labels)
+    real = real_features(name)
+    cand = feats[:len(real["train"])]
+    scores = feature_scores(cand, real["test"])
+    floor = real_floor(name)
+    out = {"fd": round(scores["fd"], 4), "fd_floor": floor["fd"],
+           "fd_ratio": round(scores["fd"] / max(floor["fd"], 1e-12), 3),
+           "kid": round(scores["kid"], 5), "kid_floor": round(floor["kid"], 5),
+           "precision": round(scores["precision"], 4), "recall": round(scores["recall"], 4),
+           "precision_floor": floor["precision"], "recall_floor": floor["recall"],
+           "classes_covered": M.classes_covered(labels),
+           "min_class_share": round(float(hist.min()), 4),
+           "confident_share": round(float((probs.max(1) >= CONFIDENT).mean()), 4),
+           "n_samples": n, "n_compared": int(len(cand)), "n_reference": int(len(real["test"])),
+           "heldout": f"the {name} test split ({len(real['test'])})",
+           "extra_metrics": {"digit_shares": [round(float(v), 5) for v in hist]}}
+    return out
+
+
+def evaluate(model) -> dict[str, Any]:
+    """Held-out metrics of a GAN (see :func:`evaluate_2d` and :func:`evaluate_images`)."""
+    if model.kind == "gan2d":
+        return evaluate_2d(model)
+    return evaluate_images(model)
+
+
+# -- the 2-D lab --------------------------------------------------------------------------------
+LIVE_FIELDS = ("loss", "optimizer", "lr_g", "lr_d", "beta1", "beta2", "d_steps", "g_steps",
+               "batch_size", "gp_lambda", "clip", "dragan_c", "began_gamma", "began_lambda_k")
+"""Settings the lab changes while it trains (the optimizers and the model stay)."""
+ARCH_FIELDS = ("g_hidden", "g_layers", "d_hidden", "d_layers", "pack", "minibatch_features",
+               "minibatch_kernel_dim", "n_latent", "seed", "began_code")
+"""Settings that need new networks: changing one restarts training."""
+
+
+def plane_extent(means, sigma: float) -> tuple[float, float, float, float]:
+    """A square view around the modes with a margin: (x0, x1, y0, y1)."""
+    mu = np.asarray(means, dtype=float)
+    lo, hi = mu.min(0), mu.max(0)
+    centre = (lo + hi) / 2
+    half = max(float((hi - lo).max()) / 2, 0.5) * 1.35 + 10 * sigma
+    return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+
+
+def heat_meaning(loss: str) -> tuple[str, tuple[float, float] | None]:
+    """What the lab's heat-map shows for a loss: its label and fixed range (None: free)."""
+    if loss in SIGMOID_LOSSES:
+        return "D(x) = P(real)", (0.0, 1.0)
+    if loss == "began":
+        return "−L(x): minus D's reconstruction error", None
+    return "D(x): critic score", None
+
+
+class Lab2D:
+    """A 2-D GAN trained live, step by step, as GAN Lab does it.
+
+    Holds a :class:`unsup.models.gan.Toy2DGAN`, its point set and counters. ``train(n)`` runs n
+    training steps through :func:`unsup.train.fit` (so the run is the same as a preset's with
+    the same settings); ``d_step``/``g_step`` make one discriminator or one generator update;
+    ``apply`` changes settings (live ones in place, architectural ones by restarting);
+    ``view`` returns the arrays the canvas draws; ``stats`` the mode metrics.
+    """
+
+    VIEW_SEED = 4_242
+    N_VIEW = 400
+
+    def __init__(self, data: toy2d.Mixture2D, **settings):
+        self.data = data
+        self.config = G.Toy2DGANConfig(**settings)
+        self.model = G.Toy2DGAN(self.config)
+        self.extent = plane_extent(data.means, data.sigma)
+        self.real_view = data.sample(self.N_VIEW, seed=self.VIEW_SEED)
+        self.z_view = torch.randn(self.N_VIEW, self.config.n_latent,
+                                  generator=torch.Generator().manual_seed(self.VIEW_SEED))
+        self._reset_counters()
+
+    def _reset_counters(self) -> None:
+        self.d_updates = 0
+        self.g_updates = 0
+        self.history: list[dict[str, float]] = []
+        self.train_seconds = 0.0
+        self.trained = 0
+        self.last_rate: float | None = None
+
+    @property
+    def step(self) -> int:
+        return int(self.model.step_)
+
+    def apply(self, **settings) -> bool:
+        """Change settings; returns True when the networks had to be rebuilt (training restarts
+        from step 0). Raises ValueError, naming the setting, when a value is not usable."""
+        unknown = set(settings) - set(LIVE_FIELDS) - set(ARCH_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown lab setting(s): {', '.join(sorted(unknown))}")
+        new = dataclasses.replace(self.config, **settings)
+        old = self.config
+        if new == old:
+            return False
+        G._check(new)
+        if new.batch_size < new.pack:
+            raise ValueError(f"batch size ({new.batch_size}) must be at least the packing "
+                             f"({new.pack})")
+        rebuild = (any(getattr(new, f) != getattr(old, f) for f in ARCH_FIELDS)
+                   or (new.loss == "began") != (old.loss == "began"))
+        if rebuild:
+            model = G.Toy2DGAN(new)  # raises ValueError with the reason
+            self.model, self.config = model, new
+            if new.n_latent != self.z_view.shape[1]:
+                self.z_view = torch.randn(self.N_VIEW, new.n_latent,
+                                          generator=torch.Generator().manual_seed(self.VIEW_SEED))
+            self._reset_counters()
+            return True
+        m = self.model
+        m.config = new
+        self.config = new
+        if new.optimizer != old.optimizer:
+            m._opt_g = m._opt_d = None  # new optimizers, made on the next update
+        elif m._opt_g is not None:
+            for opt, lr in ((m._opt_d, new.lr_d), (m._opt_g, new.lr_g)):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                    if "betas" in group:
+                        group["betas"] = (new.beta1, new.beta2)
+        for layer in m.discriminator:  # a gradient penalty needs the twice-differentiable path
+            if isinstance(layer, G.MinibatchDiscrimination):
+                layer.twice_differentiable = new.loss in ("wgan-gp", "dragan")
+        return False
+
+    def train(self, n: int) -> dict[str, float]:
+        """n training steps (``d_steps`` D updates, then ``g_steps`` G updates, each). Raises
+        :class:`unsup.train.DivergedError` when a loss stops being finite."""
+        from unsup.train import fit
+
+        t0 = time.perf_counter()
+        res = fit(self.model, self.data, steps=int(n), device="cpu", log_every=max(1, int(n)))
+        dt = time.perf_counter() - t0
+        self.train_seconds += dt
+        self.trained += int(n)
+        self.last_rate = n / dt if dt > 0 else None
+        self.d_updates += n * self.config.d_steps
+        self.g_updates += n * self.config.g_steps
+        self.history += res.history
+        del self.history[:-400]
+        return res.history[-1] if res.history else {}
+
+    def _batch(self) -> torch.Tensor:
+        from unsup.train import batch_indices, step_seed
+
+        c = self.config
+        k = self.d_updates + self.g_updates
+        self.model.rng.manual_seed(step_seed(c.seed, self.step) + 104_729 * (k + 1))
+        return self.data[batch_indices(len(self.data), c.batch_size, self.step + k, c.seed)]
+
+    def d_step(self) -> dict[str, float]:
+        """One discriminator update (G unchanged)."""
+        self.model.optimizers()
+        out = self.model.d_update(self._batch())
+        self.d_updates += 1
+        return out
+
+    def g_step(self) -> dict[str, float]:
+        """One generator update (D unchanged)."""
+        self.model.optimizers()
+        self._batch()  # reseed the in-step noise
+        out = self.model.g_update(self.config.batch_size)
+        self.g_updates += 1
+        return out
+
+    @property
+    def steps_per_second(self) -> float | None:
+        return self.last_rate
+
+    def view(self, grid: int = 48, lines: int = 11, line_points: int = 40,
+             n_arrows: int = 80) -> dict[str, Any]:
+        """What the canvas draws: real and generated points (fixed noise, so points move
+        smoothly between frames), D's verdict on a grid x grid lattice, the generator's image of
+        a lines x lines grid of its input plane (z in [-2.5, 2.5]², other dims 0), and
+        generated points with G's gradient (-∂L_G/∂x̂)."""
+        m = self.model
+        x0, x1, y0, y1 = self.extent
+        with torch.no_grad():
+            fake = decode(m, self.z_view).numpy()
+        xx, yy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
+        pts = torch.from_numpy(np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32))
+        heat = m.d_output(pts).numpy().reshape(grid, grid)
+        u = torch.linspace(-2.5, 2.5, line_points)
+        v = torch.linspace(-2.5, 2.5, lines)
+        zs = torch.zeros(2 * lines, line_points, m.config.n_latent)
+        for i, c in enumerate(v):
+            zs[i, :, 0], zs[i, :, 1] = u, c
+            zs[lines + i, :, 0], zs[lines + i, :, 1] = c, u
+        manifold = decode(m, zs.view(-1, m.config.n_latent)).numpy().reshape(
+            2 * lines, line_points, 2)
+        p, g = m.g_gradients(self.z_view[:n_arrows])
+        label, rng = heat_meaning(self.config.loss)
+        return {"real": self.real_view, "fake": fake, "heat": heat, "heat_label": label,
+                "heat_range": rng, "manifold": manifold, "arrow_points": p.numpy(),
+                "arrow_vectors": g.numpy(), "extent": self.extent}
+
+    def stats(self, n: int = M.N_MODE_SAMPLES) -> dict[str, Any]:
+        """Modes captured and high-quality share of n fresh samples (see :func:`evaluate_2d`)."""
+        return evaluate_2d(self.model, self.data, n)
+
+
+# -- train on demand ----------------------------------------------------------------------------
+def job_config(kind: str, loss: str, data: str, **overrides) -> dict[str, Any]:
+    """The config a train-on-demand run uses: the loss's recipe (images) or the lab defaults
+    (2-D), with ``overrides``."""
+    LOSS_LABELS[loss]  # KeyError for an unknown loss
+    if kind == "gan2d":
+        base: dict[str, Any] = {"loss": loss}
+        if loss in ("wgan", "wgan-gp"):
+            base["d_steps"] = 5
+        if loss == "wgan":
+            base.update(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5)
+    else:
+        base = dict(IMAGE_RECIPES[loss], loss=loss, image_size=image_size_of(data))
+    base.update(overrides)
+    return base
+
+
+def estimate_step_seconds(kind: str, data: str, config: dict, n: int = 4) -> float:
+    """Seconds per training step of this config, measured now on this machine (a fresh model,
+    after 2 warm-up steps; the job's own steps run at about this rate when the cores are as
+    busy as now)."""
+    model = make_model(kind, **config)
+    model.optimizers()
+    if kind == "gan2d":
+        batch = data_2d("ring", n=max(model.batch_size, 64))[torch.arange(model.batch_size)]
+    else:
+        s = image_size_of(data)
+        batch = torch.rand(model.batch_size, 1, s, s, generator=torch.Generator().manual_seed(0))
+    for _ in range(2):
+        model.train_step(batch)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        model.train_step(batch)
+    return (time.perf_counter() - t0) / n
+
+
+def _density_image(points: np.ndarray, extent, size: int = 96) -> np.ndarray:
+    x0, x1, y0, y1 = extent
+    h, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=size, range=[[y0, y1], [x0, x1]])
+    img = np.log1p(h)[::-1]
+    return (img / img.max() if img.max() > 0 else img).astype(np.float32)
+
+
+def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
+                  data: str = "ring", points=None, owner: str = "", resume=None,
+                  **overrides):
+    """A :class:`unsup.jobs.JobSpec` that trains a GAN: a 2-D GAN on the ring, the grid or
+    clicked ``points``, or a DCGAN on MNIST or the 8×8 digits, with the loss's recipe and
+    ``overrides`` (e.g. ``pack``, ``width``). ``resume``: a user run's weights to continue
+    for ``steps`` more steps."""
+    from unsup import checkpoints
+    from unsup.jobs import JobSpec
+
+    run_dir = None
+    if resume is not None:
+        resume = checkpoints.weights_path(resume)
+        prev = checkpoints.read_card(resume)
+        kind = prev.get("kind", kind)
+        pdata = prev.get("data") or {}
+        data = pdata.get("name", data)
+        if kind == "gan2d" and data not in DATA_2D:
+            points, data = pdata.get("means"), "points"
+        run_dir = resume.parent
+        title = f"{prev.get('title') or resume.parent.name} (resumed)"
+        cfg = dict(prev.get("config") or {})
+    else:
+        cfg = job_config(kind, loss, data, **overrides)
+        extra = f", pack {cfg['pack']}" if cfg.get("pack", 1) > 1 else ""
+        where = "clicked points" if data == "points" else data
+        title = f"{KIND_LABELS[kind]} {LOSS_LABELS[loss]}{extra} on {where}, {steps:,} steps"
+    if kind == "gan2d":
+        dataset = data_2d(data, points)
+        dcard = dataset.card()
+    else:
+        dataset = None
+        dcard = image_data_card(data)
+
+    def build():
+        x = dataset if kind == "gan2d" else image_data(data)
+        if resume is not None:
+            model = checkpoints.load(resume, optimizer=True)
+            p = model.card_
+            return model, x, {"title": p.get("title"), "data": p.get("data"),
+                              "seconds": p.get("seconds") or 0.0, "command": None,
+                              "extra": {"origin": "app", "name": p.get("name")}}
+        return make_model(kind, **cfg), x, {"title": title, "data": dcard, "command": None,
+                                            "extra": {"origin": "app"}}
+
+    def preview(model):
+        if kind == "gan2d":
+            pts = samples(model, 2_000, seed=1).numpy()
+            return [_density_image(pts, plane_extent(dataset.means, dataset.sigma))]
+        return [im[0].numpy() for im in samples(model, 16, seed=1)]
+
+    def finish(model):
+        if kind == "gan2d":
+            return evaluate_2d(model, dataset)
+        out = evaluate_images(model, n=5_000) if data in DATA_IMAGES else {}
+        return out
+
+    return JobSpec(title=title, build=build, steps=int(steps), preview=preview, owner=owner,
+                   run_dir=run_dir, checkpoint_every=max(200, int(steps) // 5), finish=finish,
+                   page="gan", resume=lambda path, more: training_spec(
+                       steps=int(more), resume=path, owner=owner),
+                   resume_unit="steps")
+
+
+# -- home card ----------------------------------------------------------------------------------
+def thumbnail():
+    """The home card: samples of the shipped DCGAN (a sample grid), else the ring's samples."""
+    from PIL import Image
+
+    from unsup import checkpoints, paths
+    from unsup.viz.images import grid, to_pil
+
+    path = paths.SHIPPED_DIR / "dcgan-mnist-ns"
+    if checkpoints.weights_path(path).exists():
+        model = checkpoints.load(path)
+        imgs = samples(model, 40, seed=7)
+        tile = grid(imgs, 8, pad=1).convert("RGB")
+        return tile.resize((320, 200), Image.Resampling.LANCZOS)
+    model = checkpoints.load(paths.SHIPPED_DIR / "gan-ring-pac2")
+    pts = samples(model, 5_000, seed=7).numpy()
+    img = _density_image(pts, (-1.6, 1.6, -1.0, 1.0), size=200)
+    return to_pil(1.0 - img).convert("RGB").resize((320, 200))
+
+
+FAMILY = Family(
+    name="gan",
+    label="GANs (2-D lab and digits)",
+    models=(G.Toy2DGAN, G.DCGAN),
+    kind_labels=KIND_LABELS,
+    presets=PRESETS,
+    build=build,
+    evaluate=evaluate,
+    data=DATA,
+    page=PageInfo("gan", "GAN sample grids", ":material/casino:", "pages/gan.py",
+                  "Counterfeiter against police: the lecture's seven GAN losses live in a 2-D "
+                  "lab, mode collapse measured, and digits from a DCGAN.",
+                  "unsup.recipes.gan:thumbnail", order=40),
+    warm=("unsup.recipes.gan", "unsup.ui.gan", "unsup.viz.gan"),
+    headline=("modes", "hq", "fd", "fd_ratio", "classes_covered", "confident_share"),
+    bench=("bench_gan.py",),
+)
+
+__all__ = ["FAMILY", "Lab2D", "LOSSES", "PRESETS", "evaluate", "training_spec"]
