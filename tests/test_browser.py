@@ -225,7 +225,9 @@ def test_vae_training_job_survives_a_refresh_and_stops(server, page):
     page.get_by_text("Training…").first.wait_for(timeout=60_000)
     page.locator('[data-testid="stImage"] img').first.wait_for(timeout=60_000)  # live preview
     shot(page, "vae-training")
-    page.get_by_role("button", name="Stop").click()
+    jobs = page.get_by_test_id("stSidebar")
+    assert jobs.get_by_text("Jobs · 1 running").count() == 1  # the Jobs view lists it
+    page.get_by_test_id("stMain").get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped; the last checkpoint is kept.").first.wait_for(timeout=60_000)
     page.get_by_text("It is now in the model picker").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
