@@ -91,7 +91,8 @@ elif section == "Encode":
         st.image(labelled_row([x, recon], ["original", "reconstruction"], scale=6),
                  output_format="PNG")
         st.write("Code μ(x):", " ".join(f"{v:+.2f}" for v in z))
-        st.button("Use this code for the sliders", on_click=ui.set_code, args=(tag, z),
+        st.button("Use this code for the sliders", on_click=ui.set_code,
+                  args=(tag, z, stats["lo"], stats["hi"]),
                   icon=":material/tune:")
 
 elif section == "Interpolate":

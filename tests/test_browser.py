@@ -231,3 +231,32 @@ def test_vae_training_job_survives_a_refresh_and_stops(server, page):
     page.get_by_text("Stopped; the last checkpoint is kept.").first.wait_for(timeout=60_000)
     page.get_by_text("It is now in the model picker").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _slider_values(page) -> list[float]:
+    return [float(s.get_attribute("value"))
+            for s in page.get_by_test_id("stMain").get_by_role("slider").all()]
+
+
+def test_encode_then_sliders_keeps_the_code(server, page):
+    """Issue 11.1: the sliders show the encoded code, and moving one changes only that one."""
+    page.goto(f"{server}/vae")
+    wait_idle(page)
+    choose_section(page, "Encode")
+    code_text = page.get_by_text("Code μ(x):").first
+    code_text.wait_for(timeout=30_000)
+    code = [float(v) for v in re.findall(r"[+-]\d+\.\d+", code_text.inner_text())]
+    page.get_by_role("button", name="Use this code for the sliders").click()
+    wait_idle(page)
+    choose_section(page, "Sliders")
+    values = _slider_values(page)
+    assert len(values) == 16 and sorted(values) != [-3.0] * 16, values
+    assert sorted(values) == pytest.approx(sorted(max(-3, min(3, c)) for c in code), abs=0.051)
+    first = page.get_by_test_id("stMain").get_by_role("slider").first
+    first.focus()
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    after = _slider_values(page)
+    changed = [i for i, (a, b) in enumerate(zip(values, after)) if abs(a - b) > 1e-6]
+    assert changed == [0], (values, after)
+    shot(page, "vae-encode-to-sliders")

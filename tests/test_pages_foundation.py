@@ -53,11 +53,39 @@ def test_slider_moves_change_the_decoded_image():
 
 def test_random_and_reset_buttons():
     at = vae_page()
-    at.button[0].click().run()  # random sample
+    next(b for b in at.button if b.label == "Random sample").click().run()
     values = [s.value for s in at.slider if s.key.startswith("z_vae-mnist-16d_")]
     assert any(v != 0 for v in values)
-    at.button[1].click().run()  # reset
+    next(b for b in at.button if b.label == "Reset to 0").click().run()
     assert all(s.value == 0 for s in at.slider if s.key.startswith("z_vae-mnist-16d_"))
+
+
+def test_autoencoder_sliders_span_their_codes_and_say_spread_not_kl():
+    """Issue 11.8: a plain autoencoder has no KL; its sliders span the test codes' range."""
+    at = vae_page()
+    at.sidebar.selectbox(key="vae_model").set_value("ae-mnist-16d").run()
+    assert not at.exception
+    sliders = [s for s in at.slider if s.key.startswith("z_ae-mnist-16d_")]
+    assert len(sliders) == 16 and all("spread" in s.label and "KL" not in s.label
+                                      for s in sliders)
+    assert max(s.max for s in sliders) > 3 or min(s.min for s in sliders) < -3
+    assert any(b.label == "Reset to the mean code" for b in at.button)
+
+
+def test_encoded_code_reaches_the_sliders_and_one_move_changes_one_coordinate():
+    """Issue 11.1 (AppTest half; the browser test checks the same in Chromium)."""
+    at = vae_page()
+    at.segmented_control(key="vae_section").set_value("Encode").run()
+    next(b for b in at.button if b.label == "Use this code for the sliders").click().run()
+    at.segmented_control(key="vae_section").set_value("Sliders").run()
+    sl = {s.key.rsplit("_v", 1)[0]: s for s in at.slider if s.key.startswith("z_vae-mnist-16d_")}
+    before = {k: s.value for k, s in sl.items()}
+    assert len(before) == 16 and any(abs(v) > 0.05 for v in before.values())
+    first = next(iter(sl))
+    sl[first].set_value(2.9).run()
+    after = {s.key.rsplit("_v", 1)[0]: s.value for s in at.slider
+             if s.key.startswith("z_vae-mnist-16d_")}
+    assert [k for k in before if abs(before[k] - after[k]) > 1e-9] == [first]
 
 
 def test_2d_model_shows_the_manifold_with_test_codes():

@@ -81,8 +81,19 @@ def latent_stats(path: str, mtime: float) -> dict:
         metrics = {**evaluate(model, torch.from_numpy(xb), k=100), "heldout": "MNIST test"}
     codes = test_codes(path, mtime)
     activity = codes.var(0)
-    kl = np.asarray(metrics.get("kl_per_dim") or activity, dtype=float)
-    return {"metrics": metrics, "kl": kl, "activity": activity, "order": np.argsort(-kl)}
+    lo_q, hi_q = np.quantile(codes, 0.005, axis=0), np.quantile(codes, 0.995, axis=0)
+    if model.config.variational:  # the prior's ±3 σ, widened to cover the test codes
+        kl = np.asarray(metrics.get("kl_per_dim") or activity, dtype=float)
+        lo, hi = np.minimum(-3.0, np.floor(lo_q)), np.maximum(3.0, np.ceil(hi_q))
+        mean, std = np.zeros(codes.shape[1]), np.ones(codes.shape[1])
+    else:  # an autoencoder's codes have no prior: the range the test digits' codes span
+        kl = np.sqrt(activity)  # ordered by spread
+        pad = 0.1 * (hi_q - lo_q) + 1e-3
+        lo, hi = np.floor((lo_q - pad) * 2) / 2, np.ceil((hi_q + pad) * 2) / 2
+        mean, std = codes.mean(0), codes.std(0)
+    return {"metrics": metrics, "kl": kl, "activity": activity, "order": np.argsort(-kl),
+            "lo": lo, "hi": hi, "mean": mean, "std": std,
+            "variational": bool(model.config.variational)}
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -101,38 +112,88 @@ def decode_one(model: ConvVAE, z: np.ndarray) -> np.ndarray:
 
 
 # -- slider state -----------------------------------------------------------------------------
+# The code lives in st.session_state[f"code_{tag}"] (not in the sliders' own widget state, which
+# Streamlit forgets while another section is shown); each slider is drawn with that value and a
+# key that changes whenever the code is set from outside (Encode, Random, Reset), so a slider
+# always shows the stored code and moving one changes only its own coordinate.
+def _code_key(tag: str) -> str:
+    return f"code_{tag}"
+
+
 def _zkey(tag: str, i: int) -> str:
-    return f"z_{tag}_{i}"
+    ver = st.session_state.get(f"codever_{tag}", 0)
+    return f"z_{tag}_{i}" + (f"_v{ver}" if ver else "")
 
 
-def set_code(tag: str, z: np.ndarray) -> None:
-    for i, v in enumerate(np.asarray(z, dtype=float)):
-        st.session_state[_zkey(tag, i)] = float(np.clip(round(v, 2), -3.0, 3.0))
+def set_code(tag: str, z: np.ndarray, lo=None, hi=None) -> None:
+    """Store ``z`` as the sliders' code, clipped to the sliders' ranges (the clipped
+    coordinates are noted, so the page can say so)."""
+    z = np.asarray(z, dtype=float)
+    lo = np.full(len(z), -3.0) if lo is None else np.asarray(lo, float)
+    hi = np.full(len(z), 3.0) if hi is None else np.asarray(hi, float)
+    clipped = np.clip(np.round(z, 2), lo, hi)
+    st.session_state[_code_key(tag)] = clipped.tolist()
+    st.session_state[f"clipped_{tag}"] = [(int(i), float(z[i])) for i in
+                                          np.flatnonzero(np.abs(clipped - np.round(z, 2)) > 1e-9)]
+    st.session_state[f"codever_{tag}"] = st.session_state.get(f"codever_{tag}", 0) + 1
+
+
+def _moved(tag: str, i: int, key: str) -> None:
+    code = list(st.session_state[_code_key(tag)])
+    code[i] = float(st.session_state[key])
+    st.session_state[_code_key(tag)] = code
+    st.session_state[f"clipped_{tag}"] = [c for c in st.session_state.get(f"clipped_{tag}", [])
+                                          if c[0] != i]
 
 
 def current_code(tag: str, d: int) -> np.ndarray:
-    return np.array([st.session_state.get(_zkey(tag, i), 0.0) for i in range(d)], dtype=np.float32)
+    code = st.session_state.get(_code_key(tag))
+    if code is None or len(code) != d:
+        return np.zeros(d, dtype=np.float32)
+    return np.asarray(code, dtype=np.float32)
 
 
 def sliders(tag: str, model: ConvVAE, stats: dict) -> np.ndarray:
-    """A slider per latent dimension, ordered by KL; returns the code they spell."""
+    """A slider per latent dimension (ordered by KL for a VAE, by spread for an autoencoder,
+    each spanning the range its codes take); returns the code they spell."""
     d = model.config.n_latent
-    for i in range(d):
-        st.session_state.setdefault(_zkey(tag, i), 0.0)
+    lo, hi = stats["lo"], stats["hi"]
+    if _code_key(tag) not in st.session_state or len(st.session_state[_code_key(tag)]) != d:
+        st.session_state[_code_key(tag)] = np.clip(stats["mean"], lo, hi).round(2).tolist()
     b1, b2 = st.columns(2)
+    rng = np.random.default_rng()
     b1.button("Random sample", icon=":material/casino:", width="stretch",
-              on_click=lambda: set_code(tag, np.random.default_rng().standard_normal(d)))
-    b2.button("Reset to 0", icon=":material/restart_alt:", width="stretch",
-              on_click=lambda: set_code(tag, np.zeros(d)))
+              on_click=lambda: set_code(tag, stats["mean"] + stats["std"] * rng.standard_normal(d),
+                                        lo, hi),
+              help="A code drawn from the prior N(0, I)" if stats["variational"] else
+              "A code drawn from a Gaussian fitted to the test digits' codes")
+    b2.button("Reset to 0" if stats["variational"] else "Reset to the mean code",
+              icon=":material/restart_alt:", width="stretch",
+              on_click=lambda: set_code(tag, stats["mean"], lo, hi))
+    clipped = st.session_state.get(f"clipped_{tag}") or []
+    if clipped:
+        st.caption("Outside the sliders' range, shown at the nearest end: " + ", ".join(
+            f"z{i} = {v:+.2f}" for i, v in clipped) + ". The image is decoded from the "
+            "slider values.")
+    code = current_code(tag, d)
     cols = st.columns(2 if d > 4 else 1)
     for rank, i in enumerate(stats["order"]):
-        kl = float(stats["kl"][i])
         active = float(stats["activity"][i]) > 0.01
-        label = f"z{i} · KL {kl:.2f}" + ("" if active else " · inactive")
-        cols[rank % len(cols)].slider(label, -3.0, 3.0, step=0.05, key=_zkey(tag, i),
-                                      help=None if active else
-                                      "Inactive unit: its code barely varies over the test "
-                                      "set (variance < 0.01), so the decoder ignores it.")
+        if stats["variational"]:
+            label = f"z{i} · KL {float(stats['kl'][i]):.2f}" + ("" if active else " · inactive")
+            why = ("KL of this latent on the test digits (nats; 0 = unused, larger = carries "
+                   "more information).")
+        else:
+            label = f"z{i} · spread {float(stats['std'][i]):.2f}" + (
+                "" if active else " · inactive")
+            why = ("Standard deviation of this code coordinate over the test digits (an "
+                   "autoencoder has no KL); the slider spans the range those codes take.")
+        key = _zkey(tag, i)
+        cols[rank % len(cols)].slider(
+            label, float(lo[i]), float(hi[i]), value=float(np.clip(code[i], lo[i], hi[i])),
+            step=0.05, key=key, on_change=_moved, args=(tag, int(i), key),
+            help=why if active else why + " Inactive unit: its code barely varies over the "
+            "test set (variance < 0.01), so the decoder ignores it.")
     return current_code(tag, d)
 
 
