@@ -33,12 +33,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _start_server(runs: Path):
+    """`python -m unsup.serve` as the README runs it, on a free port; returns (process, url)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (the README's test command installs it)")
     port = _free_port()
-    env = dict(os.environ, UNSUP_RUNS_DIR=str(tmp_path_factory.mktemp("runs")))
+    env = dict(os.environ, UNSUP_RUNS_DIR=str(runs))
     proc = subprocess.Popen(
         [sys.executable, "-m", "unsup.serve", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
@@ -55,8 +55,10 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("streamlit did not start:\n" + proc.stdout.read().decode())
-    _warm_up(url)
-    yield url
+    return proc, url
+
+
+def _stop_server(proc) -> None:
     proc.terminate()
     try:
         proc.wait(10)
@@ -64,18 +66,12 @@ def server(tmp_path_factory):
         proc.kill()
 
 
-def _warm_up(url: str) -> None:
-    """Open the app once so Streamlit learns the page list from app.py (a deep link opened as
-    the very first session after a server start shows a "Page not found" notice first)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=["--no-sandbox", "--disable-gpu"])
-        pg = b.new_page()
-        pg.goto(url)
-        pg.wait_for_selector('[data-testid="stPageLink"]', timeout=120_000)
-        b.close()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (no warm-up visit: a deep link works as a first visit)."""
+    proc, url = _start_server(tmp_path_factory.mktemp("runs"))
+    yield url
+    _stop_server(proc)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +138,26 @@ def test_home_page(server, page):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stPageLink"]').count() >= len(PAGES)
     shot(page, "home")
+
+
+def test_deep_links_work_as_the_first_visit_after_a_server_start(browser, tmp_path):
+    """Issue 11.7: each page URL, opened first on a freshly started server, shows that page
+    with the real navigation and no "Page not found" dialog."""
+    proc, url = _start_server(tmp_path / "runs")
+    try:
+        for info in PAGES:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+            pg = ctx.new_page()
+            pg.goto(f"{url}/{info.key}")
+            wait_idle(pg, timeout=120_000)
+            title = pg.locator('[data-testid="stMain"] h1').first.inner_text()
+            assert info.title.split(" (")[0] in title, (info.key, title)
+            assert pg.get_by_text("Page not found").count() == 0, info.key
+            nav = pg.get_by_test_id("stSidebarNav").inner_text()
+            assert "Home" in nav and "Topic maps" in nav and "vae sliders" not in nav.lower()
+            ctx.close()
+    finally:
+        _stop_server(proc)
 
 
 @pytest.mark.parametrize("info", PAGES, ids=[p.key for p in PAGES])

@@ -41,8 +41,26 @@ def warm_up(modules=None) -> None:
         warm_seconds[name] = time.perf_counter() - t0
 
 
+def single_navigation() -> None:
+    """Make app.py's ``st.navigation`` the app's only page list.
+
+    Streamlit treats an app with a ``pages/`` folder beside its main script as a "pages
+    directory" app (its first multipage design): every run then registers the folder's files
+    as pages (URL paths = file names) before app.py replaces them with its own navigation. A
+    deep link such as ``/topics`` opened as the first visit after a server start is looked up
+    in that first list and gets a "Page not found" dialog and a sidebar of raw file names. The
+    project keeps its pages in ``pages/`` (the product's layout), so the launcher switches that
+    mode off; app.py's navigation is complete on its own.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli
+
+    single_navigation()
 
     threading.Thread(target=warm_up, name="unsup-warm-up", daemon=True).start()
     args = list(sys.argv[1:] if argv is None else argv)
