@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from unsup.ui.registry import PAGES
@@ -276,3 +277,52 @@ def test_encode_then_sliders_keeps_the_code(server, page):
     changed = [i for i, (a, b) in enumerate(zip(values, after)) if abs(a - b) > 1e-6]
     assert changed == [0], (values, after)
     shot(page, "vae-encode-to-sliders")
+
+
+def _deck_png(page):
+    from io import BytesIO
+
+    from PIL import Image
+
+    deck = page.locator('[data-testid="stDeckGlJsonChart"]').first
+    deck.locator("canvas").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)  # deck.gl draws on animation frames after the data arrives
+    return np.asarray(Image.open(BytesIO(deck.screenshot())).convert("RGB"), dtype=np.int16)
+
+
+def test_every_map_mode_draws_the_listings(server, page):
+    """Issue 11.2: Dots, Hexagons and Heatmap each draw the listings over the basemap (the deck
+    differs visibly from the same map with every topic unselected)."""
+    page.goto(f"{server}/topics")
+    wait_idle(page, timeout=120_000)
+    for mode in ("Dots", "Hexagons", "Heatmap"):
+        page.get_by_test_id("stMain").get_by_text(mode, exact=True).click()
+        wait_idle(page)
+        with_points = _deck_png(page)
+        shot(page, f"topics-map-{mode.lower()}")
+        page.get_by_role("button", name="Unselect all topics", exact=True).click()
+        wait_idle(page)
+        empty = _deck_png(page)
+        page.get_by_role("button", name="Select all topics", exact=True).click()
+        wait_idle(page)
+        h = min(with_points.shape[0], empty.shape[0])
+        w = min(with_points.shape[1], empty.shape[1])
+        changed = (np.abs(with_points[:h, :w] - empty[:h, :w]).sum(-1) > 30).mean()
+        assert changed > 0.002, (mode, changed)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_thai_text_has_a_font_served_by_the_app(server, page):
+    """Issue 11.14: the app ships a Thai web font (Sarabun, OFL), so Thai text renders in any
+    browser, also one without Thai system fonts."""
+    assert urllib.request.urlopen(
+        f"{server}/app/static/fonts/sarabun-thai-400-normal.woff2", timeout=10).status == 200
+    page.goto(f"{server}/topics")
+    wait_idle(page, timeout=120_000)
+    page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=30_000)
+    loaded = page.evaluate("""async () => {
+        await document.fonts.load('16px "Sarabun Thai"', 'ทะเล');
+        return [...document.fonts].some(f => f.family.replaceAll('"', '') === 'Sarabun Thai'
+                                             && f.status === 'loaded');
+    }""")
+    assert loaded
