@@ -326,3 +326,15 @@ def test_thai_text_has_a_font_served_by_the_app(server, page):
                                              && f.status === 'loaded');
     }""")
     assert loaded
+
+
+def test_a_whole_home_card_is_a_link(server, page):
+    """Issue 11.13: clicking anywhere on a card (here its thumbnail) opens the page."""
+    page.goto(server)
+    wait_idle(page)
+    card = page.locator('div[class*="st-key-card_vae"]').first
+    box = card.locator('[data-testid="stImage"]').first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the picture
+    page.wait_for_function("() => location.pathname.endsWith('/vae')", timeout=30_000)
+    wait_idle(page)
+    assert "VAE latent sliders" in page.locator('[data-testid="stMain"] h1').first.inner_text()

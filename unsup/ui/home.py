@@ -68,10 +68,24 @@ def render(pages: dict[str, st.Page]) -> None:
         "Unsupervised learning finds structure nobody labelled: topics in text, the few numbers "
         "that draw a digit, the factors behind an image. Each page below follows the lecture and "
         "opens on a model trained beforehand; train your own from any page.")
+    st.html(CARD_CSS)
     cols = st.columns(3)
     for i, info in enumerate(all_pages()):
-        with cols[i % 3].container(border=True):
+        with cols[i % 3].container(border=True, key=f"card_{info.key}"):
             _card(info, pages[info.key])
+
+
+CARD_CSS = """<style>
+/* the whole card is a link: the page link's anchor is stretched over its card */
+div[class*="st-key-card_"] { position: relative; }
+div[class*="st-key-card_"] div:has(> [data-testid="stPageLink"]),
+div[class*="st-key-card_"] div:has([data-testid="stPageLink"]):not([class*="st-key-card_"]),
+div[class*="st-key-card_"] [data-testid="stPageLink"],
+div[class*="st-key-card_"] [data-testid="stPageLink"] * { position: static !important; }
+div[class*="st-key-card_"] [data-testid="stPageLink"] a::after {
+  content: ""; position: absolute; inset: 0; z-index: 2; }
+div[class*="st-key-card_"]:hover { box-shadow: 0 2px 12px rgba(0, 0, 0, 0.12); }
+</style>"""
 
 
 def _card(info: PageInfo, page: st.Page) -> None:
