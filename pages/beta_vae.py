@@ -59,13 +59,21 @@ if section == "Traversal":
         st.stop()
     left, right = st.columns([1, 4])
     left.image(viz.traversal_image(x.numpy()[None, :, 0], scale=2), caption=what)
-    left.image(viz.traversal_image(model.reconstruct(x).numpy()[None, :, 0], scale=2),
-               caption="reconstruction")
+    recon = model.reconstruct(x)
+    err = ui.recon_error(model, x)
+    left.image(viz.traversal_image(recon.numpy()[None, :, 0], scale=2),
+               caption=f"reconstruction · error {err:.1f} nats (lower is better)")
+    if "heart" in what or "square" in what:
+        left.caption("Hearts and squares often come back as blurry discs: shape is the hardest "
+                     "factor (three values, small differences in few pixels), and most models, "
+                     "these included, give it no latent of its own (see Latents).")
     grid = traversal(model, x, order[:n_rows], n_steps=n_steps, relative=relative)
     right.plotly_chart(viz.traversal_figure(grid, [labels[j] for j in order[:n_rows]]),
                        key="bv_grid")
-    right.caption("Each row moves one latent (sorted by KL, labelled with the factor it shares "
-                  "most information with); the others stay at the image's code.")
+    right.caption("Each row moves one latent (sorted by KL); a row is labelled with the factor "
+                  f"it shares most information with when that normalised MI is at least "
+                  f"{viz.MI_FLOOR:g}, else \"no factor\". The other latents stay at the image's "
+                  "code.")
     st.download_button("Download as animated GIF", viz.traversal_gif(grid), "traversal.gif",
                        "image/gif", icon=":material/download:")
 
@@ -82,18 +90,18 @@ elif section == "Metrics":
     if not shipped:
         st.info("Shipped models are still training; the table shows your runs meanwhile.")
     table = ui.metrics_table(items)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=ui.column_config())
     st.caption(f"Held-out dSprites images ({METRIC_HELDOUT:,}, a seeded sample of the "
                f"{HELDOUT_SIZE:,} held out from training), fixed seeds, definitions of "
-               "disentanglement_lib (Locatello et al. 2019). BetaVAE score: Higgins et al. 2017 "
-               "(they report 99.2% for β = 4, 61.6% for the plain VAE). FactorVAE score: Kim & "
-               "Mnih 2018. MIG: Chen et al. 2018. DCI: Eastwood & Williams 2018 (random-forest "
-               "importances). SAP: Kumar et al. 2018.")
+               "disentanglement_lib (Locatello et al. 2019); hover a column for what it measures. "
+               "Every score: higher is better. For comparison, the published BetaVAE scores on "
+               "the original dSprites are 99.2% for β = 4 and 61.6% for the plain VAE (Higgins "
+               "et al. 2017, their own protocol and budget); the table's numbers are this lab's, "
+               "measured as above.")
     rows = ui.sweep_rows(items)
     if len(rows) >= 2:
         st.plotly_chart(viz.sweep_figure(rows), key="bv_sweep")
-        st.caption("The trade-off: more pressure on the KL (or the total correlation) buys "
-                   "disentanglement (MIG) with reconstruction error.")
+        st.caption(ui.sweep_caption(rows))
     else:
         st.info("The β sweep appears once two models have metrics (`python -m unsup eval`).")
 

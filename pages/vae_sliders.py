@@ -121,8 +121,8 @@ elif section == "Numbers":
         st.metric("Test reconstruction (nats)", f"{m.get('test_recon_nats', float('nan')):.2f}")
     else:
         cols = st.columns(5)
-        for col, (label, value) in zip(cols, plots.metric_table_rows(m)):
-            col.metric(label, value)
+        for col, (label, value, why) in zip(cols, plots.metric_table_rows(m)):
+            col.metric(label, value, help=why)
         st.plotly_chart(plots.kl_bars(stats["kl"], activity=stats["activity"]), key="kl_bars")
         st.caption(f"On {m.get('heldout') or 'the MNIST test split'} ({m.get('n_test')} "
                    "images, binarized at 0.5 for the built-in digits). "

@@ -95,3 +95,31 @@ def test_metrics_table_says_which_models_saw_pairs(user_model):
     assert ui.supervision({"config": {"pairs": True}}) == "pairs (weak)"
     table = ui.metrics_table([entry])
     assert list(table["supervision"]) == ["none"]
+
+
+def test_sweep_caption_is_computed_from_the_models_it_describes():
+    from unsup.ui.betavae import sweep_caption
+
+    rows = [{"name": "VAE (β = 1)", "recon": 54.7, "mig": 0.023, "beta": 1.0, "pairs": False},
+            {"name": "β-VAE (β = 4)", "recon": 84.9, "mig": 0.058, "beta": 4.0, "pairs": False},
+            {"name": "Ada-GVAE", "recon": 88.3, "mig": 0.408, "beta": 1.0, "pairs": True}]
+    text = sweep_caption(rows)
+    assert "between 0.023 and 0.058" in text and "0.408" in text and "not from β" in text
+    rows[2]["mig"] = 0.06  # paired no better: the caption must not credit the pairs
+    text = sweep_caption(rows)
+    assert "not from β" not in text and "about what the best unsupervised one reaches" in text
+
+
+def test_factor_labels_need_the_stated_mi_floor():
+    from unsup.viz.betavae import MI_FLOOR, latent_labels
+
+    mi = [[0.06, 0, 0, 0, 0], [0, 0, 0, MI_FLOOR + 0.01, 0]]
+    assert latent_labels([1.0, 1.0], mi) == ["z0 · no factor", "z1 · position x"]
+
+
+def test_train_form_warns_about_shuffled_runs_and_estimates_time(user_model):
+    at = run_page("Train")
+    assert any("MIG 0.01–0.06" in w.value for w in at.warning)
+    assert any("minutes on 2 idle cores" in c.value for c in at.caption)
+    at.selectbox(key="bv_order").set_value("Pairs").run()
+    assert not any("MIG 0.01–0.06" in w.value for w in at.warning)

@@ -42,6 +42,19 @@ import torch
 
 METRIC_LABELS = {"beta_vae": "BetaVAE score", "factor_vae": "FactorVAE score", "mig": "MIG",
                  "dci": "DCI disentanglement", "sap": "SAP"}
+METRIC_HELP = {
+    "beta_vae": "Higgins et al. 2017: accuracy of a linear classifier that names which factor was "
+                "held fixed from code differences. 0–100%, higher is better; chance is 20%.",
+    "factor_vae": "Kim & Mnih 2018: accuracy of a majority vote naming the fixed factor from the "
+                  "least-varying latent. 0–100%, higher is better; chance is 20%.",
+    "mig": "Mutual information gap (Chen et al. 2018): per factor, the gap between the two "
+           "latents that know most about it, over its entropy. 0–1, higher is better.",
+    "dci": "DCI disentanglement (Eastwood & Williams 2018): how much each latent's importance "
+           "concentrates on one factor (random forests). 0–1, higher is better.",
+    "sap": "Separated attribute predictability (Kumar et al. 2018): gap between the two most "
+           "predictive latents per factor. 0–1, higher is better.",
+}
+"""What each disentanglement score measures, its range and which way is better."""
 
 
 @dataclass

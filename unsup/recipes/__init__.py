@@ -67,6 +67,10 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
     train_seconds = seconds + time.perf_counter() - t0
     if distributed_rank() != 0:
         return path
+    # measure the model as `eval` will see it: loaded back from the file just written (the
+    # in-memory one may hold its weights in another memory layout, whose codes differ in the
+    # last bits, enough to flip a vote of a disentanglement score)
+    model = checkpoints.load(path)
     model.card_ = {**card, "kind": model.kind, "step": model.step_}
     t1 = time.perf_counter()
     metrics = dict(family.evaluate(model))

@@ -15,6 +15,10 @@ from unsup.data.dsprites import FACTOR_LABELS
 from unsup.viz import plots
 from unsup.viz.images import grid as image_grid
 
+MI_FLOOR = 0.2
+"""A latent is labelled with a factor only when it carries at least this share of the factor's
+entropy (normalised MI); below it, "no factor" (a label at MI 0.06 would claim too much)."""
+
 ACTIVE_KL = 0.2
 """A latent whose mean KL is below this many nats is shown as inactive (well-trained models
 have about 0.01 there and 1-5 nats on the latents they use)."""
@@ -64,7 +68,7 @@ def traversal_gif(grid: np.ndarray, scale: int = 2, ms: int = 120) -> bytes:
 
 # -- per-latent statistics -----------------------------------------------------------------------
 def latent_labels(kl_per_dim, mi_matrix=None, factor_labels=FACTOR_LABELS,
-                  active: float = ACTIVE_KL, floor: float = 0.05) -> list[str]:
+                  active: float = ACTIVE_KL, floor: float = MI_FLOOR) -> list[str]:
     """"z3 · position x" per latent: the factor it shares most (normalised) information with;
     "inactive" when its KL is below ``active`` nats, "no factor" when no normalised MI reaches
     ``floor``."""
