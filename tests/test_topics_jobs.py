@@ -41,6 +41,8 @@ def test_fit_job_saves_a_run_that_the_page_shows_after_a_restart():
     assert run_dir.name in fits  # listed from disk: a new process (an app restart) finds it
     model, df = recipe.load_fit(fits[run_dir.name].path)
     assert model.n_topics == 6 and model.doc_topic_.shape == (300, 6) and len(df) == 300
+    # topics are named from their top words (issue 11.11), not "Topic 0", "Topic 1", ...
+    assert all(" · " in x and not x.startswith("Topic ") for x in model.labels_)
 
     at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
     at.run()

@@ -54,3 +54,19 @@ def test_every_section_renders():
         assert not at.exception, section
         assert not at.error, section
         assert at.get(element), (section, element)
+
+
+def test_try_a_text_speaks_the_models_language_and_thai_labels_have_a_gloss():
+    """Issue 11.11."""
+    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at.run()
+    at.segmented_control(key="topic_section").set_value("topics").run()
+    table = at.get("arrow_data_frame")[0].value if at.get("arrow_data_frame") else None
+    editor = table if table is not None else at.dataframe[0].value
+    assert {"relevant", "words", "in English"} <= set(editor.columns)
+    assert "Sea view" in set(editor["in English"])
+    at.selectbox(key="topic_lang").set_value("en").run()
+    at.segmented_control(key="topic_section").set_value("try").run()
+    text = at.text_area[0].value
+    assert "sea view" in text and not any("\u0e00" <= ch <= "\u0e7f" for ch in text)
+    assert not at.warning  # the English example's words are in the English model's vocabulary

@@ -100,13 +100,16 @@ def topic_recovery(model_topic_word: np.ndarray, vocab: list[str], truth) -> dic
 
 # -- analysis of a fitted model, for the page (figures in unsup.viz.topics) -----------------------
 def topic_table(model, lam: float = 0.6, n: int = 8) -> "pd.DataFrame":
-    """One row per topic: label, prevalence, the lecture's formula (words ranked by relevance
-    with weight lam, shown with their probability)."""
+    """One row per topic: label, prevalence, its top words ranked by relevance (weight
+    ``lam``), and the lecture's formula: the most probable words with P(word | topic), in
+    decreasing order."""
     prev = model.prevalence()
     return pd.DataFrame({
         "topic": np.arange(model.n_topics), "label": model.labels_,
         "share": np.round(prev, 4),
-        "words": [model.formula(k, n, lam) for k in range(model.n_topics)],
+        "relevant": [" · ".join(w for w, _ in model.top_words(k, n, lam))
+                     for k in range(model.n_topics)],
+        "words": [model.formula(k, n, 1.0) for k in range(model.n_topics)],
     })
 
 

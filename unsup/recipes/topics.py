@@ -38,6 +38,21 @@ def preset_config(preset: Preset, iterations: int | None = None) -> tm.TopicConf
     return tm.TopicConfig(**{**preset.config, "iterations": int(iterations or preset.steps)})
 
 
+def gloss(label: str) -> str | None:
+    """An English gloss of a Thai topic label when the label is one of the built-in corpus's
+    theme names (the names the shipped models carry), else None."""
+    from unsup.data.listings import THEMES
+
+    names = {t[1]: t[2] for t in THEMES}
+    return names.get(str(label).strip())
+
+
+def name_topics(model: tm.TopicModel, n: int = 3, lam: float = 0.6) -> list[str]:
+    """A first name for each topic of a user's fit: its ``n`` most relevant words (the page
+    lets the user rename them)."""
+    return [" · ".join(w for w, _ in model.top_words(k, n, lam)) for k in range(model.n_topics)]
+
+
 def builtin_corpus(lang: str = "th", n: int = 5000, seed: int = 0):
     from unsup.data.listings import generate
 
@@ -266,6 +281,7 @@ def user_fit(df, cfg: tm.TopicConfig, file_name: str):
                 fileio.atomic_write_json(run_dir / SAMPLER_CARD, {"done": stop.done,
                                                                   "history": stop.history})
                 raise
+            model.labels_ = name_topics(model)
             card = {"kind": tm.KIND, "name": run_dir.name, "title": title,
                     "data": {"file": file_name, "n": len(df), "table": TABLE_FILE,
                              "lang": detect_lang(texts),

@@ -26,8 +26,14 @@ from unsup.viz import topics as tv
 SIZES = [5_000, 20_000, 50_000, 100_000, 200_000]
 LANGS = {"th": "ไทย Thai", "en": "English", "mixed": "Thai + English"}
 MODES = {"scatter": "Dots", "hexagon": "Hexagons", "heatmap": "Heatmap"}
-EXAMPLE = ("คอนโดหรูติดชายหาด วิวทะเลพาโนรามา มองเห็นพระอาทิตย์ตก ใกล้ห้างสรรพสินค้า "
-           "พร้อมสระว่ายน้ำและฟิตเนส เหมาะปล่อยเช่า ผลตอบแทนดี")
+EXAMPLES = {  # the "Try a text" box opens with an example in the model's language
+    "th": "คอนโดหรูติดชายหาด วิวทะเลพาโนรามา มองเห็นพระอาทิตย์ตก ใกล้ห้างสรรพสินค้า "
+          "พร้อมสระว่ายน้ำและฟิตเนส เหมาะปล่อยเช่า ผลตอบแทนดี",
+    "en": "Luxury beachfront condo with a panoramic sea view and sunset balcony, near the "
+          "shopping mall, pool and fitness centre, great rental yield for investors",
+    "mixed": "คอนโดหรูติดชายหาด sea view panorama มองเห็นพระอาทิตย์ตก near shopping mall "
+             "พร้อมสระว่ายน้ำ pool and fitness, ผลตอบแทนดี rental yield",
+}
 
 
 @dataclass
@@ -269,7 +275,9 @@ def sidebar_focus(act: Active) -> tuple[int | None, float]:
     labels = act.labels
     focus = st.sidebar.selectbox("Focus topic", [None] + list(range(K)), key="topic_focus",
                                  format_func=lambda k: "— all topics —" if k is None
-                                 else f"{k}: {labels[k]}")
+                                 else f"{k}: {labels[k]}" + (
+                                     f" ({recipe.gloss(labels[k])})"
+                                     if recipe.gloss(labels[k]) else ""))
     lam = st.sidebar.slider("Relevance λ", 0.0, 1.0, 0.6, 0.05, key="topic_lambda",
                             help="Sievert & Shirley (2014): 1 ranks a topic's words by "
                                  "probability, lower values favour words specific to the topic.")
@@ -343,16 +351,27 @@ def topics_section(act: Active, focus: int | None, lam: float) -> None:
     model = act.model
     table = tmetrics.topic_table(model, lam)
     table["label"] = act.labels
-    st.caption("Each topic as the lecture writes it: P(word | topic) for its top words, ranked "
-               f"by relevance at λ = {lam:.2f}. Rename a topic in the label column.")
+    glosses = [recipe.gloss(x) for x in act.labels]
+    if any(glosses):
+        table.insert(2, "in English", [g or "" for g in glosses])
+    st.caption(f"Two rankings of each topic's words: by relevance at λ = {lam:.2f} (the sidebar's "
+               "slider; lower λ favours words specific to the topic), and the lecture's formula, "
+               "P(word | topic) of its most probable words in decreasing order. Rename a topic "
+               "in the label column.")
     edited = st.data_editor(
         table, hide_index=True, width="stretch", key=f"tedit:{act.key}",
-        disabled=["topic", "share", "words"],
-        column_config={"share": st.column_config.ProgressColumn("share", min_value=0.0,
-                                                                max_value=float(max(
-                                                                    table["share"].max(), 1e-9)),
-                                                                format="%.3f"),
-                       "words": st.column_config.TextColumn("top words", width="large")})
+        disabled=["topic", "share", "relevant", "words", "in English"],
+        column_config={"share": st.column_config.ProgressColumn(
+                           "share", min_value=0.0, format="%.3f",
+                           max_value=float(max(table["share"].max(), 1e-9)),
+                           help="The topic's share of all listings (mean θ)."),
+                       "relevant": st.column_config.TextColumn(
+                           f"top words by relevance (λ = {lam:.2f})", width="medium"),
+                       "words": st.column_config.TextColumn(
+                           "P(word | topic), most probable first", width="large"),
+                       "in English": st.column_config.TextColumn(
+                           help="An English gloss of the Thai label, for readers without "
+                                "Thai.")})
     new = [str(x) if str(x).strip() else f"Topic {i}" for i, x in enumerate(edited["label"])]
     if new != act.labels:
         st.session_state[f"labels:{act.key}"] = new
@@ -416,8 +435,9 @@ def _show_doc(act: Active, text: str, theta: np.ndarray, title: str) -> None:
 
 
 def try_text_section(act: Active) -> None:
-    text = st.text_area("Type or paste any listing text (Thai, English or both)", EXAMPLE,
-                        key="topic_try", height=110)
+    example = EXAMPLES.get(act.lang, EXAMPLES["th"])
+    text = st.text_area("Type or paste any listing text (Thai, English or both)", example,
+                        key=f"topic_try_{act.lang}", height=110)
     if not text.strip():
         st.info("Type some text to see its topic mix.")
         return
