@@ -64,7 +64,7 @@ def _shipped(name: str, mtime: float) -> tm.TopicModel:
 
 @st.cache_data(show_spinner="Generating the built-in listings…", max_entries=4)
 def _listings(lang: str, n: int) -> pd.DataFrame:
-    return recipe.builtin_corpus(lang, n).df
+    return recipe.builtin_table(lang, n)
 
 
 @st.cache_resource(show_spinner="Topic mix of every listing under the fitted model…",
