@@ -244,7 +244,20 @@ def test_vae_training_job_survives_a_refresh_and_stops(server, page):
     shot(page, "vae-training")
     jobs = page.get_by_test_id("stSidebar")
     assert jobs.get_by_text("Jobs · 1 running").count() == 1  # the Jobs view lists it
+    # leave for another page, come back by the navigation (no job id in the URL): the page
+    # shows its running job, not a blank form (issue 11.5)
+    page.get_by_test_id("stSidebarNav").get_by_text("Topic maps").click()
+    page.wait_for_function("() => location.pathname.endsWith('/topics')", timeout=30_000)
+    wait_idle(page, timeout=120_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("VAE latent sliders").click()
+    page.wait_for_function("() => location.pathname.endsWith('/vae')", timeout=30_000)
+    wait_idle(page)
+    choose_section(page, "Train")
+    page.get_by_text("Training…").first.wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Start training").count() == 0
     page.get_by_test_id("stMain").get_by_role("button", name="Stop").click()
+    # acknowledged at once (issue 11.6), then stopped after the current step
+    page.get_by_text("Stopping after this step").first.wait_for(timeout=10_000)
     page.get_by_text("Stopped; the last checkpoint is kept.").first.wait_for(timeout=60_000)
     page.get_by_text("It is now in the model picker").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -298,7 +298,9 @@ class ThreadRunner:
                              resumable=False)
                 raise
             previews = spec.preview(model) if spec.preview is not None else []
-            if spec.finish is not None and result.checkpoint is not None:
+            # a stopped run ends now (its held-out numbers are measured when a page needs them);
+            # a finished one is measured first, its metrics embedded in its checkpoint
+            if spec.finish is not None and result.checkpoint is not None and not result.stopped:
                 self._update(job_id, previews=previews, phase="measuring on held-out data")
                 card = {**model.card_, **checkpoints.read_card(result.checkpoint)}
                 card["metrics"] = spec.finish(model)
