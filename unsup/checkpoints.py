@@ -360,11 +360,22 @@ def _scan(folder: Path, source: str, recursive: bool) -> list[Entry]:
                 card, problem = validate(weights)
             except OSError:
                 continue  # vanished while listing
+            if weights.name.endswith(".best.safetensors") and _same_as_last(weights):
+                continue  # the run's best state is its last checkpoint: listed once
             default = weights.parent.name if recursive and weights.parent != folder else (
                 weights.stem)
             name = str(card.get("name") or default)
             out.append(Entry(name=name, path=weights, card=card, source=source, problem=problem))
     return out
+
+
+def _same_as_last(best: Path) -> bool:
+    """True when a run's "best so far" copy holds the same step as its last checkpoint."""
+    last = best.with_name(best.name.replace(".best.safetensors", ".safetensors"))
+    try:
+        return last.exists() and read_card(last).get("step") == read_card(best).get("step")
+    except CheckpointError:
+        return False
 
 
 def _unique_names(entries: list[Entry], root: Path) -> None:
