@@ -351,3 +351,28 @@ def test_a_whole_home_card_is_a_link(server, page):
     page.wait_for_function("() => location.pathname.endsWith('/vae')", timeout=30_000)
     wait_idle(page)
     assert "VAE latent sliders" in page.locator('[data-testid="stMain"] h1').first.inner_text()
+
+
+def test_beta_vae_training_panel_is_compact(server, page):
+    """Issue 11.4: one compact preview strip, the curve drawn from its first point, Stop beside
+    the progress bar; the page stays short while a job trains."""
+    page.goto(f"{server}/beta-vae")
+    wait_idle(page, timeout=120_000)
+    choose_section(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Training…").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for(
+        timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stMain\"] .js-plotly-plot .scatterlayer "
+        ".point')", timeout=120_000)  # the first point of the loss curve is drawn
+    main = page.get_by_test_id("stMain")
+    assert main.locator('[data-testid="stImage"] img').count() == 1  # one strip
+    bar = main.locator('[data-testid="stProgress"]').first.bounding_box()
+    stop = main.get_by_role("button", name="Stop").bounding_box()
+    assert abs((stop["y"] + stop["height"] / 2) - (bar["y"] + bar["height"] / 2)) < 60
+    assert page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
+                         ".scrollHeight") < 2200
+    shot(page, "betavae-training")
+    main.get_by_role("button", name="Stop").click()
+    page.get_by_text("Stopped; the last checkpoint is kept.").first.wait_for(timeout=120_000)

@@ -107,7 +107,9 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
         left.plotly_chart(loss_curves(job.history, loss_keys, y_title=y_title),
                           key=f"{key}_curve")
         if job.previews:
-            right.image(strip(job.previews, height=72), output_format="PNG")
+            n = len(job.previews)
+            right.image(strip(job.previews, height=72, per_row=(n + 1) // 2 if n > 6 else None),
+                        output_format="PNG")
             right.caption(preview_caption)
     if not job.active:
         if job.checkpoint and job.status in ("done", "stopped"):
@@ -152,12 +154,26 @@ def job_panel(key: str, loss_keys: list[str] | None = None,
 def jobs_sidebar() -> None:
     """The Jobs view: every running, queued, finished and failed job of the app, with its page,
     progress, Stop and a link back. Shown in the sidebar of every page."""
-    jobs = sorted(get_runner().list(), key=lambda j: j.started, reverse=True)
+    jobs = get_runner().list()
     if not jobs:
         return
+    with st.sidebar:
+        _jobs_box(any(j.active for j in jobs))
+
+
+def _jobs_box(live: bool) -> None:
+    @st.fragment(run_every=2.0 if live else None)
+    def box() -> None:
+        _jobs_list()
+
+    box()
+
+
+def _jobs_list() -> None:
+    jobs = sorted(get_runner().list(), key=lambda j: j.started, reverse=True)
     running = sum(j.active for j in jobs)
-    with st.sidebar.expander(f"Jobs · {running} running" if running else "Jobs",
-                             expanded=running > 0, icon=":material/pending_actions:"):
+    with st.expander(f"Jobs · {running} running" if running else "Jobs",
+                     expanded=running > 0, icon=":material/pending_actions:"):
         for j in jobs[:10]:
             st.caption(f"**{md(j.title)}** — {j.status} · {md(status_line(j))}")
             if j.active:

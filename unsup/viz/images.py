@@ -62,9 +62,11 @@ def labelled_row(images, labels: list[str], scale: int = 4, pad: int = 2) -> Ima
     return canvas
 
 
-def strip(images, height: int = 72, pad: int = 2, max_width: int = 900) -> Image.Image:
+def strip(images, height: int = 72, pad: int = 2, max_width: int = 900,
+          per_row: int | None = None) -> Image.Image:
     """Preview images side by side, each scaled to ``height`` pixels (crisp), wrapped onto more
-    rows when wider than ``max_width``: one compact strip however many previews a job sends."""
+    rows when wider than ``max_width`` or after ``per_row`` images: one compact strip however
+    many previews a job sends."""
     tiles = []
     for im in images:
         p = to_pil(im).convert("RGB")
@@ -75,7 +77,7 @@ def strip(images, height: int = 72, pad: int = 2, max_width: int = 900) -> Image
         return Image.new("RGB", (1, 1), "white")
     rows, row, width = [], [], 0
     for t in tiles:
-        if row and width + t.width + pad > max_width:
+        if row and (width + t.width + pad > max_width or (per_row and len(row) >= per_row)):
             rows.append(row)
             row, width = [], 0
         row.append(t)
