@@ -51,7 +51,9 @@ def test_two_gloo_processes_match_one_process_with_the_doubled_batch(tmp_path):
     out = tmp_path / "ddp" / "model"
     mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
     files = sorted(p.name for p in out.parent.iterdir())
-    assert files == ["model.json", "model.optim-6.pt", "model.safetensors"]  # rank 0 alone
+    # one set of files, written by rank 0 alone: the last checkpoint and its "best" copy
+    assert files == ["model.best.json", "model.best.safetensors", "model.json",
+                     "model.optim-6.pt", "model.safetensors"]
     ddp = checkpoints.load(out, optimizer=True)
     one = ConvVAE(_config(16))
     fit(one, _data(), steps=6, device="cpu")
