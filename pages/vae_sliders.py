@@ -5,6 +5,7 @@ import streamlit as st
 from unsup.data import uploads
 from unsup.ui import training
 from unsup.ui import vae as ui
+from unsup.ui.text import md
 from unsup.viz import plots
 from unsup.viz.images import labelled_row, to_pil
 
@@ -25,7 +26,8 @@ with st.sidebar:
                         format_func=lambda n: entries[names.index(n)].label)
     entry = entries[names.index(pick)]
     ui.broken_runs_note()
-    st.caption(entry.card.get("description") or f"Trained {entry.card.get('step', '?')} steps.")
+    st.caption(md(entry.card.get("description")
+                  or f"Trained {entry.card.get('step', '?')} steps."))
     with st.expander("Open a checkpoint file"):
         up = st.file_uploader("unsup .safetensors file", key="ckpt_upload", max_upload_size=200,
                               help="A checkpoint saved by unsup, up to 200 MB. Pickles are "

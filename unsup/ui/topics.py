@@ -5,6 +5,7 @@ unsup.viz.topics; this module only wires widgets to them and caches results."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -566,10 +567,14 @@ def model_caption(act: Active) -> str:
     m = card.get("metrics", {})
     bits = [f"{act.model.n_topics} topics", f"{len(act.model.vocab_):,} words",
             f"{len(act.df):,} listings"]
-    if "perplexity_heldout" in m:
-        bits.append(f"held-out perplexity {m['perplexity_heldout']:.1f}")
-    if "recovery_cosine" in m:
-        bits.append(f"matches the generator's themes at cosine {m['recovery_cosine']:.3f}")
-    if card.get("command"):
-        bits.append(f"`{card['command']}`")
+    ppl, rec = m.get("perplexity_heldout"), m.get("recovery_cosine")
+    if isinstance(ppl, (int, float)):
+        bits.append(f"held-out perplexity {ppl:.1f} (how surprised the model is by unseen "
+                    "listings' words; lower is better)")
+    if isinstance(rec, (int, float)):
+        bits.append(f"matches the generator's themes at cosine {rec:.3f} (1 = exactly)")
+    command = str(card.get("command") or "")
+    if re.fullmatch(r"python -m unsup train [\w.-]+( --steps \d+)?", command):
+        bits.append(f"`{command}`")  # only a command of our own shape (a loaded file's card
+        #                               could hold anything)
     return " · ".join(bits)
