@@ -99,3 +99,29 @@ def test_page_without_a_file_asks_for_one():
     at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()
     assert not at.exception
     assert any("text column" in i.value for i in at.info)
+
+
+def test_a_stopped_fit_can_be_resumed_after_a_restart():
+    """Every page that trains offers Resume for a stopped run: a stopped topic fit is found on
+    disk by a new process (an app restart) and continues."""
+    cleaned = _upload(200)
+    cfg = tm.TopicConfig(n_topics=4, iterations=40, n_init=1, text=TextConfig(min_df=2))
+    runner = ThreadRunner()
+    title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, "restart.csv")
+    flag = []  # stop after the first block of Gibbs sweeps
+    job = runner.wait(runner.submit_work(
+        title, lambda progress, stop: work(lambda *a: (flag.append(a), progress(*a)),
+                                           lambda: sum(len(c) == 3 for c in flag) >= 1),
+        resume=resume, run_dir=run_dir))
+    assert job.status == "stopped"
+    found = dict(recipe.stopped_fits())
+    assert run_dir in found and found[run_dir]["file"] == "restart.csv"
+    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at.run()
+    at.radio(key="topic_src").set_value("My file").run()
+    at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()
+    assert any(f"resume_{run_dir.name}" == b.key for b in at.button)
+    new_title, new_work, _, _ = recipe.resume_fit(run_dir)
+    done = runner.wait(runner.submit_work(new_title, new_work), timeout=120)
+    assert done.status == "done", done.error
+    assert run_dir not in dict(recipe.stopped_fits())

@@ -284,20 +284,31 @@ def detect_lang(texts: list[str]) -> str:
     return "th" if thai > 0.5 else "en"
 
 
+FIT_FILE = "fit.json"  # what a fit of the user's file was asked to do (to resume it later)
+
+
 def user_fit(df, cfg: tm.TopicConfig, file_name: str):
     """A background LDA fit of the user's table ``df`` (with a ``text`` column): returns
-    (title, work, resume, run_dir) for :meth:`unsup.jobs.ThreadRunner.submit_work`. The table is
-    written to the run folder first; a stop keeps the sampler's state so that ``resume()``
-    continues the same chain; the finished model is saved there as ``model.npz`` + card."""
-    import json
-
+    (title, work, resume, run_dir) for :meth:`unsup.jobs.ThreadRunner.submit_work`. The table and
+    the settings are written to the run folder first; a stop keeps the sampler's state so that
+    ``resume()`` continues the same chain (also after an app restart, see
+    :func:`stopped_fits`); the finished model is saved there as ``model.npz`` + card."""
     from unsup import fileio
-    from unsup.data.listings import corpus_fingerprint
     from unsup.jobs import new_run_dir
 
     run_dir = new_run_dir(f"topics-{file_name}")
     df = df.reset_index(drop=True)
     df.to_parquet(run_dir / TABLE_FILE)
+    fileio.atomic_write_json(run_dir / FIT_FILE, {"file": file_name, "config": cfg.to_dict()})
+    return _fit_job(run_dir, df, cfg, file_name)
+
+
+def _fit_job(run_dir: Path, df, cfg: tm.TopicConfig, file_name: str):
+    import json
+
+    from unsup import fileio
+    from unsup.data.listings import corpus_fingerprint
+
     title = f"LDA K={cfg.n_topics} on {file_name}"
     texts = df["text"].astype(str).tolist()
 
@@ -342,6 +353,38 @@ def user_fit(df, cfg: tm.TopicConfig, file_name: str):
         return f"{title} (resumed)", make_work((state, int(meta["done"]), meta["history"]))
 
     return title, make_work(None), resume, run_dir
+
+
+def stopped_fits() -> list[tuple[Path, dict]]:
+    """Fits of the user's files that were stopped and can be resumed (newest first): their run
+    folders hold the table, the settings and the sampler's state, and no model yet."""
+    import json
+
+    out = []
+    for d in sorted(paths.runs_dir().glob("*/"), key=lambda p: -p.stat().st_mtime):
+        if (d / SAMPLER_FILE).exists() and (d / TABLE_FILE).exists() and (
+                d / FIT_FILE).exists() and not (d / "model.npz").exists():
+            try:
+                meta = json.loads((d / FIT_FILE).read_text(encoding="utf-8"))
+                done = json.loads((d / SAMPLER_CARD).read_text(encoding="utf-8"))["done"]
+            except (OSError, ValueError, KeyError):
+                continue
+            out.append((d, {**meta, "done": int(done)}))
+    return out
+
+
+def resume_fit(run_dir: Path):
+    """(title, work, resume, run_dir) continuing a stopped fit found by :func:`stopped_fits`."""
+    import json
+
+    import pandas as pd
+
+    meta = json.loads((Path(run_dir) / FIT_FILE).read_text(encoding="utf-8"))
+    cfg = tm.TopicConfig.from_dict(meta["config"])
+    df = pd.read_parquet(Path(run_dir) / TABLE_FILE)
+    title, _, resume, run_dir = _fit_job(Path(run_dir), df, cfg, meta["file"])
+    new_title, work = resume()
+    return new_title, work, resume, run_dir
 
 
 def saved_fits():

@@ -170,6 +170,7 @@ def _uploaded_active() -> Active | None:
                 st.session_state["topic_pick_new"] = done_name
                 st.rerun()
     if choice == NEW:
+        stopped_panel()
         with st.expander("Your file and the fit", expanded=True):
             upload_panel()
         return None
@@ -186,6 +187,23 @@ def _uploaded_active() -> Active | None:
         return Active(key, df, _theta_under(key, loaded.card_.get("_hash"), loaded, df), loaded,
                       lang, "upload")
     return Active(entry.name, df, model.doc_topic_.astype(np.float32), model, lang, "upload")
+
+
+def stopped_panel() -> None:
+    """Stopped fits of the user's files (also from before an app restart), each resumable."""
+    job = training.current_job("topics")
+    if job is not None and job.active:
+        return
+    for run_dir, meta in recipe.stopped_fits()[:5]:
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        cfg = meta.get("config") or {}
+        c1.caption(f"Stopped fit: LDA K={cfg.get('n_topics')} on {md(meta.get('file'))}, "
+                   f"{meta['done']} of {cfg.get('iterations')} Gibbs sweeps done.")
+        if c2.button("Resume", key=f"resume_{run_dir.name}", icon=":material/play_arrow:"):
+            title, work, resume, rd = recipe.resume_fit(run_dir)
+            training.follow("topics", get_runner().submit_work(title, work, page="topics",
+                                                               resume=resume, run_dir=rd))
+            st.rerun()
 
 
 def upload_panel() -> None:
