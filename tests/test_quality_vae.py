@@ -73,3 +73,31 @@ def test_cli_list_json_shows_shipped_models(capsys):
                  "digit-classifier"):
         assert names[name]["source"] == "shipped"
         assert names[name]["command"] == f"python -m unsup train {name}"
+
+
+README_ROWS = {  # the README's quality table, row by row (values as printed there)
+    "vae-mnist-16d": {"test_neg_elbo_nats": 84.5, "test_recon_nats": 55.7, "test_kl_nats": 28.8,
+                      "test_iwae_nll_nats": 77.4, "active_units": 15},
+    "vae-mnist-2d": {"test_neg_elbo_nats": 163.9, "test_iwae_nll_nats": 154.3,
+                     "manifold_distinct_digits": 10},
+    "ae-mnist-16d": {"test_recon_nats": 46.0},
+    "dae-mnist-16d": {"test_recon_nats": 50.2},
+    "digit-classifier": {"test_accuracy": 0.988},
+}
+
+
+@pytest.mark.parametrize("name", sorted(README_ROWS))
+def test_readme_quality_rows_are_what_the_shipped_files_measure(name):
+    """Each number of the README's quality table, recomputed from the shipped file on the
+    held-out split (the README rounds to one decimal; accuracy to 0.1%)."""
+    from unsup import families
+
+    family = families.of_kind(checkpoints.find(name).kind)
+    measured = family.evaluate(shipped(name))
+    for key, printed in README_ROWS[name].items():
+        got = measured[key]
+        if isinstance(printed, int):
+            assert got == printed, (name, key, got)
+        else:
+            assert abs(got - printed) <= (0.0005 if key == "test_accuracy" else 0.05), (
+                name, key, got, printed)
