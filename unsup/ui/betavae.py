@@ -14,6 +14,7 @@ from unsup.data import uploads
 from unsup.metrics.disentangle import METRIC_HELP, METRIC_LABELS
 from unsup.recipes import betavae as recipe
 from unsup.recipes.betavae import KIND_LABELS
+from unsup.ui.models import load_model, model_of  # noqa: F401 - the page uses both
 from unsup.ui.text import md
 
 KINDS = recipe.FAMILY.kinds
@@ -22,21 +23,6 @@ KINDS = recipe.FAMILY.kinds
 def entries() -> list[checkpoints.Entry]:
     """Shipped β-VAE-family checkpoints, then the user's runs."""
     return [e for e in checkpoints.list_models() if e.kind in KINDS]
-
-
-@st.cache_resource(max_entries=8)
-def load_model(path: str, mtime: float):
-    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError)."""
-    return checkpoints.load(path)
-
-
-def model_of(entry: checkpoints.Entry):
-    """The entry's model, or None after saying in the page why it cannot be loaded."""
-    try:
-        return load_model(str(entry.path), entry.mtime)
-    except checkpoints.CheckpointError as exc:
-        st.error(f"{md(entry.title)} cannot be loaded: {md(str(exc))} Pick another model.")
-        return None
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the latents on held-out images…")

@@ -14,9 +14,10 @@ from unsup.data import images as image_data
 from unsup.data import uploads
 from unsup.data.uploads import center_like_mnist, read_uploads
 from unsup.recipes.vae import DATA, FAMILY, training_spec
-from unsup.ui import training
-from unsup.ui.text import md
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
+from unsup.ui import models, training
+from unsup.ui.models import load_model, model_of  # noqa: F401 - the page uses both
+from unsup.ui.text import md
 from unsup.viz import images as viz_images
 
 KIND = FAMILY.kinds[0]  # the card kind this page shows (the VAE family's one kind)
@@ -27,29 +28,8 @@ def entries() -> list[Entry]:
     return checkpoints.list_models(KIND)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def load_model(path: str, mtime: float) -> ConvVAE:
-    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError)."""
-    torch.set_grad_enabled(False)
-    return checkpoints.load(path)
-
-
-def model_of(entry: Entry) -> ConvVAE | None:
-    """The entry's model, or None after saying in the page why it cannot be loaded."""
-    try:
-        return load_model(str(entry.path), entry.mtime)
-    except checkpoints.CheckpointError as exc:
-        st.error(f"{md(entry.title)} cannot be loaded: {md(str(exc))} Pick another model.")
-        return None
-
-
-def broken_runs_note(kinds: tuple[str, ...] = (KIND,)) -> None:
-    """Runs of these kinds in the runs folder that cannot be loaded, greyed, with why."""
-    bad = checkpoints.broken_runs(kinds)
-    if bad:
-        with st.expander(f"{len(bad)} run(s) could not be read"):
-            for e in bad:
-                st.caption(f"~~{md(e.name)}~~ — {md(e.problem)} ({md(e.path)})")
+def broken_runs_note() -> None:
+    models.broken_runs_note((KIND,))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -1,0 +1,35 @@
+"""Loading the models a page shows: once per file version per process, and a message in the page
+(never a traceback) when a file cannot be loaded."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from unsup import checkpoints
+from unsup.ui.text import md
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def load_model(path: str, mtime: float):
+    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError)."""
+    torch.set_grad_enabled(False)
+    return checkpoints.load(path)
+
+
+def model_of(entry: checkpoints.Entry):
+    """The entry's model, or None after saying in the page why it cannot be loaded."""
+    try:
+        return load_model(str(entry.path), entry.mtime)
+    except checkpoints.CheckpointError as exc:
+        st.error(f"{md(entry.title)} cannot be loaded: {md(str(exc))} Pick another model.")
+        return None
+
+
+def broken_runs_note(kinds: tuple[str, ...]) -> None:
+    """Runs of these kinds in the runs folder that cannot be loaded, greyed, with why."""
+    bad = checkpoints.broken_runs(kinds)
+    if bad:
+        with st.expander(f"{len(bad)} run(s) could not be read"):
+            for e in bad:
+                st.caption(f"~~{md(e.name)}~~ — {md(e.problem)} ({md(e.path)})")
