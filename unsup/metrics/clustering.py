@@ -108,8 +108,18 @@ def fit_clusters(X: np.ndarray, method: str, k: int, *, seed: int = 0, alpha: fl
     clusters more readily) and keeps as many as its posterior weights support (weight ≥
     :data:`DP_MIN_WEIGHT`). ``covariance_type`` overrides the DP mixture's (default: full up
     to :data:`FULL_MAX_DIMS` dimensions, else diagonal). Seeds are fixed: the same call gives
-    the same clustering.
+    the same clustering. It runs on one thread: these matrices are small, and BLAS/OpenMP
+    threads fighting over 2 shared cores made a 500-point fit 10-100 times slower (measured).
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _fit_clusters(X, method, k, seed=seed, alpha=alpha, max_components=max_components,
+                             covariance_type=covariance_type, n_init=n_init)
+
+
+def _fit_clusters(X, method, k, *, seed, alpha, max_components, covariance_type, n_init
+                  ) -> Clustering:
     from sklearn.cluster import KMeans
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
@@ -166,9 +176,11 @@ def scores(y_true: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 # -- K-means, one step at a time -------------------------------------------------------------
-def kmeans_steps(X: np.ndarray, k: int, *, seed: int = 0, max_iter: int = 30
-                 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Lloyd's algorithm from a k-means++ start (seeded), step by step.
+def kmeans_steps(X: np.ndarray, k: int, *, seed: int = 0, max_iter: int = 50,
+                 init: str = "random") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Lloyd's algorithm, step by step, from a seeded start: ``init="random"`` (k distinct data
+    points, Forgy's start: more steps to watch, and sometimes a poor local optimum) or
+    ``"k-means++"`` (Arthur & Vassilvitskii 2007: spread-out starting centres).
 
     Returns [(centers (k, d), labels (n,)), ...]: entry 0 is the start with every point
     assigned to its nearest start centre; each later entry moves the centres to the means of
@@ -178,7 +190,12 @@ def kmeans_steps(X: np.ndarray, k: int, *, seed: int = 0, max_iter: int = 30
     from sklearn.cluster import kmeans_plusplus
 
     X = np.asarray(X, dtype=np.float64)
-    centers, _ = kmeans_plusplus(X, int(k), random_state=seed)
+    if init == "random":
+        centers = X[np.random.default_rng(seed).choice(len(X), int(k), replace=False)].copy()
+    elif init == "k-means++":
+        centers, _ = kmeans_plusplus(X, int(k), random_state=seed)
+    else:
+        raise ValueError(f"init must be 'random' or 'k-means++', not {init!r}")
 
     def assign(c):
         return ((X[:, None, :] - c[None]) ** 2).sum(-1).argmin(1)
@@ -258,18 +275,30 @@ class PCABasis:
 
 
 def pca_basis(X: np.ndarray, n_components: int | None = None) -> PCABasis:
-    """PCA of ``X`` (n, d) by SVD of the centred data (sign fixed: the largest |entry| of each
-    component is positive, so the basis is the same on every machine)."""
+    """PCA of ``X`` (n, d): eigenvectors of the covariance when n ≥ d (4,500 digits: 0.3 s
+    against 3 s for the SVD), else the SVD of the centred data; one thread (see
+    :func:`fit_clusters`). Signs are fixed — the largest |entry| of each component is positive
+    — so the basis is the same on every machine. At most min(n, d) components."""
+    from threadpoolctl import threadpool_limits
+
     X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
     mean = X.mean(0)
-    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
-    m = len(s) if n_components is None else min(int(n_components), len(s))
-    vt = vt[:m]
+    Xc = X - mean
+    with threadpool_limits(limits=1):
+        if n >= d:
+            vals, vecs = np.linalg.eigh(Xc.T @ Xc / max(1, n - 1))
+            order = np.argsort(vals)[::-1]
+            var_all, vt_all = np.clip(vals[order], 0, None), vecs[:, order].T
+        else:
+            _, s, vt_all = np.linalg.svd(Xc, full_matrices=False)
+            var_all = s ** 2 / max(1, n - 1)
+    r = min(n, d)
+    m = r if n_components is None else min(int(n_components), r)
+    vt = vt_all[:m]
     sign = np.sign(vt[np.arange(m), np.abs(vt).argmax(1)])
     vt = vt * np.where(sign == 0, 1.0, sign)[:, None]
-    var = s[:m] ** 2 / max(1, len(X) - 1)
-    total = float((s ** 2).sum() / max(1, len(X) - 1))
-    return PCABasis(mean, vt, var, total)
+    return PCABasis(mean, vt, var_all[:m], float(var_all.sum()))
 
 
 def reconstruction_error(basis: PCABasis, X: np.ndarray, ks) -> list[float]:
@@ -351,6 +380,23 @@ def embed_umap(codes: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return np.asarray(reducer.fit_transform(codes), dtype=np.float32)
+
+
+def knn_agreement(X: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    """How well a representation or a map keeps the classes together: the fraction of items
+    whose k nearest other items (Euclidean) mostly carry the item's own label (a leave-one-out
+    k-NN vote; ties go to the smallest label). 1 = every neighbourhood is pure; higher is
+    better."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    sq = (X ** 2).sum(1)
+    d = sq[:, None] + sq[None] - 2 * X @ X.T
+    np.fill_diagonal(d, np.inf)
+    nn = np.argpartition(d, k, axis=1)[:, :k]
+    votes = labels[nn]
+    n_classes = int(labels.max()) + 1
+    counts = np.stack([(votes == c).sum(1) for c in range(n_classes)], 1)
+    return float((counts.argmax(1) == labels).mean())
 
 
 def _idw(distances: np.ndarray, values: np.ndarray) -> np.ndarray:
