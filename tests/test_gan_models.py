@@ -16,22 +16,6 @@ from unsup.models.vae import interpolate
 from unsup.train import fit
 
 
-@pytest.fixture(scope="module", autouse=True)
-def gan_kinds():
-    """Make the GAN kinds loadable from checkpoints: through the GAN family once it is in the
-    registry, through a test-only family until then."""
-    try:
-        families.of_kind("gan2d")
-        yield
-        return
-    except KeyError:
-        pass
-    families.register(families.Family(name="gan-test", label="GAN (test)",
-                                      models=(G.Toy2DGAN, G.DCGAN)))
-    yield
-    families.unregister("gan-test")
-
-
 @pytest.fixture(scope="module")
 def ring_data():
     return ring(n=4_096, seed=1)
@@ -53,6 +37,8 @@ def _changed(before, module):
 
 
 def test_kinds_are_registered():
+    """The GAN family (unsup.recipes.gan) is in the registry: checkpoints of both kinds load."""
+    assert families.of_kind("gan2d").name == families.of_kind("dcgan").name == "gan"
     assert G.Toy2DGAN.kind == "gan2d" and G.DCGAN.kind == "dcgan"
     assert families.model_class("gan2d") is G.Toy2DGAN
     assert families.model_class("dcgan") is G.DCGAN
@@ -189,9 +175,10 @@ def test_2d_resume_is_exact(tmp_path, ring_data, overrides):
     _assert_same_weights(a2, b)
 
 
-@pytest.mark.parametrize("loss", ["ns", "wgan-gp", "began"])
-def test_dcgan_resume_is_exact(tmp_path, images, loss):
-    cfg = G.DCGANConfig.tiny(loss=loss, g_steps=2)
+@pytest.mark.parametrize("loss,ema", [("ns", 0.0), ("wgan-gp", 0.0), ("began", 0.0),
+                                      ("ns", 0.9)])
+def test_dcgan_resume_is_exact(tmp_path, images, loss, ema):
+    cfg = G.DCGANConfig.tiny(loss=loss, g_steps=2, g_ema=ema)
     a = G.DCGAN(cfg)
     fit(a, images, steps=4, checkpoint_path=tmp_path / "a", device="cpu")
     a2 = checkpoints.load(tmp_path / "a", optimizer=True)
@@ -201,6 +188,25 @@ def test_dcgan_resume_is_exact(tmp_path, images, loss):
     _assert_same_weights(a2, b)  # includes BatchNorm statistics and BEGAN's k_t
     if loss == "began":
         assert float(b.began_k) > 0 or float(a2.began_k) == float(b.began_k)
+
+
+def test_generator_average_follows_the_generator_and_draws_the_samples(images):
+    m = G.DCGAN(G.DCGANConfig.tiny(g_ema=0.5))
+    assert not any(p.requires_grad for p in m.generator_ema.parameters())
+    before = [p.detach().clone() for p in m.generator.parameters()]
+    m.train_step(images[:8])
+    for e, b, p in zip(m.generator_ema.parameters(), before, m.generator.parameters()):
+        assert torch.allclose(e, 0.5 * b + 0.5 * p.detach(), atol=1e-6)  # one step of the average
+    for e, b in zip(m.generator_ema.buffers(), m.generator.buffers()):
+        assert torch.equal(e, b)  # BatchNorm statistics are copied
+    z = torch.randn(3, m.config.n_latent)
+    m.eval()
+    with torch.no_grad():
+        assert torch.allclose(m.decode(z), (m.generator_ema(z) + 1) / 2)
+        assert not torch.allclose(m.decode(z), (m.generator(z) + 1) / 2)
+    assert not hasattr(G.DCGAN(G.DCGANConfig.tiny()), "generator_ema")  # off by default
+    with pytest.raises(ValueError, match="g_ema"):
+        G.DCGAN(G.DCGANConfig.tiny(g_ema=1.0))
 
 
 @pytest.mark.slow

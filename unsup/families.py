@@ -27,6 +27,7 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.classifier",
     "unsup.recipes.betavae",
     "unsup.recipes.topics",
+    "unsup.recipes.gan",
     "unsup.recipes.clustering",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""

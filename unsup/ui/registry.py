@@ -8,9 +8,6 @@ from __future__ import annotations
 from unsup.families import PageInfo, pages
 
 COMING: list[PageInfo] = [
-    PageInfo("gan", "GAN sample grids", ":material/casino:", "pages/gan.py",
-             "The lecture's GAN loss families side by side, and mode collapse you can see.",
-             order=40),
     PageInfo("keypoints", "Keypoint discovery", ":material/location_on:", "pages/keypoints.py",
              "Landmarks learned without a single label.", order=50),
     PageInfo("cyclegan", "CycleGAN", ":material/sync_alt:", "pages/cyclegan.py",

@@ -94,11 +94,12 @@ def lab_figure(*, extent: tuple[float, float, float, float], real=None, fake=Non
         fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="G(input grid)",
                                    line=dict(color="rgba(90,90,90,0.55)", width=1),
                                    hoverinfo="skip"))
+    shapes = []
     if means is not None and sigma:
-        for i, (mx, my) in enumerate(np.asarray(means, dtype=float)):
-            r = 3.0 * float(sigma)
-            fig.add_shape(type="circle", x0=mx - r, x1=mx + r, y0=my - r, y1=my + r,
-                          line=dict(color="rgba(0,0,0,0.35)", width=1, dash="dot"))
+        r = 3.0 * float(sigma)
+        shapes = [dict(type="circle", x0=mx - r, x1=mx + r, y0=my - r, y1=my + r,
+                       line=dict(color="rgba(0,0,0,0.35)", width=1, dash="dot"))
+                  for mx, my in np.asarray(means, dtype=float)]
     if real is not None and len(real):
         r = np.asarray(real, dtype=float)
         fig.add_trace(go.Scattergl(x=r[:, 0], y=r[:, 1], mode="markers", name="real",
@@ -120,7 +121,8 @@ def lab_figure(*, extent: tuple[float, float, float, float], real=None, fake=Non
         fig.add_trace(go.Scatter(x=c[:, 0], y=c[:, 1], mode="markers", name="click to add",
                                  showlegend=False, marker=dict(size=9, color="rgba(0,0,0,0.01)"),
                                  hovertemplate="add (%{x:.2f}, %{y:.2f})<extra></extra>"))
-    fig.update_layout(title=title, height=height, dragmode=False if clickable is None else "select",
+    fig.update_layout(title=title, height=height, shapes=shapes,
+                      dragmode=False if clickable is None else "select",
                       legend=dict(orientation="h", y=-0.08), **LAYOUT)
     fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False)
     fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x",

@@ -1,0 +1,251 @@
+"""The GAN page, section by section (AppTest): what each section draws."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from unsup import checkpoints, paths
+from unsup.data import toy2d
+from unsup.models import gan as G
+from unsup.recipes import gan as R
+from unsup.train import fit
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def run_page(section=None, at=None, **state):
+    at = at or AppTest.from_file(str(paths.ROOT / "pages" / "gan.py"), default_timeout=180)
+    if section:
+        at.session_state["gan_section"] = section
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def charts(at):
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def canvas(at):
+    return next(c for c in charts(at) if "step" in str(c["layout"].get("title", {})))
+
+
+def arr(v) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape([int(k) for k in str(v["shape"]).split(",")]) if "shape" in v else a
+    return np.asarray(v, dtype=float)
+
+
+def trace_names(spec):
+    return [t.get("name") for t in spec["data"]]
+
+
+# -- the 2-D lab ----------------------------------------------------------------------------------
+def test_lab_opens_on_the_ring_with_every_layer_and_the_published_figures():
+    at = run_page()
+    assert not at.exception, at.exception
+    spec = canvas(at)
+    assert trace_names(spec)[:5] == ["D", "G(input grid)", "real", "generated", "G's gradient"]
+    heat = spec["data"][0]
+    assert heat["type"] == "heatmap" and heat["zmin"] == 0 and heat["zmax"] == 1
+    assert len(spec["layout"]["shapes"]) == 8  # a 3σ circle per ring mode
+    assert [m.label for m in at.metric] == ["Modes captured", "High-quality samples"]
+    assert at.metric[0].value.endswith("/ 8")
+    table = at.dataframe[0].value
+    assert list(table["modes"])[2:] == [6.3, 7.8, 1.0, 8.0]  # PacGAN and VEEGAN, table 1
+    assert list(table["high-quality %"])[2:] == [98.2, 95.9, 99.3, 52.9]
+    assert any("6.3 ring modes" in c.value for c in at.caption)
+
+
+def test_play_trains_and_the_step_counter_moves():
+    at = run_page(gl_per_tick=25)
+    lab = at.session_state["gan_lab"]
+    assert lab.step == 0
+    at = run_page(at=at, gl_play=True)
+    assert not at.exception, at.exception
+    assert at.session_state["gan_lab"].step == 25
+    assert "step 25" in canvas(at)["layout"]["title"]["text"]
+    assert any("training steps/s" in c.value and "– training" not in c.value for c in at.caption)
+
+
+def test_one_d_update_moves_the_heat_map_only():
+    at = run_page()
+    before = canvas(at)
+    at.button(key="gl_dstep").click().run()
+    assert not at.exception, at.exception
+    after = canvas(at)
+    gen = trace_names(before).index("generated")
+    assert after["data"][gen]["x"] == before["data"][gen]["x"]  # G did not move
+    assert after["data"][0]["z"] != before["data"][0]["z"]  # D did
+    assert any("one D update" in c.value for c in at.caption)
+    at.button(key="gl_gstep").click().run()
+    again = canvas(at)
+    assert again["data"][gen]["x"] != after["data"][gen]["x"]
+    assert again["data"][0]["z"] == after["data"][0]["z"]
+    lab = at.session_state["gan_lab"]
+    assert (lab.d_updates, lab.g_updates) == (1, 1)
+
+
+def test_layers_switch_and_the_loss_changes_the_heat_map_meaning():
+    at = run_page(gl_layers=["real", "generated"])
+    assert trace_names(canvas(at)) == ["real", "generated"]
+    at = run_page(at=at, gl_layers=["heat-map"], gl_loss="wgan")
+    spec = canvas(at)
+    assert trace_names(spec) == ["D"] and "critic" in spec["data"][0]["colorbar"]["title"]["text"]
+    assert "WGAN" in spec["layout"]["title"]["text"]
+
+
+def test_the_grid_and_an_unusable_combination():
+    at = run_page(gl_data="Grid")
+    spec = canvas(at)
+    assert len(spec["layout"]["shapes"]) == 25
+    assert list(at.dataframe[0].value["modes"])[2:] == [17.3, 24.8]
+    at = run_page(at=at, gl_loss="began", gl_mbd=4)
+    assert not at.exception
+    assert any("minibatch discrimination needs a classifier" in e.value for e in at.error)
+
+
+def test_clicked_points_become_the_data():
+    at = run_page(gl_data="Clicked points")
+    assert any("Place at least one point" in i.value for i in at.info)
+    click = charts(at)[0]
+    targets = click["data"][-1]
+    assert targets["name"] == "click to add" and len(arr(targets["x"])) == 41 * 41
+    at.text_area(key="gl_points_text").input("0, 0\n1, 1\n-1 1")
+    at.button(key="gl_add_text").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["gan_points"] == [[0.0, 0.0], [1.0, 1.0], [-1.0, 1.0]]
+    spec = canvas(at)
+    assert len(spec["layout"]["shapes"]) == 3  # one mode per point
+    at.text_area(key="gl_points_text").input("2, x")
+    at.button(key="gl_add_text").click().run()
+    assert any("Line 1" in e.value for e in at.error)
+
+
+def test_point_helpers():
+    from unsup.ui.gan import points_from_text, selected_points
+
+    assert points_from_text("# centres\n0.5, -1\n\n2\t3\n4 5") == [[0.5, -1.0], [2.0, 3.0],
+                                                                    [4.0, 5.0]]
+    with pytest.raises(ValueError, match="Line 2"):
+        points_from_text("1, 2\n1, 2, 3")
+    event = {"selection": {"points": [{"x": 0.1234, "y": -1.0, "curve_number": 1}, {"z": 3}]}}
+    assert selected_points(event) == [[0.123, -1.0]]
+    assert selected_points(None) == [] and selected_points({"selection": {}}) == []
+
+
+# -- shipped or user models for the other sections ----------------------------------------------
+@pytest.fixture(scope="module")
+def user_models():
+    """A 2-D GAN and a small DCGAN saved as user runs (the sections must work without the
+    shipped checkpoints too)."""
+    runs = paths.runs_dir()
+    data = toy2d.ring(n=4_096)
+    m2 = G.Toy2DGAN(G.Toy2DGANConfig(g_hidden=16, d_hidden=16, batch_size=64))
+    fit(m2, data, steps=20, device="cpu")
+    checkpoints.save(m2, runs / "gan-page-ring" / "model", checkpoints.make_card(
+        m2, step=20, title="test ring GAN", data=data.card()), optimizer=False)
+    m = G.DCGAN(G.DCGANConfig(width=4, n_latent=8, batch_size=16))
+    fit(m, R.image_data("mnist"), steps=5, device="cpu")
+    checkpoints.save(m, runs / "gan-page-dcgan" / "model", checkpoints.make_card(
+        m, step=5, title="test DCGAN", data=R.image_data_card("mnist")), optimizer=False)
+    yield
+    for name in ("gan-page-ring", "gan-page-dcgan"):
+        shutil.rmtree(runs / name, ignore_errors=True)
+
+
+def test_mode_collapse_side_by_side(user_models):
+    shipped = {e.name for e in checkpoints.list_models("gan2d") if e.source == "shipped"}
+    trio = ["gan-ring-collapse", "gan-ring-collapse-pac2", "gan-ring-pac2"]
+    state = {} if set(trio) <= shipped else {"gc_pick": ["gan-page-ring"]}
+    at = run_page("Mode collapse", **state)
+    assert not at.exception, at.exception
+    specs = charts(at)
+    scatters = [s for s in specs if "modes" in str(s["layout"].get("title", {}))]
+    bars = [s for s in specs if s["data"][0]["type"] == "bar"]
+    assert scatters and len(bars) == len(scatters) == (3 if not state else 1)
+    for s, b in zip(scatters, bars):
+        n_modes = len(s["layout"]["shapes"])
+        counts = arr(b["data"][0]["y"])
+        assert len(counts) == n_modes and counts.sum() <= 2_500
+        captured = int(s["layout"]["title"]["text"].split("/")[0])
+        assert captured == (counts >= 20).sum()  # the title agrees with the bars
+    if not state:  # the shipped trio: the collapse is real, packing the same GAN fixes it
+        modes = [int(s["layout"]["title"]["text"].split("/")[0]) for s in scatters]
+        assert modes[0] <= 4 and modes[1] == 8 and modes[2] == 8
+
+
+def test_open_in_lab_continues_a_model(user_models):
+    at = run_page("Mode collapse", gc_pick=["gan-page-ring"])
+    at.button(key="gc_open_gan-page-ring").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["gan_section"] == "2-D lab"
+    assert at.session_state["gan_lab"].step == 20 and canvas(at)
+
+
+def test_samples_grid_slerp_and_nearest(user_models):
+    at = run_page("Samples", gi_model="gan-page-dcgan", gi_n=16, gi_seed=3)
+    assert not at.exception, at.exception
+    captions = [img.caption for el in at.image for img in el.proto.imgs]
+    assert len(captions) == 3  # the grid, the slerp strip, the nearest-images row
+    assert captions[0].startswith("16 samples, seed 3") and "Spherical" in captions[1]
+    assert any("nearest training digit is typically" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_metrics_histogram_and_table(user_models):
+    at = run_page("Metrics", gi_model="gan-page-dcgan")
+    assert not at.exception, at.exception
+    hist = next(c for c in charts(at) if c["data"][0]["type"] == "bar")
+    shares = arr(hist["data"][0]["y"])
+    assert len(shares) == 10 and shares.sum() == pytest.approx(100.0, abs=0.1)
+    table = at.dataframe[0].value
+    assert "test DCGAN" in list(table["model"])
+    floor = table[table["model"].str.contains("floor")]
+    assert len(floor) == 1 and float(floor["× floor"].iloc[0]) == 1.0
+    mine = table[table["model"] == "test DCGAN"]
+    assert float(mine["Fréchet (clf)"].iloc[0]) > float(floor["Fréchet (clf)"].iloc[0])
+    two_d = at.dataframe[1].value
+    assert "test ring GAN" in list(two_d["model"]) and "PacGAN4" in " ".join(two_d["model"])
+
+
+def test_train_section_estimates_before_it_starts(user_models):
+    at = run_page("Train", gt_steps_gan2d=200)
+    assert not at.exception, at.exception
+    assert any("ms a step, measured just now" in c.value for c in at.caption)
+    at.button(key="gt_start").click().run()
+    assert not at.exception, at.exception
+    from unsup.jobs import get_runner
+
+    jobs = [j for j in get_runner().list() if j.page == "gan"]
+    assert jobs and jobs[-1].total == 200
+    snap = get_runner().wait(jobs[-1].id, timeout=300)
+    assert snap.status == "done", snap.error
+    at = run_page(at=at)
+    assert at.get("plotly_chart")  # the job panel's loss curves
+    shutil.rmtree(snap.run_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("section,text", [("Samples", "No image GAN yet"),
+                                          ("Metrics", "No image GAN yet"),
+                                          ("Mode collapse", "not here yet")])
+def test_sections_without_models_say_how_to_get_them(monkeypatch, section, text):
+    from unsup.ui import gan as ui
+
+    monkeypatch.setattr(ui, "entries", lambda kind: [])
+    at = run_page(section)
+    assert not at.exception, at.exception
+    assert any(text in i.value and "python -m unsup train" in i.value for i in at.info)

@@ -1,0 +1,100 @@
+"""Quality of the shipped GAN checkpoints, recomputed here from fresh samples (never read from
+their cards). A mode counts when at least 20 of 2,500 samples lie within 3σ of it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unsup import checkpoints, paths, recipes
+from unsup.metrics.gan import MIN_MODE_COUNT
+from unsup.recipes import gan as R
+
+pytestmark = pytest.mark.slow
+
+GRID_MODES_REACHED = 20
+"""Grid modes (of 25) the shipped grid model must keep; see its card and the README for the
+measured value."""
+FD_RATIO_REACHED = 8.0
+"""The shipped DCGAN's classifier-space Fréchet distance, as a multiple of the real-data floor
+(train split vs test split), must stay under this. Measured: 7.5x after 10,000 steps (9 minutes
+on one thread). The issue's target is 3x; a 10-minute CPU budget does not reach it here, and the
+README says so."""
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def shipped(name: str):
+    path = paths.SHIPPED_DIR / name
+    if not checkpoints.weights_path(path).exists():
+        pytest.skip(f"{name} is not shipped (python -m unsup train {name})")
+    return checkpoints.load(path)
+
+
+def test_the_rule_is_twenty_samples():
+    assert MIN_MODE_COUNT == 20
+
+
+def test_best_ring_model_captures_all_eight_modes_with_85_percent_high_quality():
+    m = shipped("gan-ring-pac2")
+    for seed in (R.EVAL_SEED, 11, 12):  # the card's noise and two other draws
+        s = R.evaluate_2d(m, seed=seed)
+        assert s["n_modes"] == 8 and s["n_samples"] == 2_500
+        assert s["modes"] == 8, (seed, s)
+        assert s["hq"] >= 0.85, (seed, s)
+
+
+def test_plain_ns_gan_collapses_and_the_same_gan_packed_does_not():
+    plain = shipped("gan-ring-collapse")
+    packed = shipped("gan-ring-collapse-pac2")
+    cfg = plain.config
+    assert (cfg.loss, cfg.pack, cfg.minibatch_features) == ("ns", 1, 0)  # a plain NS GAN
+    # the contrast is packing alone: every other setting is the same
+    assert {**vars(cfg), "pack": 2} == vars(packed.config)
+    for seed in (R.EVAL_SEED, 11, 12):
+        s = R.evaluate_2d(plain, seed=seed)
+        assert s["modes"] <= 4, (seed, s)
+        p = R.evaluate_2d(packed, seed=seed)
+        assert p["modes"] == 8, (seed, p)
+
+
+def test_grid_model_reaches_what_its_card_reports():
+    m = shipped("gan-grid-pac2")
+    s = R.evaluate_2d(m)
+    assert s["n_modes"] == 25
+    assert s["modes"] >= GRID_MODES_REACHED, s
+    assert s["hq"] >= 0.5, s
+
+
+def test_collapse_preset_is_reproduced_exactly_by_the_cli(tmp_path):
+    """`python -m unsup train gan-ring-collapse` makes the very weights that are shipped: the
+    collapse is a property of its fixed seed and settings, not an accident of one run."""
+    plain = shipped("gan-ring-collapse")
+    path = recipes.train_preset("gan-ring-collapse", out_dir=tmp_path, on_progress=lambda p: None,
+                                device="cpu")
+    again = checkpoints.load(path)
+    assert again.step_ == plain.step_
+    for (k, a), b in zip(plain.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_best_image_model_covers_every_digit_near_the_real_data_floor():
+    m = shipped("dcgan-mnist-ns")
+    e = R.evaluate_images(m)
+    assert e["n_samples"] == 10_000 and e["n_reference"] == 500
+    assert e["classes_covered"] == 10
+    assert e["min_class_share"] >= 0.04, e["extra_metrics"]["digit_shares"]
+    assert e["fd_ratio"] <= FD_RATIO_REACHED, (e["fd"], e["fd_floor"])
+    assert e["recall"] >= 0.7  # the real digits are covered (the floor's recall is 0.89)
+    assert e["confident_share"] >= 0.5
+
+
+@pytest.mark.parametrize("name", [p.name for p in R.PRESETS if p.kind == "dcgan"])
+def test_every_shipped_image_gan_draws_digits_the_classifier_reads(name):
+    """Per loss family: at least half the samples read with ≥ 80% confidence, all ten digits."""
+    e = R.evaluate_images(shipped(name))
+    assert e["confident_share"] >= 0.5, e["confident_share"]
+    assert e["classes_covered"] == 10

@@ -1,0 +1,581 @@
+"""The GAN page's pieces: the live 2-D lab, the mode-collapse comparison, the image sections
+(sample grid, slerp, nearest training images, digit histogram, metrics table) and the training
+form. Compute lives in unsup.recipes.gan and unsup.models.gan; figures in unsup.viz.gan."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from unsup import checkpoints
+from unsup.checkpoints import Entry
+from unsup.metrics.gan import HQ_THRESHOLD, MIN_MODE_COUNT, N_MODE_SAMPLES
+from unsup.models.gan_losses import LOSS_LABELS, LOSSES
+from unsup.recipes import gan as R
+from unsup.train import DivergedError
+from unsup.ui.models import load_model, model_of
+from unsup.ui.text import md
+from unsup.viz import gan as viz
+from unsup.viz.images import grid as image_grid
+from unsup.viz.images import labelled_row, strip
+
+LAB_KEY = "gan_lab"
+POINTS_KEY = "gan_points"
+TICK_SECONDS = 0.3
+"""How often the playing lab trains a batch of steps and redraws."""
+CLICK_EXTENT = (-2.0, 2.0, -2.0, 2.0)
+LR_OPTIONS = [1e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 0.1]
+BATCH_OPTIONS = [32, 64, 128, 256, 512]
+UNIT_OPTIONS = [8, 16, 32, 64, 128, 256]
+LOSS_HELP = {
+    "mm": "minimax: G minimises E log(1 − D(x̂)); saturates when D wins early.",
+    "ns": "non-saturating: G maximises E log D(x̂) instead (Goodfellow et al. 2014).",
+    "wgan": "Wasserstein critic with weight clipping (Arjovsky et al. 2017).",
+    "wgan-gp": "Wasserstein critic with a gradient penalty on mixed points (Gulrajani et al. "
+               "2017).",
+    "ls": "least squares: targets 1 (real) and 0 (generated) (Mao et al. 2017).",
+    "dragan": "GAN loss plus a gradient penalty around the real points (Kodali et al. 2017).",
+    "began": "D is an autoencoder; k_t balances real and fake reconstruction (Berthelot et al. "
+             "2017).",
+}
+
+
+# -- models -------------------------------------------------------------------------------------
+def entries(kind: str) -> list[Entry]:
+    return checkpoints.list_models(kind)
+
+
+@st.cache_data(max_entries=32, show_spinner="Sampling 2,500 points and counting modes…")
+def stats_2d(path: str, mtime: float) -> dict:
+    """Recomputed mode metrics of a 2-D checkpoint (and its samples, for the plot)."""
+    model = load_model(path, mtime)
+    out = R.evaluate_2d(model)
+    out["samples"] = R.samples(model, N_MODE_SAMPLES).numpy()
+    return out
+
+
+@st.cache_data(max_entries=16, show_spinner="Sampling 10,000 digits and reading them with the "
+                                            "digit classifier (about 10 s)…")
+def stats_images(path: str, mtime: float) -> dict:
+    """Recomputed image metrics of a DCGAN (see :func:`unsup.recipes.gan.evaluate_images`)."""
+    return R.evaluate_images(load_model(path, mtime))
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def train_images(name: str) -> torch.Tensor:
+    return R.image_data(name)
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def test_to_train_distance(name: str) -> float:
+    """Median distance from a held-out test digit to its nearest training digit (pixels, L2):
+    how close an unseen real digit comes to the training set."""
+    from unsup.data.images import load_split, resize_images
+
+    split = load_split(name)
+    test = torch.from_numpy(np.ascontiguousarray(resize_images(split.x_test,
+                                                               R.image_size_of(name))))
+    _, dist = R.nearest_training(test, train_images(name), k=1)
+    return float(np.median(dist[:, 0]))
+
+
+# -- the 2-D lab ---------------------------------------------------------------------------------
+def points_from_text(text: str) -> list[list[float]]:
+    """Points typed as one "x, y" pair per line; ValueError naming the bad line."""
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.replace(";", ",").replace("\t", ",").split(",")
+        if len(parts) == 1:
+            parts = line.split()
+        try:
+            x, y = (float(p) for p in parts if p.strip())
+        except ValueError:
+            raise ValueError(f"Line {i} ({line!r}) is not an \"x, y\" pair of numbers; write "
+                             "one point per line, e.g. 0.5, -1.") from None
+        out.append([x, y])
+    return out
+
+
+def selected_points(event) -> list[list[float]]:
+    """The (x, y) of the points a click, box or lasso selected on the click canvas."""
+    try:
+        pts = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return []
+    return [[round(float(p["x"]), 3), round(float(p["y"]), 3)] for p in pts
+            if isinstance(p, dict) and "x" in p and "y" in p]
+
+
+def lab_settings() -> dict:
+    """The lab's controls (loss, optimiser, learning rate, D/G steps per step, networks,
+    packing, minibatch discrimination); returns the settings they give."""
+    c = st.columns(6)
+    loss = c[0].selectbox("Loss", LOSSES, index=1, key="gl_loss", format_func=LOSS_LABELS.get,
+                          help=" ".join(f"{LOSS_LABELS[k]}: {v}" for k, v in LOSS_HELP.items()))
+    opt = c[1].selectbox("Optimizer", ("adam", "rmsprop", "sgd"), key="gl_opt",
+                         format_func={"adam": "Adam", "rmsprop": "RMSProp", "sgd": "SGD"}.get)
+    lr = c[2].select_slider("Learning rate", LR_OPTIONS, 5e-4, key="gl_lr",
+                            format_func=lambda v: f"{v:g}", help="Of both players.")
+    d_steps = c[3].number_input("D steps", 1, 10, 1, key="gl_dsteps",
+                                help="Discriminator updates per training step.")
+    g_steps = c[4].number_input("G steps", 1, 10, 1, key="gl_gsteps",
+                                help="Generator updates per training step, after D's.")
+    batch = c[5].select_slider("Batch", BATCH_OPTIONS, 512, key="gl_batch",
+                                help="Real points per step (and as many generated).")
+    with st.expander("Networks, packing and minibatch discrimination (changing these restarts "
+                     "training)"):
+        n = st.columns(6)
+        g_hidden = n[0].select_slider("G units", UNIT_OPTIONS, 128, key="gl_gh")
+        g_layers = n[1].number_input("G layers", 1, 5, 3, key="gl_gl")
+        d_hidden = n[2].select_slider("D units", UNIT_OPTIONS, 128, key="gl_dh")
+        d_layers = n[3].number_input("D layers", 1, 5, 3, key="gl_dl")
+        pack = n[4].number_input("Packing m", 1, 8, 1, key="gl_pack",
+                                 help="PacGAN (Lin et al. 2018): D judges m samples at once, all "
+                                      "real or all generated, so a generator that repeats "
+                                      "itself is easy to spot. 1 = a plain GAN.")
+        mbd = n[5].number_input("Minibatch features", 0, 32, 0, key="gl_mbd",
+                                help="Minibatch discrimination (Salimans et al. 2016): D also "
+                                     "sees how close each sample is to the rest of its batch "
+                                     "(0 = off; not with BEGAN).")
+        seed = st.number_input("Seed", 0, 10_000, 0, key="gl_seed")
+    return dict(loss=loss, optimizer=opt, lr_g=float(lr), lr_d=float(lr), d_steps=int(d_steps),
+                g_steps=int(g_steps), batch_size=int(batch), g_hidden=int(g_hidden),
+                g_layers=int(g_layers), d_hidden=int(d_hidden), d_layers=int(d_layers),
+                pack=int(pack), minibatch_features=int(mbd), seed=int(seed))
+
+
+def lab_data_picker():
+    """Ring, grid or clicked points; returns (data key, points or None), or None (with a
+    message) while the clicked points are not usable yet."""
+    which = st.segmented_control("Data", ["Ring", "Grid", "Clicked points"], default="Ring",
+                                 key="gl_data") or "Ring"
+    if which != "Clicked points":
+        return which.lower(), None
+    pts = st.session_state.setdefault(POINTS_KEY, [])
+    left, right = st.columns([3, 2])
+    with left:
+        fig = viz.lab_figure(extent=CLICK_EXTENT, real=np.asarray(pts) if pts else None,
+                             clickable=viz.click_layer_points(CLICK_EXTENT), height=360,
+                             title="Click (or box/lasso-select) to place mode centres")
+        event = st.plotly_chart(fig, key="gl_click", on_select="rerun",
+                                selection_mode=("points", "box", "lasso"))
+        chosen = selected_points(event)
+        seen = tuple(map(tuple, chosen))
+        if chosen and seen != st.session_state.get("gl_last_selection"):
+            # a selection stays in the chart's state across reruns: add it once
+            st.session_state["gl_last_selection"] = seen
+            pts.extend(p for p in chosen if p not in pts)
+            st.rerun()
+    with right:
+        text = st.text_area("…or type points, one \"x, y\" per line", key="gl_points_text",
+                            height=150, placeholder="0, 0\n1, 1\n-1, 1")
+        b1, b2 = st.columns(2)
+        if b1.button("Add typed points", key="gl_add_text"):
+            try:
+                pts.extend(points_from_text(text))
+            except ValueError as exc:
+                st.error(md(str(exc)))
+        if b2.button("Clear points", key="gl_clear"):
+            pts.clear()
+            st.rerun()
+        st.caption(f"{len(pts)} point(s); each becomes a Gaussian mode with σ = 0.05.")
+    if not pts:
+        st.info("Place at least one point to train on: click the canvas or type points.")
+        return None
+    return "points", [list(p) for p in pts]
+
+
+def get_lab(data_key: str, points, settings: dict) -> R.Lab2D | None:
+    """The session's lab: kept while the data stay the same, its settings applied live."""
+    sig = (data_key, tuple(map(tuple, points)) if points else None)
+    lab = st.session_state.get(LAB_KEY)
+    try:
+        if lab is None or st.session_state.get("gl_sig") != sig:
+            data = R.data_2d(data_key, points, n=20_000)
+            lab = R.Lab2D(data, **settings)
+            st.session_state[LAB_KEY], st.session_state["gl_sig"] = lab, sig
+        elif lab.apply(**settings):
+            st.toast("The networks changed, so training restarted from step 0.")
+    except ValueError as exc:
+        st.error(f"These settings cannot be used: {md(str(exc))}")
+        return None
+    return lab
+
+
+def published_table(data_key: str, stats: dict | None) -> pd.DataFrame:
+    rows = [{"source": src, "method": method, "modes": modes, "high-quality %": hq}
+            for d, method, modes, hq, src in R.PUBLISHED if d == data_key]
+    if stats is not None:
+        rows.insert(0, {"source": "this lab, now (≥ 1 sample, the papers' rule)",
+                        "method": "", "modes": stats["modes_any"],
+                        "high-quality %": round(100 * stats["hq"], 1)})
+        rows.insert(0, {"source": f"this lab, now (≥ {MIN_MODE_COUNT} samples)",
+                        "method": "", "modes": stats["modes"],
+                        "high-quality %": round(100 * stats["hq"], 1)})
+    return pd.DataFrame(rows)
+
+
+def lab_section() -> None:
+    st.markdown("Train a GAN on points in the plane and watch both players, as GAN Lab (Kahng "
+                "et al. 2019) shows them. The green points are real; the purple ones are the "
+                "generator's; the colour is the discriminator's verdict. Every control applies "
+                "while it trains.")
+    picked = lab_data_picker()
+    settings = lab_settings()
+    if picked is None:
+        return
+    lab = get_lab(*picked, settings)
+    if lab is None:
+        return
+    c = st.columns([1, 2, 1])
+    playing = c[0].toggle("Play", key="gl_play", help="Train continuously; off = pause.")
+    per_tick = c[1].select_slider("Steps per redraw", [1, 5, 10, 25, 50, 100, 200], 50,
+                                  key="gl_per_tick")
+    if c[2].button("Reset", key="gl_reset", help="New networks, step 0."):
+        st.session_state.pop(LAB_KEY, None)
+        st.rerun()
+    layers = st.pills("Layers", viz.LAYERS, selection_mode="multi", default=list(viz.LAYERS),
+                      key="gl_layers", help="; ".join(f"{k}: {v}" for k, v in
+                                                       viz.LAYER_HELP.items()))
+
+    @st.fragment(run_every=TICK_SECONDS if playing else None)
+    def canvas() -> None:
+        # widgets of a fragment must live in containers made inside it
+        b = st.columns(3)
+        note = ""
+        try:
+            if b[0].button("One step", key="gl_step", help="d_steps D updates, then g_steps G "
+                                                          "updates.", width="stretch"):
+                lab.train(1)
+            if b[1].button("One D update", key="gl_dstep", width="stretch",
+                           help="One discriminator update only."):
+                lab.d_step()
+                note = "one D update: only the heat-map moved"
+            if b[2].button("One G update", key="gl_gstep", width="stretch",
+                           help="One generator update only."):
+                lab.g_step()
+                note = "one G update: only the purple points moved"
+            if playing:
+                lab.train(per_tick)
+        except DivergedError as exc:
+            st.error(f"{md(str(exc))}. Press Reset or change the settings.")
+        draw_lab(lab, set(layers or []), note)
+
+    canvas()
+    with st.expander("The seven losses (the lecture's table)"):
+        st.markdown(LOSS_TABLE)
+
+
+def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
+    t0 = time.perf_counter()
+    v = lab.view()
+    arrows = (viz.arrow_segments(v["arrow_points"], v["arrow_vectors"],
+                                 0.12 * (v["extent"][1] - v["extent"][0]))
+              if "gradients" in layers else None)
+    fig = viz.lab_figure(
+        extent=v["extent"], real=v["real"] if "real" in layers else None,
+        fake=v["fake"] if "generated" in layers else None,
+        heat=v["heat"] if "heat-map" in layers else None, heat_label=v["heat_label"],
+        heat_range=v["heat_range"], manifold=v["manifold"] if "manifold" in layers else None,
+        arrows=arrows, means=lab.data.means, sigma=lab.data.sigma,
+        title=f"step {lab.step:,} · {LOSS_LABELS[lab.config.loss]}"
+              + (f" · pack {lab.config.pack}" if lab.config.pack > 1 else ""))
+    stats = lab.stats()
+    left, right = st.columns([3, 2])
+    left.plotly_chart(fig, key="gl_canvas")
+    now = time.perf_counter()
+    last = st.session_state.get("gl_last_draw")
+    fps = 1.0 / (now - last) if last and now - last < 5 else None
+    st.session_state["gl_last_draw"] = now
+    with right:
+        st.metric("Modes captured", f"{stats['modes']} / {stats['n_modes']}",
+                  help=f"Modes with at least {MIN_MODE_COUNT} of {N_MODE_SAMPLES:,} fresh "
+                       f"samples within {HQ_THRESHOLD:g}σ (higher is better).")
+        st.metric("High-quality samples", f"{stats['hq']:.1%}",
+                  help=f"Share of {N_MODE_SAMPLES:,} samples within {HQ_THRESHOLD:g}σ of a "
+                       "mode (higher is better).")
+        st.caption(f"D updates {lab.d_updates:,} · G updates {lab.g_updates:,} · "
+                   f"{viz.speed_text(lab.steps_per_second, fps)} · draw "
+                   f"{(now - t0) * 1000:.0f} ms")
+        if note:
+            st.caption(note)
+        if lab.history:
+            last_losses = lab.history[-1]
+            st.caption(" · ".join(f"{k} {v:.3g}" for k, v in last_losses.items()
+                                  if k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "k")))
+        if lab.data.name in ("ring", "grid"):
+            st.dataframe(published_table(lab.data.name, stats), hide_index=True,
+                         width="stretch")
+            st.caption("Published figures on 2,500 samples (modes / % within 3σ), quoted from "
+                       "the papers; they count a mode with a single sample. Whether a plain GAN "
+                       "collapses depends on its seed and settings: PacGAN reports 6.3 ring "
+                       "modes for it, VEEGAN 1.")
+
+
+LOSS_TABLE = r"""
+Both players minimise; D(x) = sigmoid(logit) for MM, NS and DRAGAN, a raw score otherwise.
+
+| loss | discriminator loss L_D | generator loss L_G |
+|---|---|---|
+| MM GAN | −E log D(x) − E log(1 − D(x̂)) | E log(1 − D(x̂)) |
+| NS GAN | −E log D(x) − E log(1 − D(x̂)) | −E log D(x̂) |
+| WGAN | −E D(x) + E D(x̂), weights clipped to [−c, c] | −E D(x̂) |
+| WGAN-GP | L_D^WGAN + λ E (‖∇D(αx + (1−α)x̂)‖₂ − 1)² | −E D(x̂) |
+| LS GAN | E (D(x) − 1)² + E D(x̂)² | E (D(x̂) − 1)² |
+| DRAGAN | L_D^GAN + λ E_{x̃ ~ p_d + N(0, c)} (‖∇D(x̃)‖₂ − 1)² | E log(1 − D(x̂)) |
+| BEGAN | E ‖x − AE(x)‖₁ − k_t E ‖x̂ − AE(x̂)‖₁ | E ‖x̂ − AE(x̂)‖₁ |
+
+From Lucic et al. 2018, "Are GANs Created Equal?", table 1, as the lecture shows it; the LS GAN
+row is written as Mao et al. 2017 define it (the printed table has two sign typos there).
+"""
+
+
+# -- mode collapse -------------------------------------------------------------------------------
+def collapse_section() -> None:
+    items = {e.name: e for e in entries("gan2d")}
+    shipped = [e for e in items.values() if e.source == "shipped"]
+    if not shipped:
+        st.info("The shipped 2-D GANs are not here yet; rebuild them with `python -m unsup "
+                "train gan-ring-collapse` and `python -m unsup train gan-ring-pac2` (under a "
+                "minute each), or train your own in the **Train** section.")
+        if not items:
+            return
+    st.markdown("**Mode collapse**: the generator finds a few outputs the discriminator "
+                "accepts and stops covering the rest of the data. Below, on the same ring: a "
+                "plain NS GAN whose seed and settings collapse (it hops from mode to mode); "
+                "the very same networks, seed and optimiser with PacGAN packing of 2 (the "
+                "discriminator judges two samples at once); and the best recipe measured here. "
+                "All numbers are recomputed from 2,500 fresh samples.")
+    names = list(items)
+    default = [n for n in ("gan-ring-collapse", "gan-ring-collapse-pac2", "gan-ring-pac2")
+               if n in items] or names[:2]
+    picks = st.multiselect("Models side by side", names, default=default, key="gc_pick",
+                           max_selections=3, format_func=lambda n: items[n].title)
+    cols = st.columns(max(1, len(picks)))
+    for col, name in zip(cols, picks):
+        e = items[name]
+        model = model_of(e)
+        if model is None:
+            continue
+        s = stats_2d(str(e.path), e.mtime)
+        data = R.mixture_of(model)
+        with col:
+            st.markdown(f"**{md(e.title)}**")
+            st.plotly_chart(viz.lab_figure(
+                extent=R.plane_extent(data.means, data.sigma), fake=s["samples"][:1_000],
+                means=data.means, sigma=data.sigma, height=380,
+                title=f"{s['modes']}/{s['n_modes']} modes · {s['hq']:.1%} high quality"),
+                key=f"gc_fig_{name}")
+            st.plotly_chart(viz.mode_bars(s["extra_metrics"]["mode_counts"],
+                                          [k >= MIN_MODE_COUNT for k in
+                                           s["extra_metrics"]["mode_counts"]], MIN_MODE_COUNT),
+                            key=f"gc_bars_{name}")
+            cfg = e.card.get("config") or {}
+            st.caption(md(f"{LOSS_LABELS.get(cfg.get('loss'), cfg.get('loss'))}, pack "
+                          f"{cfg.get('pack', 1)}, batch {cfg.get('batch_size')}, lr "
+                          f"{cfg.get('lr_g')}, seed {cfg.get('seed')}, {e.card.get('step'):,} "
+                          f"steps. Rebuild: {e.card.get('command') or 'trained in the app'}"))
+            st.button("Open in the 2-D lab", key=f"gc_open_{name}", on_click=open_in_lab,
+                      args=(model, data), help="Continue this model live in the lab (a copy: "
+                                               "the checkpoint is not changed).")
+    st.caption(f"A mode is captured when at least {MIN_MODE_COUNT} of the 2,500 samples lie "
+               f"within {HQ_THRESHOLD:g}σ of it (the papers count one). Whether a plain GAN "
+               "collapses depends on the seed and settings: PacGAN's table has 6.3 ring modes for "
+               "it, VEEGAN's 1. With the lab's default settings it did not collapse here (8/8 "
+               "modes from 4,000 steps on, seeds 0 and 1).")
+
+
+def open_in_lab(model, data) -> None:
+    """Continue a 2-D model live in the lab (a copy; the checkpoint is not changed). A button
+    callback: it runs before the page, so it may set the lab's widgets."""
+    lab = R.Lab2D.from_model(model, R.data_2d(data.name, data.means.tolist(), n=20_000)
+                             if data.name not in ("ring", "grid") else
+                             R.data_2d(data.name, n=20_000))
+    st.session_state[LAB_KEY] = lab
+    key = data.name if data.name in ("ring", "grid") else "points"
+    if key == "points":
+        st.session_state[POINTS_KEY] = data.means.tolist()
+    st.session_state["gl_sig"] = (key, tuple(map(tuple, data.means.tolist()))
+                                  if key == "points" else None)
+    c = lab.config
+
+    def near(v, options):  # the widget's closest option (a slider takes only its own values)
+        return min(options, key=lambda o: abs(np.log(o) - np.log(v)))
+
+    st.session_state.update({
+        "gl_data": {"ring": "Ring", "grid": "Grid"}.get(key, "Clicked points"),
+        "gl_loss": c.loss, "gl_opt": c.optimizer, "gl_lr": near(c.lr_g, LR_OPTIONS),
+        "gl_dsteps": c.d_steps, "gl_gsteps": c.g_steps,
+        "gl_batch": near(c.batch_size, BATCH_OPTIONS), "gl_gh": near(c.g_hidden, UNIT_OPTIONS),
+        "gl_gl": c.g_layers, "gl_dh": near(c.d_hidden, UNIT_OPTIONS), "gl_dl": c.d_layers,
+        "gl_pack": c.pack, "gl_mbd": c.minibatch_features, "gl_seed": c.seed, "gan_section": "2-D lab",
+        "gl_play": False})
+
+
+# -- image GANs ----------------------------------------------------------------------------------
+def image_model_picker():
+    items = entries("dcgan")
+    if not items:
+        st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
+                "dcgan-mnist-ns` (about 10 minutes on 2 CPU cores) or train one in **Train**.")
+        return None, None
+    names = [e.name for e in items]
+    pick = st.selectbox("Image GAN", names, key="gi_model",
+                        format_func=lambda n: items[names.index(n)].label)
+    entry = items[names.index(pick)]
+    return entry, model_of(entry)
+
+
+def samples_section() -> None:
+    entry, model = image_model_picker()
+    if model is None:
+        return
+    c1, c2 = st.columns([1, 1])
+    seed = c1.number_input("Seed", 0, 10**6, 0, key="gi_seed",
+                           help="The seed of the noise z; the same seed gives the same grid.")
+    n = c2.select_slider("Samples", [16, 36, 64, 100], 64, key="gi_n")
+    imgs = R.samples(model, int(n), seed=int(seed))
+    cols = int(round(np.sqrt(n)))
+    st.image(image_grid(imgs, cols, pad=2, scale=3), caption=f"{n} samples, seed {seed}: "
+             "G(z) for z ~ N(0, I).", output_format="PNG")
+    st.markdown("**Latent interpolation** (slerp between the noise of two seeds)")
+    a, b = st.columns(2)
+    s_a = a.number_input("From seed", 0, 10**6, 1, key="gi_sa")
+    s_b = b.number_input("To seed", 0, 10**6, 2, key="gi_sb")
+    st.image(strip(list(R.slerp_strip(model, int(s_a), int(s_b), 9)[:, 0].numpy()), height=84),
+             caption="Spherical interpolation keeps z at the typical norm of a Gaussian code.",
+             output_format="PNG")
+    nearest_section(entry, model, imgs, int(seed))
+
+
+def nearest_section(entry: Entry, model, imgs: torch.Tensor, seed: int) -> None:
+    st.markdown("**Does it copy its training digits?** The nearest training images of a sample.")
+    i = st.number_input("Sample # (in the grid above, row by row)", 1, len(imgs), 1,
+                        key="gi_pick") - 1
+    name = ((entry.card.get("data") or {}).get("name")) or "mnist"
+    name = name if name in R.DATA_IMAGES else "mnist"
+    train = train_images(name)
+    if train.shape[-1] != imgs.shape[-1]:
+        st.info("This model's images are not the size of its data set's; nothing to compare.")
+        return
+    idx, dist = R.nearest_training(imgs[i:i + 1], train, k=5)
+    row = [imgs[i, 0].numpy()] + [train[j, 0].numpy() for j in idx[0]]
+    st.image(labelled_row(row, ["sample"] + [f"d={d:.2f}" for d in dist[0]], scale=3),
+             output_format="PNG")
+    ref = test_to_train_distance(name)
+    verdict = ("closer than most unseen real digits are: possibly a near-copy"
+               if dist[0, 0] < 0.5 * ref else "no closer than unseen real digits are: not a copy")
+    st.caption(f"Pixel-space L2 distances to the 4,500 training digits. A held-out test digit's "
+               f"nearest training digit is typically {ref:.2f} away (median); this sample's is "
+               f"{dist[0, 0]:.2f}: {verdict}.")
+
+
+def metrics_section() -> None:
+    entry, model = image_model_picker()
+    if model is not None:
+        s = stats_images(str(entry.path), entry.mtime)
+        shares = s["extra_metrics"]["digit_shares"]
+        st.plotly_chart(viz.digit_histogram(shares, s["n_samples"], floor=0.04),
+                        key="gm_hist")
+        st.caption(f"{s['classes_covered']} of 10 digits appear; the rarest is "
+                   f"{s['min_class_share']:.1%} of the samples (uniform: 10%). "
+                   f"{s['confident_share']:.0%} of the samples are read with at least "
+                   f"{R.CONFIDENT:.0%} confidence. A collapsed generator shows a few tall bars.")
+        st.dataframe(image_table(entries("dcgan")), hide_index=True, width="stretch")
+        st.caption("Scores in the feature space of the project's digit classifier (its 128-unit "
+                   "layer), not FID's Inception network: Fréchet distance (Heusel et al. 2017) "
+                   "and KID (Bińkowski et al. 2018), lower is better; precision and recall "
+                   "(Kynkäänniemi et al. 2019, k = 3), higher is better. Each model's first "
+                   f"{s['n_compared']:,} samples are compared with the {s['n_reference']} "
+                   "held-out test digits; the floor row scores the 4,500 real training digits "
+                   "the same way.")
+    st.markdown("**2-D GANs** — recomputed on 2,500 fresh samples")
+    rows = []
+    for e in entries("gan2d"):
+        s2 = stats_2d(str(e.path), e.mtime)
+        rows.append({"model": e.title, "data": (e.card.get("data") or {}).get("name"),
+                     f"modes (≥ {MIN_MODE_COUNT})": f"{s2['modes']}/{s2['n_modes']}",
+                     "modes (≥ 1)": s2["modes_any"], "high-quality %": round(100 * s2["hq"], 1),
+                     "steps": e.card.get("step")})
+    for d, method, modes, hq, src in R.PUBLISHED:
+        rows.append({"model": f"{method} — {src}", "data": d, f"modes (≥ {MIN_MODE_COUNT})": "",
+                     "modes (≥ 1)": modes, "high-quality %": hq, "steps": None})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def image_table(items: list[Entry]) -> pd.DataFrame:
+    rows = []
+    floor = None
+    for e in items:
+        s = stats_images(str(e.path), e.mtime)
+        floor = s
+        cfg = e.card.get("config") or {}
+        rows.append({"model": e.title, "loss": LOSS_LABELS.get(cfg.get("loss"), "?"),
+                     "Fréchet (clf)": round(s["fd"], 2), "× floor": round(s["fd_ratio"], 2),
+                     "KID (clf)": round(s["kid"], 4), "precision": round(s["precision"], 3),
+                     "recall": round(s["recall"], 3), "digits covered": s["classes_covered"],
+                     "rarest digit": f"{s['min_class_share']:.1%}",
+                     "confident": f"{s['confident_share']:.0%}", "steps": e.card.get("step")})
+    if floor is not None:
+        rows.append({"model": "real training digits (the floor)", "loss": "",
+                     "Fréchet (clf)": round(floor["fd_floor"], 2), "× floor": 1.0,
+                     "KID (clf)": round(floor["kid_floor"], 4),
+                     "precision": round(floor["precision_floor"], 3),
+                     "recall": round(floor["recall_floor"], 3), "digits covered": 10,
+                     "rarest digit": "10.0%", "confident": "", "steps": None})
+    return pd.DataFrame(rows)
+
+
+# -- train on demand -----------------------------------------------------------------------------
+@st.cache_data(max_entries=32, show_spinner="Timing a few steps of this configuration…")
+def step_seconds(kind: str, data: str, config: tuple) -> float:
+    return R.estimate_step_seconds(kind, data, dict(config))
+
+
+def training_form() -> None:
+    from unsup.ui import training
+
+    if training.job_panel("gan", ["d_loss", "g_loss"], y_title="loss (each player's own)",
+                          preview_caption="Live preview: samples from fixed noise."):
+        return
+    st.write("Train a GAN in the background: a 2-D GAN (about 5 ms a step) or a DCGAN on digits "
+             "(about 0.05–0.15 s a step). Switch pages freely; Stop keeps the last checkpoint, "
+             "which then appears in the pickers of this page.")
+    c = st.columns(5)
+    kind = c[0].selectbox("Model", ["gan2d", "dcgan"], key="gt_kind",
+                          format_func=R.KIND_LABELS.get)
+    loss = c[1].selectbox("Loss", LOSSES, index=1, key="gt_loss", format_func=LOSS_LABELS.get)
+    choices = list(R.DATA_2D) + (["points"] if st.session_state.get(POINTS_KEY) else []) \
+        if kind == "gan2d" else list(R.DATA_IMAGES)
+    data = c[2].selectbox("Data", choices, key=f"gt_data_{kind}",
+                          format_func=lambda k: R.DATA.get(k, "your clicked points"))
+    steps = c[3].number_input("Steps", 100, 200_000, 5_000 if kind == "gan2d" else 3_000,
+                              step=500, key=f"gt_steps_{kind}")
+    if kind == "gan2d":
+        extra = {"pack": int(c[4].number_input("Packing m", 1, 8, 2, key="gt_pack"))}
+    else:
+        extra = {"width": int(c[4].select_slider("Width", [8, 16, 32, 64], 16, key="gt_width"))}
+    cfg = R.job_config(kind, loss, data, **extra)
+    per_step = step_seconds(kind, data, tuple(sorted(cfg.items())))
+    total = per_step * int(steps)
+    when = f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
+    st.caption(f"Estimate: {per_step * 1000:.0f} ms a step, measured just now on this machine, "
+               f"× {int(steps):,} steps ≈ **{when}** (longer while other jobs or pages use the "
+               "cores).")
+    if st.button("Start training", type="primary", icon=":material/play_arrow:",
+                 key="gt_start"):
+        try:
+            spec = R.training_spec(kind=kind, loss=loss, steps=int(steps), data=data,
+                                   points=st.session_state.get(POINTS_KEY), **extra)
+        except (ValueError, KeyError) as exc:
+            st.error(md(str(exc)))
+            return
+        training.start_job("gan", spec)
+        st.rerun()
