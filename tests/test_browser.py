@@ -376,3 +376,64 @@ def test_beta_vae_training_panel_is_compact(server, page):
     shot(page, "betavae-training")
     main.get_by_role("button", name="Stop").click()
     page.get_by_text("Stopped; the last checkpoint is kept.").first.wait_for(timeout=120_000)
+
+
+def test_clustering_page_sections_and_the_atlas(server, page):
+    """Issue 13: every section draws; in the atlas, clicking a point decodes it."""
+    page.goto(f"{server}/clustering")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("NMI with the drawn groups").first.wait_for(timeout=60_000)
+    shot(page, "clustering-toy")
+    choose_section(page, "MNIST table")
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    shot(page, "clustering-table")
+    choose_section(page, "Eigen-images")
+    main.get_by_text("eigen-images keep").first.wait_for(timeout=60_000)
+    shot(page, "clustering-eigen")
+    choose_section(page, "Atlas")
+    main.get_by_text("stored with the app").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    # the first point of the map, in page pixels (the scatter may be WebGL: no SVG points)
+    page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').last.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    xy = page.evaluate("""() => {
+        for (const gd of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {
+            const t = (gd.calcdata || []).map(c => c[0] && c[0].trace)
+                .find(tr => tr && tr.type === 'scattergl' && tr.x && tr.x.length > 5);
+            if (!t) continue;
+            const L = gd._fullLayout, r = gd.getBoundingClientRect();
+            const xa = L[t.xaxis.replace('x', 'xaxis')], ya = L[t.yaxis.replace('y', 'yaxis')];
+            return [r.left + xa._offset + xa.l2p(t.x[0]), r.top + ya._offset + ya.l2p(t.y[0])];
+        }
+        return null;
+    }""")
+    assert xy is not None, "no atlas scatter on the page"
+    # a box around it (the map's drag selects a region): its images' mean is drawn
+    page.mouse.move(xy[0] - 40, xy[1] - 40)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(xy[0] - 40 + 8 * i, xy[1] - 40 + 8 * i)
+    page.mouse.up()
+    main.get_by_text("The region holds").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "clustering-atlas")
+
+
+def test_gan_page_lab_and_sample_grid(server, page):
+    """Issue 12: the 2-D lab draws, one step moves it, and the Samples section draws a grid."""
+    page.goto(f"{server}/gan")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot', timeout=60_000)
+    shot(page, "gan-lab")
+    for section in ("Mode collapse", "Samples", "Metrics", "Train"):
+        choose_section(page, section)
+        assert page.locator('[data-testid="stException"]').count() == 0, section
+        if section == "Samples":
+            img = main.locator('[data-testid="stImage"] img').first
+            img.wait_for(timeout=60_000)
+            assert img.evaluate("i => i.naturalWidth") > 100  # a real grid of samples
+        shot(page, f"gan-{section.lower().replace(' ', '-')}")
