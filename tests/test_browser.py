@@ -410,7 +410,13 @@ def test_clustering_page_sections_and_the_atlas(server, page):
         return null;
     }""")
     assert xy is not None, "no atlas scatter on the page"
-    # a box around it (the map's drag selects a region): its images' mean is drawn
+    page.mouse.move(xy[0], xy[1])
+    page.wait_for_timeout(300)
+    page.mouse.click(xy[0], xy[1])  # a click selects the point: its image is decoded
+    main.get_by_text("decoded from its code").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    # the box tool, then a box around the same place: the region's mean image
+    page.locator('.js-plotly-plot .modebar-btn[data-val="select"]').first.click()
     page.mouse.move(xy[0] - 40, xy[1] - 40)
     page.mouse.down()
     for i in range(1, 11):

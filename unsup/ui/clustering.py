@@ -516,8 +516,9 @@ def _atlas_map(entry, model, data, codes, hover, coords, basis, how, color_by) -
         st.plotly_chart(fig, key=chart_key, on_select=lambda: _on_select(chart_key),
                         selection_mode=("points", "box", "lasso"))
         st.caption("Hover a point to see its image. Click a point to decode it; shift-click a "
-                   "second to interpolate between them; drag a box or lasso for the region's "
-                   "mean image (a box's centre is also decoded, under Tools).")
+                   "second to interpolate between them; pick the box or lasso tool (top right of "
+                   "the map) and drag for the region's mean image (a box's centre is also "
+                   "decoded, under Tools).")
         if data.labels is not None:
             a_map, a_codes = agreement(str(entry.path), entry.mtime, how, coords)
             st.caption(f"Neighbourhoods: an image's 5 nearest neighbours on this map mostly share "

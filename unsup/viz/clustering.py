@@ -461,7 +461,7 @@ def atlas_figure(coords: np.ndarray, groups: np.ndarray, group_names: list[str],
             dict(source=src, xref="x", yref="y", x=float(x) - size / 2, y=float(y) + size / 2,
                  sizex=size, sizey=size, sizing="contain", layer="above")
             for (x, y), src in zip(coords, tiles)])
-    fig.update_layout(title=title, height=620, dragmode="select", hovermode="closest",
+    fig.update_layout(title=title, height=620, hovermode="closest",
                       hoverlabel=dict(font=HOVER_FONT, bgcolor="white"),
                       legend=dict(itemsizing="constant"), **LAYOUT)
     fig.update_xaxes(title=axis_names[0], zeroline=False, showticklabels=bool(axis_names[0]),
