@@ -435,6 +435,30 @@ def test_gan_page_lab_and_sample_grid(server, page):
     main = page.get_by_test_id("stMain")
     page.wait_for_selector('[data-testid="stMain"] .js-plotly-plot', timeout=60_000)
     shot(page, "gan-lab")
+    # "Clicked points": a click on the canvas adds a mode there
+    main.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text="Clicked points").first.click()
+    wait_idle(page)
+    main.get_by_text("0 point(s); each becomes").first.wait_for(timeout=30_000)
+    for chart in main.locator('.js-plotly-plot').all():
+        chart.scroll_into_view_if_needed()
+    xy = page.evaluate("""() => {
+        for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+            const t = (gd.calcdata || []).map(c => c[0] && c[0].trace)
+                .find(tr => tr && tr.name === 'click to add');
+            if (!t) continue;
+            const L = gd._fullLayout, r = gd.getBoundingClientRect();
+            return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[40]),
+                    r.top + L.yaxis._offset + L.yaxis.l2p(t.y[40])];
+        }
+        return null;
+    }""")
+    assert xy is not None
+    page.mouse.move(xy[0], xy[1])
+    page.wait_for_timeout(300)
+    page.mouse.click(xy[0], xy[1])
+    main.get_by_text("1 point(s); each becomes").first.wait_for(timeout=30_000)
+    wait_idle(page)
     for section in ("Mode collapse", "Samples", "Metrics", "Train"):
         choose_section(page, section)
         assert page.locator('[data-testid="stException"]').count() == 0, section

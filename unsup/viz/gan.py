@@ -122,7 +122,7 @@ def lab_figure(*, extent: tuple[float, float, float, float], real=None, fake=Non
                                  showlegend=False, marker=dict(size=9, color="rgba(0,0,0,0.01)"),
                                  hovertemplate="add (%{x:.2f}, %{y:.2f})<extra></extra>"))
     fig.update_layout(title=title, height=height, shapes=shapes,
-                      dragmode=False if clickable is None else "select",
+                      dragmode=False if clickable is None else None,  # Streamlit: pan, clicks select
                       legend=dict(orientation="h", y=-0.08), **LAYOUT)
     fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False)
     fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x",
