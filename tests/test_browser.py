@@ -136,8 +136,11 @@ def test_home_page(server, page):
     page.goto(server)
     wait_idle(page)
     page.wait_for_selector('[data-testid="stPageLink"]')
+    # a card per page (the thumbnails of a fresh clone are drawn once, one by one)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('[data-testid=\"stPageLink\"]').length >= {len(PAGES)}",
+        timeout=180_000)
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stPageLink"]').count() >= len(PAGES)
     shot(page, "home")
 
 

@@ -10,7 +10,8 @@ from unsup import checkpoints, paths
 from unsup.__main__ import main as cli
 from unsup.metrics.elbo import elbo_terms
 from unsup.models.vae import corrupt
-from unsup.recipes.vae import manifold_digits, test_tensor
+from unsup.recipes.vae import manifold_digits
+from unsup.recipes.vae import test_tensor as heldout_tensor  # not collected as a test
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,7 @@ def shipped(name):
 
 @pytest.fixture(scope="module")
 def x_test():
-    return test_tensor("mnist")  # binarized at 0.5, and labels
+    return heldout_tensor("mnist")  # binarized at 0.5, and labels
 
 
 def test_16d_vae_test_negative_elbo_at_most_95_nats(x_test):
