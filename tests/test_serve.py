@@ -23,3 +23,12 @@ def test_main_runs_streamlit_on_app_py_with_the_given_options(monkeypatch):
     argv = seen["argv"]
     assert argv[:2] == ["streamlit", "run"]
     assert argv[2].endswith("app.py") and argv[3:] == ["--server.port", "8600"]
+
+
+def test_warm_up_draws_the_home_thumbnails_into_their_disk_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSUP_CACHE_DIR", str(tmp_path))
+    serve.warm_seconds.clear()
+    serve.warm_up(("json",), thumbnails=True)
+    assert "thumbnails" in serve.warm_seconds
+    drawn = {p.name.split("-")[0] for p in (tmp_path / "thumbnails").glob("*.png")}
+    assert {"vae", "topics"} <= drawn

@@ -29,9 +29,13 @@ warm_seconds: dict[str, float] = {}
 """Seconds each warmed module took to import (for the curious)."""
 
 
-def warm_up(modules=None) -> None:
+def warm_up(modules=None, thumbnails: bool | None = None) -> None:
     """Import ``modules`` (default: :func:`warm_modules`) one after the other, timing each;
-    failures are skipped."""
+    failures are skipped. Then (by default when ``modules`` is None) draw the home page's
+    thumbnails into their disk cache, so the first visitor of a fresh clone does not wait for
+    them either."""
+    if thumbnails is None:
+        thumbnails = modules is None
     for name in warm_modules() if modules is None else modules:
         t0 = time.perf_counter()
         try:
@@ -39,6 +43,16 @@ def warm_up(modules=None) -> None:
         except Exception:  # noqa: BLE001 - the page that needs it reports the error itself
             continue
         warm_seconds[name] = time.perf_counter() - t0
+    if thumbnails:
+        t0 = time.perf_counter()
+        try:
+            from unsup.ui.home import all_pages, draw_thumbnail
+
+            for info in all_pages():
+                draw_thumbnail(info.key)
+        except Exception:  # noqa: BLE001 - the home page draws what is missing itself
+            return
+        warm_seconds["thumbnails"] = time.perf_counter() - t0
 
 
 def single_navigation() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import threading
 
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
@@ -35,9 +37,15 @@ def _checkpoints_stamp() -> str:
 
 @st.cache_resource(show_spinner=False)
 def thumbnail(page_key: str) -> Image.Image:
+    """The page's live thumbnail (see :func:`draw_thumbnail`), once per process."""
+    return draw_thumbnail(page_key)
+
+
+def draw_thumbnail(page_key: str) -> Image.Image:
     """The page's live thumbnail, drawn from its shipped model once and then kept on disk (in
     the cache folder, keyed by the checkpoints' modification times) so that later app starts
-    open the home page without loading every model."""
+    open the home page without loading every model. The app's warm-up draws them while the
+    server waits for its first visitor."""
     info = next(p for p in all_pages() if p.key == page_key)
     if not info.ready or not info.thumbnail:
         return _placeholder("coming soon")
@@ -54,7 +62,7 @@ def thumbnail(page_key: str) -> Image.Image:
         return _placeholder("preview unavailable")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.png")
+        tmp = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.png")
         img.save(tmp)
         tmp.replace(cached)
     except OSError:
