@@ -129,7 +129,7 @@ def cmd_presets(args) -> int:
     from unsup import families
 
     for family, preset in families.presets():
-        print(f"{preset.name:24s} {family.name:11s} {preset.description}")
+        print(f"{preset.name:24s} {family.name:11s} {preset.title}. {preset.description}")
     return 0
 
 
