@@ -81,13 +81,14 @@ class DigitClassifier(Model):
     @staticmethod
     def pack(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """(images (n,1,s,s), labels (n,)) -> one (n, 1 + s*s) tensor that ``fit`` can index."""
+        x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
         return torch.cat([y.float()[:, None], x.flatten(1)], dim=1)
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         self.train()
         s = self.config.image_size
         y = batch[:, 0].long()
-        x = batch[:, 1:].view(-1, 1, s, s)
+        x = batch[:, 1:].view(-1, getattr(self.config, "n_channels", 1), s, s)
         k = self.config.shift
         if k > 0:  # one random shift per batch (cheap, and enough for a measuring instrument)
             dx, dy = (torch.randint(-k, k + 1, (2,), generator=self.rng)).tolist()

@@ -384,9 +384,3 @@ class CycleGAN(Model):
         logged["d_a"], logged["d_b"] = float(loss_d_a.detach()), float(loss_d_b.detach())
         logged["lr"] = lr
         return logged
-
-
-KIND_LABELS = {"cyclegan": "CycleGAN"}
-"""Display name of each kind."""
-MODEL_CLASSES = {"cyclegan": CycleGAN}
-"""Kind -> class (for the family registry)."""

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from unsup.models.base import Model, register
+from unsup.models.classifier import DigitClassifier
 
 
 @dataclass
@@ -51,18 +51,18 @@ class DomainClassifierConfig:
 
 
 @register("domain_classifier")
-class DomainClassifier(Model):
+class DomainClassifier(DigitClassifier):
     """[conv 3x3, BN, ReLU] x2, max-pool -> [conv 3x3, BN, ReLU] x2, max-pool -> dense 128 ->
     logits, over (b, c, s, s) images in [0, 1]. Batch normalisation makes it robust to the
-    colour shifts of MNIST-M's backgrounds. ``train_step`` takes (b, 1 + c*s*s): the label in
-    column 0, the flattened image after it (:meth:`pack`)."""
+    colour shifts of MNIST-M's backgrounds. Training is :class:`DigitClassifier`'s (its
+    ``train_step``, ``pack``, optimizer and augmentation): only the network differs."""
 
     config_class = DomainClassifierConfig
 
     def __init__(self, config: DomainClassifierConfig):
         if config.image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4, got {config.image_size}")
-        super().__init__(config)
+        Model.__init__(self, config)  # not DigitClassifier's network
         w, s, ch = config.width, config.image_size, config.n_channels
 
         def block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -77,9 +77,6 @@ class DomainClassifier(Model):
                 nn.Dropout(config.dropout), nn.Linear(128, config.n_classes))
         self._opt: torch.optim.Optimizer | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # (b, n_classes) logits
-
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
         """Predicted labels (n,) of images (n, c, s, s) in [0, 1] (eval mode)."""
@@ -89,37 +86,3 @@ class DomainClassifier(Model):
                          for i in range(0, len(x), batch)]) if len(x) else torch.zeros(0).long()
         self.train(was)
         return out
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        if self._opt is None:
-            self._opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
-        return {"adam": self._opt}
-
-    @staticmethod
-    def pack(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """(images (n, c, s, s), labels (n,)) -> one (n, 1 + c*s*s) tensor ``fit`` can index."""
-        x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
-        return torch.cat([y.float()[:, None], x.flatten(1)], dim=1)
-
-    def train_step(self, batch: torch.Tensor) -> dict[str, float]:
-        self.train()
-        c = self.config
-        y = batch[:, 0].long()
-        x = batch[:, 1:].view(-1, c.n_channels, c.image_size, c.image_size)
-        k = c.shift
-        if k > 0:
-            dx, dy = torch.randint(-k, k + 1, (2,), generator=self.rng).tolist()
-            x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
-        logits = self(x)
-        loss = F.cross_entropy(logits, y)
-        opt = self.optimizers()["adam"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"loss": float(loss.detach()), "acc": float((logits.argmax(1) == y).float().mean())}
-
-
-KIND_LABELS = {"domain_classifier": "Domain digit classifier"}
-"""Display name of each kind."""
-MODEL_CLASSES = {"domain_classifier": DomainClassifier}
-"""Kind -> class (for the family registry)."""

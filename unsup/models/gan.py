@@ -524,10 +524,3 @@ class DCGAN(_GAN):
 
     def _from_model(self, x: torch.Tensor) -> torch.Tensor:
         return ((x + 1.0) * 0.5).contiguous()  # [-1, 1] -> [0, 1], plain memory layout
-
-
-
-KIND_LABELS = {"gan2d": "2-D GAN", "dcgan": "DCGAN"}
-"""Display name of each kind."""
-MODEL_CLASSES = {"gan2d": Toy2DGAN, "dcgan": DCGAN}
-"""Kind -> class (for the family registry)."""

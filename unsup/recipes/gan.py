@@ -21,7 +21,9 @@ from unsup.metrics import gan as M
 from unsup.models import gan as G
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES, SIGMOID_LOSSES
 
-KIND_LABELS = G.KIND_LABELS
+KIND_LABELS = {"gan2d": "2-D GAN", "dcgan": "DCGAN"}
+"""Display name of each kind of this family."""
+MODEL_CLASSES = {"gan2d": G.Toy2DGAN, "dcgan": G.DCGAN}
 
 DATA = {"ring": "ring of 8 Gaussians (radius 1, σ 0.01)",
         "grid": "5×5 grid of Gaussians ({−4…4}², σ 0.05)",
@@ -152,7 +154,7 @@ def image_data_card(name: str) -> dict[str, Any]:
 
 
 def make_model(kind: str, **config):
-    cls = G.MODEL_CLASSES[kind]
+    cls = MODEL_CLASSES[kind]
     names = {f.name for f in dataclasses.fields(cls.config_class)}
     return cls(cls.config_class(**{k: v for k, v in config.items() if k in names}))
 
