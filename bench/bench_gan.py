@@ -9,7 +9,11 @@
 4. the page's first render in a fresh interpreter (cold imports), the 2-D lab section;
    target <= 3 s;
 5. one full image evaluation (10,000 samples read by the classifier, Fréchet/KID/PR against
-   the test split): what the Metrics section costs the first time.
+   the test split): what the Metrics section costs the first time;
+6. each shipped image GAN's training time: its step time measured here (20 steps after 2
+   warm-up steps) x its preset's steps, beside the seconds its card recorded when it was
+   trained (on a shared machine); target <= 10 min on 2 cores;
+7. the timelapse: frames -> grids -> animated GIF, as the Timelapse section builds it.
 
 Usage: python bench/bench_gan.py. Threads: UNSUP_BENCH_THREADS (default 1: the cores are
 usually shared; 2 on an idle 2-core machine).
@@ -155,6 +159,34 @@ def main() -> None:
              f"recall {ev['recall']:.3f}, {ev['classes_covered']} digits covered, rarest "
              f"{ev['min_class_share']:.1%}, {ev['confident_share']:.0%} read with ≥ 80% "
              "confidence. `python bench/bench_gan.py`")
+    for preset in R.PRESETS:
+        if preset.kind not in R.IMAGE_KINDS:
+            continue
+        step = R.estimate_step_seconds(preset.kind, preset.data,
+                                       dict(preset.config, image_size=28), n=20)
+        minutes = step * preset.steps / 60
+        card = paths.SHIPPED_DIR / preset.name
+        recorded = ""
+        if checkpoints.weights_path(card).exists():
+            c = checkpoints.read_card(checkpoints.weights_path(card))
+            recorded = (f"; card: {float(c.get('seconds') or 0) / 60:.1f} min on "
+                        f"{(c.get('extra') or {}).get('threads', c.get('threads', '?'))} thread(s)")
+        rows.append((f"train {preset.name}: {preset.steps:,} steps × step time measured here",
+                     f"{step * 1e3:.0f} ms × {preset.steps:,} = {minutes:.1f} min{recorded}",
+                     "≤ 10 min", "ok" if minutes <= 10 else "over"))
+    tl = paths.SHIPPED_DIR / "dcgan-mnist-ns"
+    if checkpoints.weights_path(tl).exists():
+        from unsup.viz.images import animated_gif
+
+        m = checkpoints.load(tl)
+
+        def gif():
+            steps, frames = R.timelapse(m)
+            animated_gif([image_grid(f, 4, pad=2, scale=3) for f in frames], 0.2)
+
+        t = timeit(gif, 5, warmup=1)
+        rows.append(("timelapse: frames → grids → animated GIF (shipped dcgan-mnist-ns), p50",
+                     f"{pct(t, 50) * 1e3:.0f} ms", "", ""))
     write_section("gan", "GAN page (issue 12)", rows, notes)
 
 

@@ -11,7 +11,8 @@ st.caption("A generator G (the counterfeiter) turns noise z into samples; a disc
            "table lists seven ways to write these losses (Lucic et al. 2018). Another problem: "
            "*mode collapse*, a generator that covers only part of the data.")
 
-SECTIONS = ["2-D lab", "Mode collapse", "Samples", "Metrics", "Train"]
+SECTIONS = ["2-D lab", "Mode collapse", "Samples", "Timelapse", "AE frontier", "Metrics",
+            "Train"]
 section = st.segmented_control("Section", SECTIONS, default="2-D lab", key="gan_section",
                                label_visibility="collapsed") or "2-D lab"
 
@@ -21,6 +22,10 @@ elif section == "Mode collapse":
     ui.collapse_section()
 elif section == "Samples":
     ui.samples_section()
+elif section == "Timelapse":
+    ui.timelapse_section()
+elif section == "AE frontier":
+    ui.frontier_section()
 elif section == "Metrics":
     ui.metrics_section()
 else:

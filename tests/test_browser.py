@@ -462,11 +462,16 @@ def test_gan_page_lab_and_sample_grid(server, page):
     page.mouse.click(xy[0], xy[1])
     main.get_by_text("1 point(s); each becomes").first.wait_for(timeout=30_000)
     wait_idle(page)
-    for section in ("Mode collapse", "Samples", "Metrics", "Train"):
+    for section in ("Mode collapse", "Samples", "Timelapse", "AE frontier", "Metrics", "Train"):
         choose_section(page, section)
         assert page.locator('[data-testid="stException"]').count() == 0, section
-        if section == "Samples":
+        if section in ("Samples", "Timelapse"):
             img = main.locator('[data-testid="stImage"] img').first
             img.wait_for(timeout=60_000)
             assert img.evaluate("i => i.naturalWidth") > 100  # a real grid of samples
+        if section == "Timelapse":  # the animated GIF is served as one
+            src = img.get_attribute("src") or ""
+            assert ".gif" in src or "image/gif" in src, src
+        if section == "AE frontier":
+            main.get_by_text("Reconstruction L1").first.wait_for(timeout=120_000)
         shot(page, f"gan-{section.lower().replace(' ', '-')}")

@@ -158,12 +158,19 @@ def user_models():
     fit(m2, data, steps=20, device="cpu")
     checkpoints.save(m2, runs / "gan-page-ring" / "model", checkpoints.make_card(
         m2, step=20, title="test ring GAN", data=data.card()), optimizer=False)
-    m = G.DCGAN(G.DCGANConfig(width=4, n_latent=8, batch_size=16))
+    m = G.DCGAN(G.DCGANConfig(width=4, n_latent=8, batch_size=16, timelapse_frames=5,
+                              timelapse_every=2))
     fit(m, R.image_data("mnist"), steps=5, device="cpu")
     checkpoints.save(m, runs / "gan-page-dcgan" / "model", checkpoints.make_card(
         m, step=5, title="test DCGAN", data=R.image_data_card("mnist")), optimizer=False)
+    from unsup.models.gan_variants import VAEGAN, VAEGANConfig
+
+    v = VAEGAN(VAEGANConfig(width=4, batch_size=16))
+    fit(v, R.image_data("mnist"), steps=5, device="cpu")
+    checkpoints.save(v, runs / "gan-page-vaegan" / "model", checkpoints.make_card(
+        v, step=5, title="test VAE-GAN", data=R.image_data_card("mnist")), optimizer=False)
     yield
-    for name in ("gan-page-ring", "gan-page-dcgan"):
+    for name in ("gan-page-ring", "gan-page-dcgan", "gan-page-vaegan"):
         shutil.rmtree(runs / name, ignore_errors=True)
 
 
@@ -205,6 +212,48 @@ def test_samples_grid_slerp_and_nearest(user_models):
     assert any("nearest training digit is typically" in c.value for c in at.caption)
 
 
+def test_timelapse_plays_the_saved_frames_and_exports_a_gif(user_models):
+    at = run_page("Timelapse", gl_model="gan-page-dcgan")
+    assert not at.exception, at.exception
+    captions = [img.caption for el in at.image for img in el.proto.imgs]
+    # frames at steps 0, 2, 4 were saved, the final step 5 is appended from the model
+    assert captions[0].startswith("4 frames, steps 0 to 5")
+    assert captions[1].startswith("Frame 4 of 4: after 5 training steps")
+    at.slider(key="gl_frame").set_value(0).run()
+    captions = [img.caption for el in at.image for img in el.proto.imgs]
+    assert captions[1].startswith("Frame 1 of 4: after 0 training steps")
+    assert at.get("download_button")
+
+
+def test_timelapse_of_a_model_without_frames_says_so(user_models, tmp_path):
+    runs = paths.runs_dir()
+    m = G.DCGAN(G.DCGANConfig(width=4, n_latent=8, batch_size=16))
+    checkpoints.save(m, runs / "gan-page-old" / "model", checkpoints.make_card(
+        m, step=0, title="old DCGAN", data=R.image_data_card("mnist")), optimizer=False)
+    try:
+        at = run_page("Timelapse", gl_model="gan-page-old")
+        assert not at.exception, at.exception
+        assert any("without a timelapse" in i.value for i in at.info)
+    finally:
+        shutil.rmtree(runs / "gan-page-old", ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_autoencoder_frontier_shows_reconstructions_samples_and_measures(user_models):
+    at = run_page("AE frontier", gf_gan="gan-page-dcgan", gf_vaegan="gan-page-vaegan")
+    assert not at.exception, at.exception
+    captions = [img.caption for el in at.image for img in el.proto.imgs]
+    assert "test digits" in captions and "VAE-GAN reconstructions" in captions
+    assert {"VAE samples", "GAN samples", "VAE-GAN samples"} <= set(captions)
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["VAE", "GAN", "VAE-GAN", "real test digits"]
+    rec = dict(zip(table["model"], table["reconstruction L1 ↓"]))
+    assert np.isnan(rec["GAN"]) and rec["VAE"] > 0 and rec["VAE-GAN"] > 0
+    # the barely trained models are far from the real digits' Fréchet floor
+    fd = dict(zip(table["model"], table["Fréchet (clf) of samples ↓"]))
+    assert fd["GAN"] > fd["real test digits"] and fd["VAE-GAN"] > fd["real test digits"]
+
+
 @pytest.mark.slow
 def test_metrics_histogram_and_table(user_models):
     at = run_page("Metrics", gi_model="gan-page-dcgan")
@@ -239,8 +288,16 @@ def test_train_section_estimates_before_it_starts(user_models):
     shutil.rmtree(snap.run_dir, ignore_errors=True)
 
 
+def test_train_on_uploaded_images_asks_for_them_first(user_models):
+    at = run_page("Train", gt_kind="dcgan", gt_data_dcgan="upload")
+    assert not at.exception, at.exception
+    assert any("Upload images" in i.value for i in at.info)
+    assert "gt_start" not in [b.key for b in at.button]  # nothing to train on yet
+
+
 @pytest.mark.parametrize("section,text", [("Samples", "No image GAN yet"),
                                           ("Metrics", "No image GAN yet"),
+                                          ("Timelapse", "No image GAN yet"),
                                           ("Mode collapse", "not here yet")])
 def test_sections_without_models_say_how_to_get_them(monkeypatch, section, text):
     from unsup.ui import gan as ui

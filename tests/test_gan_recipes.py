@@ -44,7 +44,7 @@ def _same(a, module):
 # -- the registry record ---------------------------------------------------------------------
 def test_the_gan_family_is_registered_with_its_page_and_presets():
     fam = families.get("gan")
-    assert fam.kinds == ("gan2d", "dcgan")
+    assert fam.kinds == ("gan2d", "dcgan", "pggan", "vaegan")
     assert families.model_class("dcgan") is G.DCGAN
     assert fam.page.key == "gan" and fam.page.ready and fam.page.order == 40
     names = {p.name for p in fam.presets}
@@ -276,6 +276,56 @@ def test_dcgan_job_on_8x8_digits(tmp_path, monkeypatch):
     assert model.config.image_size == 8 and model.config.d_steps == 5  # WGAN-GP's recipe
     assert model.config.beta2 == 0.9 and len(snap.previews) == 16
     assert model.card_["metrics"]["heldout"].startswith("the digits8 test split")
+
+
+def test_gan_job_on_uploaded_images_keeps_them_and_measures_on_the_held_out_tenth(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path))
+    rng = np.random.default_rng(0)
+    images = (rng.random((30, 3, 32, 32)) > 0.5).astype(np.float32)  # colour, 32 px
+    spec = R.training_spec(kind="dcgan", loss="ns", steps=4, data="upload", images=images,
+                           data_label="my squares", width=4, batch_size=8)
+    runner = ThreadRunner()
+    snap = runner.wait(runner.submit(spec), timeout=300)
+    assert snap.status == "done", snap.error
+    model = checkpoints.load(snap.checkpoint)
+    assert (model.config.image_size, model.config.n_channels) == (32, 3)
+    card = model.card_
+    assert card["data"]["name"] == "upload" and card["data"]["n_train"] == 27
+    assert card["metrics"]["n_heldout"] == 3 and card["metrics"]["fd_heldout"] > 0
+    assert (snap.run_dir / "data.npz").exists()  # the images stay with the run
+    assert snap.previews[0].shape == (32, 32, 3)
+    more = R.training_spec(steps=2, resume=snap.checkpoint)  # resumes on the same images
+    snap2 = runner.wait(runner.submit(more), timeout=300)
+    assert snap2.status == "done", snap2.error
+    assert checkpoints.load(snap2.checkpoint).step_ == 6
+
+
+def test_bad_uploaded_image_sets_are_refused():
+    with pytest.raises(ValueError, match="at least 10 images"):
+        R.training_spec(kind="dcgan", images=np.zeros((5, 1, 28, 28), np.float32))
+    with pytest.raises(ValueError, match="28, 32"):
+        R.training_spec(kind="dcgan", images=np.zeros((20, 1, 64, 64), np.float32))
+    with pytest.raises(ValueError, match="2-D GAN"):
+        R.training_spec(kind="gan2d", images=np.zeros((20, 1, 28, 28), np.float32))
+
+
+def test_timelapse_appends_the_final_samples_and_frontier_measures_three_models():
+    from unsup.models.gan_variants import VAEGAN, VAEGANConfig
+
+    m = R.make_model("dcgan", **R.job_config("dcgan", "ns", "mnist", width=4, batch_size=8,
+                                                 timelapse_frames=5, timelapse_every=2))
+    fit(m, R.image_data("mnist"), steps=3, device="cpu")
+    steps, frames = R.timelapse(m)
+    assert steps == [0, 2, 3] and frames.shape[:2] == (3, 16)
+    assert R.timelapse(R.make_model("dcgan", width=4))[0] == []
+    assert R.sharpness(torch.zeros(2, 1, 8, 8)) == 0.0
+    assert R.sharpness(torch.ones(1, 1, 4, 4).triu()) > 0
+    v = VAEGAN(VAEGANConfig(width=4, batch_size=8))
+    out = R.frontier(None, m, v, n=600)
+    assert list(out) == ["GAN", "VAE-GAN", "real test digits"]
+    assert "recon_l1" in out["VAE-GAN"] and "recon_l1" not in out["GAN"]
+    assert out["GAN"]["fd"] > out["real test digits"]["fd"]
 
 
 def test_estimate_is_measured_per_config():

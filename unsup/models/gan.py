@@ -135,6 +135,18 @@ class DCGANConfig(GANCommon):
     """Base channel count w: G has 4w, 2w, w channels at sizes /4, /2, 1; D has w, 2w, 4w."""
     began_code: int = 64
     """BEGAN: size of the autoencoder discriminator's bottleneck."""
+    spectral_norm: bool = False
+    """Spectral normalisation of every layer of D (Miyato et al. 2018): each weight is divided
+    by its largest singular value (one power iteration a step), which bounds D's Lipschitz
+    constant and steadies training."""
+    timelapse_frames: int = 0
+    """Fixed-noise timelapse: how many frames the checkpoint keeps (0 = none). Frames are taken
+    every ``timelapse_every`` steps from step 0 on; when the store is full, every other frame
+    is dropped and the interval doubles, so any run length ends with evenly spaced frames."""
+    timelapse_every: int = 100
+    """Initial interval of the timelapse frames, in steps."""
+    timelapse_samples: int = 16
+    """Samples in each timelapse frame (always drawn from the same noise)."""
 
     @classmethod
     def tiny(cls, **overrides) -> "DCGANConfig":
@@ -512,11 +524,91 @@ class DCGAN(_GAN):
                 nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),
                 nn.Conv2d(2 * w, 4 * w, 3, 1, 1), nn.LeakyReLU(0.2),
                 nn.Flatten(), nn.Linear(4 * w * s * s, 1))
+        if c.spectral_norm:
+            if c.loss == "began":
+                raise ValueError("spectral normalisation is for classifier discriminators; "
+                                 "BEGAN's is an autoencoder")
+            for i, layer in enumerate(self.discriminator):
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    self.discriminator[i] = nn.utils.parametrizations.spectral_norm(layer)
 
     def __init__(self, config: DCGANConfig):
         super().__init__(config)
+        c = config
+        if c.timelapse_frames < 0 or c.timelapse_every < 1 or c.timelapse_samples < 1:
+            raise ValueError("timelapse_frames must be >= 0, timelapse_every and "
+                             "timelapse_samples >= 1")
+        if c.timelapse_frames:  # buffers: a checkpoint carries the frames and resumes them
+            side = c.image_size
+            # (frames, samples, c*h*w): a 5-D buffer would not take the channels-last format
+            self.register_buffer("timelapse", torch.zeros(
+                c.timelapse_frames, c.timelapse_samples, c.n_channels * side * side,
+                dtype=torch.uint8))
+            self.register_buffer("timelapse_step", torch.full((c.timelapse_frames,), -1,
+                                                              dtype=torch.int64))
+            self.register_buffer("timelapse_interval", torch.tensor(c.timelapse_every))
         # channels-last convolutions and upsampling are ~15% faster on CPU (oneDNN) here
         self.to(memory_format=torch.channels_last)
+
+    # -- the fixed-noise timelapse --------------------------------------------------------------
+    TIMELAPSE_SEED = 20_250
+    """Seed of the timelapse's fixed noise (its own generator: training draws are untouched)."""
+
+    def timelapse_noise(self) -> torch.Tensor:
+        """The fixed noise of every timelapse frame, (timelapse_samples, n_latent)."""
+        g = torch.Generator().manual_seed(self.TIMELAPSE_SEED)
+        return torch.randn(self.config.timelapse_samples, self.config.n_latent, generator=g)
+
+    @torch.no_grad()
+    def _frame(self) -> torch.Tensor:
+        was = self.training
+        self.eval()
+        x = self.decode(self.timelapse_noise().to(self.device))
+        self.train(was)
+        x = (x.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
+        return x.reshape(x.shape[0], -1)
+
+    @torch.no_grad()
+    def _record_frame(self, step: int) -> None:
+        """Store G's samples of the fixed noise as the frame of ``step`` if it is due."""
+        steps = self.timelapse_step
+        used = int((steps >= 0).sum())
+        if used and step % int(self.timelapse_interval) != 0:
+            return
+        if used and int(steps[used - 1]) >= step:
+            return
+        if used == len(steps):  # full: keep every other frame, double the interval
+            keep = torch.arange(0, used, 2)
+            k = len(keep)
+            self.timelapse[:k] = self.timelapse[keep].clone()
+            steps[:k] = steps[keep].clone()
+            steps[k:] = -1
+            self.timelapse_interval.mul_(2)
+            used = k
+            if step % int(self.timelapse_interval) != 0:
+                return
+        self.timelapse[used] = self._frame().to(self.timelapse.device)
+        steps[used] = step
+
+    def timelapse_frames(self) -> tuple[list[int], torch.Tensor]:
+        """The recorded frames: their steps and images in [0, 1], (frames, samples, c, h, w);
+        empty without a timelapse."""
+        if not self.config.timelapse_frames:
+            return [], torch.zeros(0)
+        c = self.config
+        used = int((self.timelapse_step >= 0).sum())
+        frames = self.timelapse[:used].cpu().float().div(255.0)
+        return ([int(s) for s in self.timelapse_step[:used]],
+                frames.reshape(used, c.timelapse_samples, c.n_channels, c.image_size,
+                               c.image_size))
+
+    def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+        if self.config.timelapse_frames and self.step_ == 0:
+            self._record_frame(0)  # what G draws before any training
+        out = super().train_step(batch)
+        if self.config.timelapse_frames:
+            self._record_frame(self.step_ + 1)  # fit counts this step after it returns
+        return out
 
     def _to_model(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)

@@ -19,11 +19,16 @@ from unsup.data import toy2d
 from unsup.families import Family, PageInfo, Preset
 from unsup.metrics import gan as M
 from unsup.models import gan as G
+from unsup.models import gan_variants as V
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES, SIGMOID_LOSSES
 
-KIND_LABELS = {"gan2d": "2-D GAN", "dcgan": "DCGAN"}
+KIND_LABELS = {"gan2d": "2-D GAN", "dcgan": "DCGAN", "pggan": "Progressive GAN",
+               "vaegan": "VAE-GAN"}
 """Display name of each kind of this family."""
-MODEL_CLASSES = {"gan2d": G.Toy2DGAN, "dcgan": G.DCGAN}
+MODEL_CLASSES = {"gan2d": G.Toy2DGAN, "dcgan": G.DCGAN, "pggan": V.ProgressiveGAN,
+                 "vaegan": V.VAEGAN}
+IMAGE_KINDS = ("dcgan", "pggan", "vaegan")
+"""Kinds that draw images (every image view and metric takes any of them)."""
 
 DATA = {"ring": "ring of 8 Gaussians (radius 1, σ 0.01)",
         "grid": "5×5 grid of Gaussians ({−4…4}², σ 0.05)",
@@ -66,6 +71,25 @@ IMAGE_RECIPES: dict[str, dict] = {
 WGAN's RMSProp 5e-5 with 5 critic steps; WGAN-GP's Adam 1e-4, β = (0.5, 0.9), 5 critic steps;
 BEGAN's Adam 1e-4)."""
 
+IMAGE_WIDTH = 16
+"""Base channel count of every shipped image GAN (G: 64, 32, 16 channels)."""
+IMAGE_COMMON = dict(width=IMAGE_WIDTH, g_ema=0.999, timelapse_frames=33, timelapse_every=100)
+"""Settings every shipped image GAN shares: the width, the generator's moving average and a
+33-frame fixed-noise timelapse."""
+IMAGE_STEPS = {"mm": 10_000, "ns": 10_000, "ls": 10_000, "dragan": 6_000, "wgan": 4_000,
+               "wgan-gp": 3_000, "began": 8_000, "pggan": 12_000, "vaegan": 7_000}
+"""Steps of each shipped image GAN: as many as fit about 9 minutes on one CPU thread (WGAN and
+WGAN-GP make 5 critic updates a step; the gradient penalties cost a double backward pass)."""
+
+
+def _recipe_text(loss: str) -> str:
+    r = IMAGE_RECIPES[loss]
+    opt = {"adam": "Adam", "rmsprop": "RMSProp", "sgd": "SGD"}[r["optimizer"]]
+    extra = f", β = ({r['beta1']}, {r.get('beta2', 0.999)})" if r["optimizer"] == "adam" else ""
+    steps = f", {r['d_steps']} critic steps per G step" if r.get("d_steps", 1) > 1 else ""
+    return f"{opt} {r['lr_g']:g}{extra}{steps}"
+
+
 RING_BEST = dict(pack=2, g_ema=0.999, seed=0)
 """The best 2-D recipe measured here: NS loss, the default MLPs (3 x 128 units each), Adam 5e-4,
 batches of 512, PacGAN packing of 2, samples from the generator's moving average (decay 0.999).
@@ -99,16 +123,25 @@ PRESETS = (
     Preset("gan-grid-pac2", "PacGAN2 on the 5×5 grid",
            "NS GAN with PacGAN packing of 2 on the 25 Gaussians of the grid.", "gan2d", 12_000,
            GRID_BEST, "grid", checkpoint_every=2_000),
-    Preset("dcgan-mnist-ns", "DCGAN (NS GAN) on MNIST",
-           "Upsample-then-convolve DCGAN, width 16, NS loss, Adam 2e-4 (β₁ 0.5), batches of "
-           "64, on the 4,500 MNIST training digits in grey levels; samples come from the "
-           "moving average of the generator's weights (decay 0.999).", "dcgan",
-           10_000, dict(IMAGE_RECIPES["ns"], width=16, loss="ns", g_ema=0.999), "mnist",
+    *(Preset(f"dcgan-mnist-{loss}", f"DCGAN ({LOSS_LABELS[loss]}) on MNIST",
+             f"Upsample-then-convolve DCGAN, width {IMAGE_WIDTH}, {LOSS_LABELS[loss]} loss "
+             f"({_recipe_text(loss)}), batches of 64, on the 4,500 MNIST training digits in "
+             "grey levels, for the same time budget as every image GAN here; samples come "
+             "from the moving average of the generator's weights (decay 0.999).", "dcgan",
+             IMAGE_STEPS[loss], dict(IMAGE_RECIPES[loss], **IMAGE_COMMON, loss=loss), "mnist",
+             checkpoint_every=1_000) for loss in LOSSES),
+    Preset("pggan-mnist-ns", "Progressive GAN (NS GAN) on MNIST",
+           "Progressive growing (Karras et al. 2018): G and D start at 7×7 px; 14×14 and then "
+           "28×28 blocks fade in over 1,250 steps each, with 1,250 steps at each size. NS loss "
+           "and the DCGAN's optimiser, data and averaging.", "pggan", IMAGE_STEPS["pggan"],
+           dict(IMAGE_RECIPES["ns"], **IMAGE_COMMON, loss="ns", grow_steps=1_250), "mnist",
            checkpoint_every=1_000),
-    Preset("dcgan-mnist-ls", "DCGAN (LS GAN) on MNIST",
-           "The same DCGAN, data, optimiser, averaging and budget (10,000 steps) with the least-"
-           "squares losses of Mao et al. 2017.", "dcgan",
-           10_000, dict(IMAGE_RECIPES["ls"], width=16, loss="ls", g_ema=0.999), "mnist",
+    Preset("vaegan-mnist", "VAE-GAN on MNIST (autoencoder + GAN)",
+           "Larsen et al. 2016: a VAE with a 16-D code whose decoder is also a GAN generator; "
+           "reconstruction in pixels and in the discriminator's features, KL, and an NS GAN "
+           "loss on reconstructions and prior samples. The DCGAN's networks and optimiser.",
+           "vaegan", IMAGE_STEPS["vaegan"],
+           dict(IMAGE_RECIPES["ns"], **IMAGE_COMMON, loss="ns", n_latent=16), "mnist",
            checkpoint_every=1_000),
 )
 
@@ -164,7 +197,7 @@ def build(preset: Preset):
         data = data_2d(preset.data)
         return make_model("gan2d", **preset.config), data, data.card()
     size = image_size_of(preset.data)
-    return (make_model("dcgan", **preset.config, image_size=size), image_data(preset.data),
+    return (make_model(preset.kind, **preset.config, image_size=size), image_data(preset.data),
             image_data_card(preset.data))
 
 
@@ -318,6 +351,76 @@ def evaluate(model) -> dict[str, Any]:
     if model.kind == "gan2d":
         return evaluate_2d(model)
     return evaluate_images(model)
+
+
+# -- timelapse and the autoencoder frontier -----------------------------------------------------
+def timelapse(model) -> tuple[list[int], torch.Tensor]:
+    """The fixed-noise frames saved during training (steps, images (frames, k, c, h, w)), with
+    the model's own samples of the same noise appended as the last frame when training went on
+    after the last saved frame. Empty for models trained without a timelapse."""
+    if model.kind not in IMAGE_KINDS or not getattr(model.config, "timelapse_frames", 0):
+        return [], torch.zeros(0)
+    steps, frames = model.timelapse_frames()
+    if not steps or steps[-1] < model.step_:
+        with torch.no_grad():
+            was = model.training
+            model.eval()
+            last = model.decode(model.timelapse_noise().to(model.device)).clamp(0, 1).cpu()
+            model.train(was)
+        last = (last * 255).round() / 255  # the stored frames' 8-bit levels
+        steps = steps + [int(model.step_)]
+        frames = torch.cat([frames, last[None]]) if len(frames) else last[None]
+    return steps, frames
+
+
+def test_images(name: str = "mnist") -> torch.Tensor:
+    """The held-out test split of a built-in set, in grey levels (as the GANs learn it)."""
+    from unsup.data.images import load_split
+
+    return torch.from_numpy(np.ascontiguousarray(load_split(name).x_test, dtype=np.float32))
+
+
+def sharpness(x: torch.Tensor) -> float:
+    """Mean absolute difference between neighbouring pixels (horizontal and vertical), images
+    in [0, 1]: blur lowers it. Real MNIST digits score about 0.1 (see the frontier table)."""
+    dx = (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+    dy = (x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+    return float((dx + dy) / 2)
+
+
+def frontier(vae, gan, vaegan, n: int = 4_500, seed: int = EVAL_SEED) -> dict[str, Any]:
+    """The lecture's "autoencoder frontier", measured on held-out digits: for a VAE, a GAN and
+    a VAE-GAN, the classifier-space Fréchet distance of ``n`` prior samples to the test split,
+    the sharpness of those samples, and, for the two with an encoder, the L1 error of their
+    reconstructions of the test digits (per pixel). Any model may be None (left out)."""
+    x_test = test_images("mnist")
+    real = real_features("mnist")
+    rows: dict[str, dict[str, float]] = {}
+    z = None
+    for name, model in (("VAE", vae), ("GAN", gan), ("VAE-GAN", vaegan)):
+        if model is None:
+            continue
+        with torch.no_grad():
+            if name == "VAE":
+                g = torch.Generator().manual_seed(seed)
+                z = torch.randn(n, model.config.n_latent, generator=g)
+                x = torch.cat([model.decode(z[i:i + 500]) for i in range(0, n, 500)])
+                rec = torch.cat([model.reconstruct(x_test[i:i + 250])
+                                 for i in range(0, len(x_test), 250)])
+            else:
+                x = samples(model, n, seed)
+                rec = (torch.cat([model.reconstruct(x_test[i:i + 250])
+                                  for i in range(0, len(x_test), 250)])
+                       if hasattr(model, "reconstruct") else None)
+        feats, _ = _features(x.clamp(0, 1))
+        row = {"fd": feature_scores(feats[:len(real["train"])], real["test"])["fd"],
+               "sharpness": sharpness(x.clamp(0, 1))}
+        if rec is not None:
+            row["recon_l1"] = float((rec.clamp(0, 1) - x_test).abs().mean())
+            row["recon_sharpness"] = sharpness(rec.clamp(0, 1))
+        rows[name] = row
+    rows["real test digits"] = {"fd": real_floor("mnist")["fd"], "sharpness": sharpness(x_test)}
+    return rows
 
 
 # -- the 2-D lab --------------------------------------------------------------------------------
@@ -555,15 +658,23 @@ def _density_image(points: np.ndarray, extent, size: int = 96) -> np.ndarray:
     return (img / img.max() if img.max() > 0 else img).astype(np.float32)
 
 
+UPLOAD_SIZES = (28, 32)
+"""Sides an image GAN can train on uploaded images at (two x2 upsamplings from side/4)."""
+
+
 def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
                   data: str = "ring", points=None, owner: str = "", resume=None,
+                  images: np.ndarray | None = None, data_label: str | None = None,
                   **overrides):
     """A :class:`unsup.jobs.JobSpec` that trains a GAN: a 2-D GAN on the ring, the grid or
-    clicked ``points``, or a DCGAN on MNIST or the 8×8 digits, with the loss's recipe and
-    ``overrides`` (e.g. ``pack``, ``width``). ``resume``: a user run's weights to continue
-    for ``steps`` more steps."""
+    clicked ``points``; an image GAN (DCGAN, progressive GAN, VAE-GAN) on MNIST, the 8×8 digits
+    or the user's ``images`` (n, c, s, s) in [0, 1] with s = 28 or 32 (kept with the run; every
+    10th is held out), with the loss's recipe and ``overrides`` (e.g. ``pack``, ``width``).
+    ``resume``: a user run's weights to continue for ``steps`` more steps."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec
+    from unsup.jobs import JobSpec, new_run_dir
+    from unsup.recipes.vae import (DATA_FILE, images_hash, load_run_images, save_run_images,
+                                   split_images)
 
     run_dir = None
     if resume is not None:
@@ -575,22 +686,50 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         if kind == "gan2d" and data not in DATA_2D:
             points, data = pdata.get("means"), "points"
         run_dir = resume.parent
+        if data == "upload":
+            images = load_run_images(run_dir, pdata.get("sha"))
+            data_label = pdata.get("label")
         title = f"{prev.get('title') or resume.parent.name} (resumed)"
         cfg = dict(prev.get("config") or {})
-    else:
-        cfg = job_config(kind, loss, data, **overrides)
+    if images is not None:
+        if kind == "gan2d":
+            raise ValueError("uploaded images train an image GAN, not a 2-D GAN")
+        images = np.asarray(images, np.float32)
+        if images.ndim != 4 or images.shape[-1] not in UPLOAD_SIZES or \
+                images.shape[-2] != images.shape[-1] or images.shape[1] not in (1, 3):
+            raise ValueError(f"uploaded images must be (n, 1 or 3, s, s) with s in "
+                             f"{UPLOAD_SIZES}; got {tuple(images.shape)}")
+        if len(images) < 10:
+            raise ValueError(f"a GAN needs at least 10 images to learn from; got {len(images)}")
+        data = "upload"
+    if resume is None:
+        size = int(images.shape[-1]) if images is not None else None
+        cfg = job_config(kind, loss, data if images is None else "mnist", **overrides)
+        if images is not None:
+            cfg.update(image_size=size, n_channels=int(images.shape[1]))
         extra = f", pack {cfg['pack']}" if cfg.get("pack", 1) > 1 else ""
-        where = "clicked points" if data == "points" else data
+        where = {"points": "clicked points", "upload": data_label or "your images"}.get(data, data)
         title = f"{KIND_LABELS[kind]} {LOSS_LABELS[loss]}{extra} on {where}, {steps:,} steps"
+    x_held = None
     if kind == "gan2d":
         dataset = data_2d(data, points)
         dcard = dataset.card()
+    elif images is not None:
+        dataset, x_held = split_images(images)
+        label = data_label or f"{len(images)} uploaded images"
+        if run_dir is None:
+            run_dir = new_run_dir(f"gan-{label}")
+            digest = save_run_images(run_dir, images)
+        else:
+            digest = images_hash(images)
+        dcard = {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,
+                 "n_train": len(dataset), "file": DATA_FILE}
     else:
         dataset = None
         dcard = image_data_card(data)
 
     def build():
-        x = dataset if kind == "gan2d" else image_data(data)
+        x = dataset if dataset is not None else image_data(data)
         if resume is not None:
             model = checkpoints.load(resume, optimizer=True)
             p = model.card_
@@ -604,11 +743,15 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         if kind == "gan2d":
             pts = samples(model, 2_000, seed=1).numpy()
             return [_density_image(pts, plane_extent(dataset.means, dataset.sigma))]
-        return [im[0].numpy() for im in samples(model, 16, seed=1)]
+        out = samples(model, 16, seed=1).clamp(0, 1)
+        return [im[0].numpy() if im.shape[0] == 1 else im.permute(1, 2, 0).numpy()
+                for im in out]
 
     def finish(model):
         if kind == "gan2d":
             return evaluate_2d(model, dataset)
+        if x_held is not None:
+            return evaluate_upload(model, x_held)
         return evaluate_images(model, n=5_000, data=data)
 
     return JobSpec(title=title, build=build, steps=int(steps), preview=preview, owner=owner,
@@ -616,6 +759,20 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
                    page="gan", resume=lambda path, more: training_spec(
                        steps=int(more), resume=path, owner=owner),
                    resume_unit="steps")
+
+
+def evaluate_upload(model, x_held: torch.Tensor, n: int = 1_000) -> dict[str, Any]:
+    """A GAN trained on the user's images, measured on their held-out tenth: the Fréchet
+    distance between ``n`` samples and the held-out images in the digit classifier's feature
+    space (grey, 28 px; meaningful as a relative number for any images), and the sharpness of
+    the samples beside that of the held-out images."""
+    x = samples(model, n, EVAL_SEED).clamp(0, 1)
+    fs, _ = _features(x)
+    fh, _ = _features(x_held)
+    out = {"fd_heldout": round(M.frechet_distance(fs, fh), 4),
+           "sharpness": round(sharpness(x), 4), "sharpness_heldout": round(sharpness(x_held), 4),
+           "n_heldout": int(len(x_held)), "heldout": f"every 10th of your images ({len(x_held)})"}
+    return out
 
 
 # -- home card ----------------------------------------------------------------------------------
@@ -641,7 +798,7 @@ def thumbnail():
 FAMILY = Family(
     name="gan",
     label="GANs (2-D lab and digits)",
-    models=(G.Toy2DGAN, G.DCGAN),
+    models=tuple(MODEL_CLASSES.values()),
     kind_labels=KIND_LABELS,
     presets=PRESETS,
     build=build,

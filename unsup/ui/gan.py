@@ -45,8 +45,9 @@ LOSS_HELP = {
 
 
 # -- models -------------------------------------------------------------------------------------
-def entries(kind: str) -> list[Entry]:
-    return checkpoints.list_models(kind)
+def entries(kind: str | tuple[str, ...]) -> list[Entry]:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    return [e for e in checkpoints.list_models() if e.kind in kinds]
 
 
 @st.cache_data(max_entries=32, show_spinner="Sampling 2,500 points and counting modes…")
@@ -420,14 +421,15 @@ def open_in_lab(model, data) -> None:
 
 
 # -- image GANs ----------------------------------------------------------------------------------
-def image_model_picker():
-    items = entries("dcgan")
+def image_model_picker(key: str = "gi_model", kinds: tuple[str, ...] = R.IMAGE_KINDS,
+                       label: str = "Image GAN"):
+    items = entries(kinds)
     if not items:
         st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
                 "dcgan-mnist-ns` (about 10 minutes on 2 CPU cores) or train one in **Train**.")
         return None, None
     names = [e.name for e in items]
-    pick = st.selectbox("Image GAN", names, key="gi_model",
+    pick = st.selectbox(label, names, key=key,
                         format_func=lambda n: items[names.index(n)].label)
     entry = items[names.index(pick)]
     return entry, model_of(entry)
@@ -477,6 +479,134 @@ def nearest_section(entry: Entry, model, imgs: torch.Tensor, seed: int) -> None:
                f"{dist[0, 0]:.2f}: {verdict}.")
 
 
+# -- timelapse ----------------------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner="Assembling the timelapse…")
+def timelapse_media(path: str, mtime: float, seconds_per_frame: float
+                    ) -> tuple[list[int], list, bytes]:
+    """(steps, frame grids as PIL images, the animated GIF) of a checkpoint's timelapse."""
+    from unsup.viz.images import animated_gif
+
+    steps, frames = R.timelapse(load_model(path, mtime))
+    if not steps:
+        return [], [], b""
+    cols = int(np.ceil(np.sqrt(frames.shape[1])))
+    tiles = [image_grid(f, cols, pad=2, scale=3) for f in frames]
+    return steps, tiles, animated_gif(tiles, seconds_per_frame)
+
+
+def timelapse_section() -> None:
+    st.markdown("**Training as it happened.** The same fixed noise z went through the generator "
+                "every few hundred steps while it trained; the frames are saved in the "
+                "checkpoint, so this is the real history, not a replay.")
+    entry, model = image_model_picker(key="gl_model")
+    if model is None:
+        return
+    speed = st.select_slider("Seconds per frame", [0.1, 0.2, 0.35, 0.5, 1.0], 0.2,
+                             key="gl_speed")
+    steps, tiles, gif = timelapse_media(str(entry.path), entry.mtime, float(speed))
+    if not steps:
+        st.info("This model was trained without a timelapse (an older run). The shipped image "
+                "GANs and every run started in **Train** keep one.")
+        return
+    left, right = st.columns(2)
+    with left:
+        st.image(gif, caption=f"{len(steps)} frames, steps 0 to {steps[-1]:,} (looping).")
+        st.download_button("Download GIF", gif, file_name=f"{entry.name}-timelapse.gif",
+                           mime="image/gif", icon=":material/download:", key="gl_gif")
+    with right:
+        i = st.slider("Frame", 0, len(steps) - 1, len(steps) - 1, key="gl_frame",
+                      format="%d", help="Step through the saved frames one by one.")
+        st.image(tiles[i], caption=f"Frame {i + 1} of {len(steps)}: after {steps[i]:,} "
+                 "training steps.", output_format="PNG")
+    if model.kind == "pggan":
+        st.caption("Progressive growing: the first frames are 7×7 px images (drawn at full "
+                   "size), then the 14×14 and 28×28 blocks fade in.")
+
+
+# -- the autoencoder frontier -------------------------------------------------------------------
+@st.cache_data(max_entries=4, show_spinner="Sampling 4,500 digits from each model and scoring "
+                                           "them (about 20 s)…")
+def frontier_stats(paths: tuple[str, str, str], mtimes: tuple[float, float, float]) -> dict:
+    models = [load_model(p, m) if p else None for p, m in zip(paths, mtimes)]
+    return R.frontier(*models)
+
+
+def frontier_section() -> None:
+    st.markdown("**The autoencoder frontier.** A VAE can encode and reconstruct but its images "
+                "are blurry (it averages what it is unsure of); a GAN draws sharp digits but "
+                "has no encoder. A VAE-GAN (Larsen et al. 2016) is both: a VAE whose decoder "
+                "also has to fool a discriminator.")
+    c = st.columns(3)
+    pick = {}
+    for col, (label, kinds, key) in zip(c, (("VAE", ("conv_vae",), "gf_vae"),
+                                            ("GAN", ("dcgan", "pggan"), "gf_gan"),
+                                            ("VAE-GAN", ("vaegan",), "gf_vaegan"))):
+        with col:
+            items = [e for e in entries(kinds)
+                     if label != "VAE" or ((e.card.get("config") or {}).get("variational", True)
+                                           and (e.card.get("config") or {}).get("image_size",
+                                                                                 28) == 28)]
+            if not items:
+                st.info(f"No {label} model yet.")
+                pick[label] = None
+                continue
+            names = [e.name for e in items]
+            default = next((i for i, n in enumerate(names)
+                            if n in ("vae-mnist-16d", "dcgan-mnist-ns", "vaegan-mnist")), 0)
+            name = st.selectbox(label, names, default, key=key,
+                                format_func=lambda n, it=items, nm=names: it[nm.index(n)].label)
+            pick[label] = items[names.index(name)]
+    seed = st.number_input("Seed", 0, 10**6, 0, key="gf_seed",
+                           help="Which test digits and which noise are shown.")
+    x_test = R.test_images("mnist")
+    rng = np.random.default_rng(int(seed))
+    idx = torch.from_numpy(rng.choice(len(x_test), 8, replace=False))
+    shown = x_test[idx]
+    rows, labels = [list(shown[:, 0].numpy())], ["test digits"]
+    sample_rows, sample_labels = [], []
+    for label in ("VAE", "GAN", "VAE-GAN"):
+        e = pick.get(label)
+        if e is None:
+            continue
+        m = model_of(e)
+        with torch.no_grad():
+            if hasattr(m, "reconstruct") and label != "GAN":
+                rows.append(list(m.reconstruct(shown).clamp(0, 1)[:, 0].cpu().numpy()))
+                labels.append(f"{label} reconstructions")
+            if label == "VAE":
+                s = m.sample(8, seed=int(seed))
+            else:
+                s = R.samples(m, 8, seed=int(seed))
+        sample_rows.append(list(s.clamp(0, 1)[:, 0].cpu().numpy()))
+        sample_labels.append(f"{label} samples")
+    a, b = st.columns(2)
+    with a:
+        st.markdown("Reconstructions of held-out digits")
+        for r, lab in zip(rows, labels):
+            st.image(strip(r, height=56), caption=lab, output_format="PNG")
+    with b:
+        st.markdown("Samples from noise z ~ N(0, I)")
+        for r, lab in zip(sample_rows, sample_labels):
+            st.image(strip(r, height=56), caption=lab, output_format="PNG")
+    chosen = [pick.get(k) for k in ("VAE", "GAN", "VAE-GAN")]
+    stats = frontier_stats(tuple(str(e.path) if e else "" for e in chosen),
+                           tuple(e.mtime if e else 0.0 for e in chosen))
+    table = pd.DataFrame([
+        {"model": k, "Fréchet (clf) of samples ↓": round(v["fd"], 1),
+         "sharpness of samples": round(v["sharpness"], 4),
+         "reconstruction L1 ↓": round(v["recon_l1"], 4) if "recon_l1" in v else None,
+         "sharpness of reconstructions": (round(v["recon_sharpness"], 4)
+                                          if "recon_sharpness" in v else None)}
+        for k, v in stats.items()])
+    st.dataframe(table, hide_index=True, width="stretch")
+    real = stats["real test digits"]["sharpness"]
+    st.caption("Fréchet distance in the digit classifier's feature space between 4,500 samples "
+               "and the held-out test digits (lower is better; the real row is the floor). "
+               "Sharpness: mean absolute difference between neighbouring pixels; closer to the "
+               f"real digits' {real:.3f} is better, blur lowers it. Reconstruction L1: mean "
+               "absolute pixel error on the 500 test digits (lower is better).")
+
+
 def metrics_section() -> None:
     entry, model = image_model_picker()
     if model is not None:
@@ -488,7 +618,7 @@ def metrics_section() -> None:
                    f"{s['min_class_share']:.1%} of the samples (uniform: 10%). "
                    f"{s['confident_share']:.0%} of the samples are read with at least "
                    f"{R.CONFIDENT:.0%} confidence. A collapsed generator shows a few tall bars.")
-        st.dataframe(image_table(entries("dcgan")), hide_index=True, width="stretch")
+        st.dataframe(image_table(entries(R.IMAGE_KINDS)), hide_index=True, width="stretch")
         st.caption("Scores in the feature space of the project's digit classifier (its 128-unit "
                    "layer), not FID's Inception network: Fréchet distance (Heusel et al. 2017) "
                    "and KID (Bińkowski et al. 2018), lower is better; precision and recall "
@@ -545,25 +675,37 @@ def training_form() -> None:
     if training.job_panel("gan", ["d_loss", "g_loss"], y_title="loss (each player's own)",
                           preview_caption="Live preview: samples from fixed noise."):
         return
-    st.write("Train a GAN in the background: a 2-D GAN (about 5 ms a step) or a DCGAN on digits "
-             "(about 0.05–0.15 s a step). Switch pages freely; Stop keeps the last checkpoint, "
-             "which then appears in the pickers of this page.")
+    st.write("Train a GAN in the background: a 2-D GAN (about 5 ms a step) or an image GAN on "
+             "digits or your own images (about 0.05–0.2 s a step). Switch pages freely; Stop "
+             "keeps the last checkpoint, which then appears in the pickers of this page.")
     c = st.columns(5)
-    kind = c[0].selectbox("Model", ["gan2d", "dcgan"], key="gt_kind",
+    kind = c[0].selectbox("Model", ["gan2d", *R.IMAGE_KINDS], key="gt_kind",
                           format_func=R.KIND_LABELS.get)
-    loss = c[1].selectbox("Loss", LOSSES, index=1, key="gt_loss", format_func=LOSS_LABELS.get)
+    losses = {"vaegan": ["ns"], "pggan": [x for x in LOSSES if x != "began"]}.get(kind, LOSSES)
+    loss = c[1].selectbox("Loss", losses, index=losses.index("ns"), key=f"gt_loss_{kind}",
+                          format_func=LOSS_LABELS.get)
     choices = list(R.DATA_2D) + (["points"] if st.session_state.get(POINTS_KEY) else []) \
-        if kind == "gan2d" else list(R.DATA_IMAGES)
+        if kind == "gan2d" else [*R.DATA_IMAGES, "upload"]
     data = c[2].selectbox("Data", choices, key=f"gt_data_{kind}",
-                          format_func=lambda k: R.DATA.get(k, "your clicked points"))
+                          format_func=lambda k: R.DATA.get(k) or (
+                              "your clicked points" if k == "points" else "my images (files "
+                              "or a ZIP)"))
     steps = c[3].number_input("Steps", 100, 200_000, 5_000 if kind == "gan2d" else 3_000,
                               step=500, key=f"gt_steps_{kind}")
     if kind == "gan2d":
         extra = {"pack": int(c[4].number_input("Packing m", 1, 8, 2, key="gt_pack"))}
     else:
         extra = {"width": int(c[4].select_slider("Width", [8, 16, 32, 64], 16, key="gt_width"))}
-    cfg = R.job_config(kind, loss, data, **extra)
-    per_step = step_seconds(kind, data, tuple(sorted(cfg.items())))
+    images, label = None, None
+    if data == "upload":
+        images, label = upload_images()
+        if images is None:
+            return
+    cfg = R.job_config(kind, loss, data if data != "upload" else "mnist", **extra)
+    if images is not None:
+        cfg.update(image_size=int(images.shape[-1]), n_channels=int(images.shape[1]))
+    per_step = step_seconds(kind, data if data != "upload" else "mnist",
+                            tuple(sorted(cfg.items())))
     total = per_step * int(steps)
     when = f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
     st.caption(f"Estimate: {per_step * 1000:.0f} ms a step, measured just now on this machine, "
@@ -573,9 +715,48 @@ def training_form() -> None:
                  key="gt_start"):
         try:
             spec = R.training_spec(kind=kind, loss=loss, steps=int(steps), data=data,
-                                   points=st.session_state.get(POINTS_KEY), **extra)
+                                   points=st.session_state.get(POINTS_KEY), images=images,
+                                   data_label=label, **extra)
         except (ValueError, KeyError) as exc:
             st.error(md(str(exc)))
             return
         training.start_job("gan", spec)
         st.rerun()
+
+
+def upload_images() -> tuple[np.ndarray | None, str | None]:
+    """The user's images for an image GAN (files or ZIPs), decoded once per upload; problems
+    are listed in the page. Returns (images (n, c, s, s) in [0, 1], a label) or (None, None)."""
+    from unsup.data import uploads
+    from unsup.data.uploads import read_uploads
+
+    c1, c2 = st.columns(2)
+    size = c1.radio("Train at", list(R.UPLOAD_SIZES), horizontal=True, key="gt_up_size",
+                    format_func=lambda s: f"{s}×{s} px")
+    colour = c2.radio("Colours", ["grey", "colour"], horizontal=True, key="gt_up_colour")
+    files = st.file_uploader("Images (PNG, JPEG, …) or ZIPs of images", key="gt_files",
+                             accept_multiple_files=True, max_upload_size=uploads.UPLOAD_MB,
+                             help=uploads.LIMIT_TEXT)
+    st.caption(f"Limit: {uploads.LIMIT_TEXT}. Every 10th image is held out to measure the "
+               "model; at least 10 readable images are needed (hundreds work far better).")
+    if not files:
+        st.info("Upload images (or a ZIP of them) to train on them.")
+        return None, None
+    ch = 1 if colour == "grey" else 3
+    ident = (tuple((f.file_id, f.name) for f in files), int(size), ch)
+    if st.session_state.get("gt_ident") != ident:  # decode each upload once, not per rerun
+        report = read_uploads([(f.name, f.getvalue()) for f in files], size=int(size),
+                              n_channels=ch, invert="no")  # as given: a GAN copies its data
+        st.session_state["gt_ident"], st.session_state["gt_report"] = ident, report
+        st.session_state["gt_images"] = report.array() if report.images else None
+    report = st.session_state["gt_report"]
+    st.caption(report.summary())
+    for p in report.problems[:20]:
+        st.warning(p)
+    images = st.session_state.get("gt_images")
+    if images is None or len(images) < 10:
+        st.info("At least 10 readable images are needed to train a GAN on them.")
+        return None, None
+    st.image(image_grid(images[:32], 16, scale=2), caption=f"first images, as the model will "
+             f"see them ({size}×{size}, {colour})", output_format="PNG")
+    return images, f"{len(images)} uploaded images"

@@ -91,3 +91,21 @@ def strip(images, height: int = 72, pad: int = 2, max_width: int = 900,
             canvas.paste(t, (x, pad + r * (height + pad)))
             x += t.width + pad
     return canvas
+
+
+def animated_gif(frames: list[Image.Image], seconds_per_frame: float = 0.25,
+                 hold_last: float = 1.5) -> bytes:
+    """Frames (PIL images of one size) as a looping animated GIF; the last frame is held
+    ``hold_last`` seconds so the end of a timelapse can be seen."""
+    import io
+
+    if not frames:
+        raise ValueError("an animation needs at least one frame")
+    ms = max(20, int(round(seconds_per_frame * 1000)))
+    durations = [ms] * (len(frames) - 1) + [max(ms, int(round(hold_last * 1000)))]
+    buf = io.BytesIO()
+    first, *rest = [f.convert("P", palette=Image.Palette.ADAPTIVE) if f.mode != "L" else f
+                    for f in frames]
+    first.save(buf, format="GIF", save_all=True, append_images=rest, duration=durations,
+               loop=0, optimize=False, disposal=1)
+    return buf.getvalue()
