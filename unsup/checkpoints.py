@@ -73,11 +73,16 @@ def weights_path(path: str | Path) -> Path:
     return path if path.suffix == ".safetensors" else path.with_name(path.name + ".safetensors")
 
 
-def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: bool = True) -> Path:
+def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: bool = True,
+         compact: bool = False) -> Path:
     """Write the checkpoint ``path`` as one unit (see the module docstring); returns the weights
-    path. ``optimizer``: also keep the optimizer state and RNG, so training can resume."""
+    path. ``optimizer``: also keep the optimizer state and RNG, so training can resume.
+    ``compact`` (finished checkpoints only): leave out what the model can rebuild on load
+    (:meth:`unsup.models.base.Model.compact_state`)."""
     path = weights_path(path)
     card = dict(card)
+    if compact and optimizer:
+        raise ValueError("a compact checkpoint cannot be resumed: save it without optimizer")
     optim = None
     if optimizer:
         optim = path.with_name(f"{path.stem}.optim-{int(card.get('step', 0))}.pt")
@@ -91,6 +96,8 @@ def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: boo
     else:
         card.pop("optimizer_file", None)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if compact:
+        tensors = model.compact_state(tensors)
     meta = {CARD_KEY: json.dumps(card, ensure_ascii=False)}
     atomic_write_bytes(path, st_save_bytes(tensors, metadata=meta))  # the commit point
     atomic_write_json(path.with_suffix(".json"), card)
@@ -199,7 +206,8 @@ def build_model(card: dict[str, Any], tensors: dict[str, torch.Tensor] | None = 
         raise CheckpointError(f"The card's config does not build a model: {exc}") from exc
     if tensors is not None:
         try:
-            missing, unexpected = model.load_state_dict(tensors, strict=False)
+            missing, unexpected = model.load_state_dict(model.complete_state(tensors),
+                                                        strict=False)
         except RuntimeError:  # shape mismatch
             missing, unexpected = ["(shapes differ)"], []
         if missing or unexpected:
@@ -332,11 +340,13 @@ def validate(weights: Path) -> tuple[dict[str, Any], str | None]:
             card = read_card(weights)
             n_head, header = _header(weights)
             model = build_model(card)
-            want = {k: list(v.shape) for k, v in model.state_dict().items()}
+            state = model.state_dict()
+            want = {k: list(v.shape) for k, v in state.items()}
+            compact = {k: list(v.shape) for k, v in model.compact_state(state).items()}
             have = {k: v.get("shape") for k, v in header.items() if k != "__metadata__"}
             end = max((v["data_offsets"][1] for k, v in header.items()
                        if k != "__metadata__"), default=0)
-            if have != want:
+            if have != want and have != compact:
                 problem = (f"its tensors do not fit a {card.get('kind')} with its config "
                            "(the card claims another model)")
             elif st.st_size < 8 + n_head + end:

@@ -80,6 +80,17 @@ class Model(nn.Module):
         """One optimisation step on ``batch``; returns the losses to log (floats)."""
         raise NotImplementedError
 
+    # -- finished checkpoints ---------------------------------------------------------------
+    def compact_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The tensors a *finished* checkpoint (no optimizer state, never resumed exactly)
+        needs: by default all of ``state``. A model may leave out what it can rebuild from the
+        rest (:meth:`complete_state` puts it back on load)."""
+        return state
+
+    def complete_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The inverse of :meth:`compact_state`, applied to every loaded state."""
+        return state
+
     # -- helpers ----------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:

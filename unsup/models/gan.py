@@ -550,6 +550,25 @@ class DCGAN(_GAN):
         # channels-last convolutions and upsampling are ~15% faster on CPU (oneDNN) here
         self.to(memory_format=torch.channels_last)
 
+    # -- finished checkpoints -------------------------------------------------------------------
+    def compact_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """With a generator average, a finished checkpoint keeps only the averaged generator
+        (it draws every sample): the raw one is only needed to resume exactly, which a finished
+        checkpoint is not for. Loading puts the average in its place (:meth:`complete_state`),
+        so further training starts from the averaged weights."""
+        if self.config.g_ema <= 0:
+            return state
+        return {k: v for k, v in state.items() if not k.startswith("generator.")}
+
+    def complete_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if self.config.g_ema <= 0 or any(k.startswith("generator.") for k in state):
+            return state
+        out = dict(state)
+        for k, v in state.items():
+            if k.startswith("generator_ema."):
+                out["generator." + k[len("generator_ema."):]] = v.clone()
+        return out
+
     # -- the fixed-noise timelapse --------------------------------------------------------------
     TIMELAPSE_SEED = 20_250
     """Seed of the timelapse's fixed noise (its own generator: training draws are untouched)."""

@@ -82,8 +82,9 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
                "eval_seconds": round(time.perf_counter() - t1, 1),
                **({"extra_metrics": extra_metrics} if extra_metrics else {})})
     # the finished checkpoint: metrics embedded in the weights file too; the optimizer state
-    # (only needed to resume an unfinished run) and the run's "best so far" copy are dropped
-    saved = checkpoints.save(model, path, final, optimizer=False)
+    # (only needed to resume an unfinished run), what the model can rebuild on load and the
+    # run's "best so far" copy are dropped
+    saved = checkpoints.save(model, path, final, optimizer=False, compact=True)
     best = best_path(path)
     for f in (best, best.with_suffix(".json")):
         f.unlink(missing_ok=True)

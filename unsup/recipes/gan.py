@@ -130,6 +130,13 @@ PRESETS = (
              "from the moving average of the generator's weights (decay 0.999).", "dcgan",
              IMAGE_STEPS[loss], dict(IMAGE_RECIPES[loss], **IMAGE_COMMON, loss=loss), "mnist",
              checkpoint_every=1_000) for loss in LOSSES),
+    Preset("dcgan-mnist-best", "DCGAN, width 32 + spectral norm (best recipe) on MNIST",
+           "The best image recipe measured here: the NS GAN with twice the channels (width 32) "
+           "and spectral normalisation of every layer of D (Miyato et al. 2018), 12,000 steps "
+           "(about 10 minutes on 2 idle cores); the DCGAN's optimiser, data, averaging and "
+           "timelapse.", "dcgan", 12_000,
+           dict(IMAGE_RECIPES["ns"], **dict(IMAGE_COMMON, width=32), loss="ns",
+                spectral_norm=True), "mnist", checkpoint_every=1_000),
     Preset("pggan-mnist-ns", "Progressive GAN (NS GAN) on MNIST",
            "Progressive growing (Karras et al. 2018): G and D start at 7×7 px; 14×14 and then "
            "28×28 blocks fade in over 1,250 steps each, with 1,250 steps at each size. NS loss "
