@@ -86,3 +86,17 @@ def test_evaluate_on_digits_with_a_trained_classifier_and_an_identity_translator
     assert r["identity_baseline_ab"] > 0.1  # domain B is far from A pixel by pixel
     assert "label_kept_ab" in r and "label_kept_ba" not in r
     assert len(r["flips_ab"]) == round((1 - r["label_kept_ab"]) * 100)
+    # the references: a copying translator scores exactly what its untranslated input scores,
+    # and the paired truth what the instrument reads of perfect translations
+    assert r["label_kept_ab"] == r["label_kept_ab_input"]
+    assert r["label_kept_ab_truth"] == M.label_kept(clf_b, pair.b_of_a_test[:100],
+                                                    pair.y_a_test[:100])["accuracy"]
+    assert r["identity_l1_a"] == pytest.approx(0.0, abs=1e-6)
+    # a pair without paired truth or labels (two uploaded sets) gets the rest of the metrics
+    from unsup.data.domains import DomainPair
+
+    bare = DomainPair("upload", pair.a_train[:4], pair.b_train[:4], pair.a_test[:5],
+                      pair.b_test[:5], None, None)
+    r = M.evaluate(m, bare, classifier_b=clf_b)
+    assert r["n_a"] == 5 and r["cycle_l1_b"] == pytest.approx(0.0, abs=1e-6)
+    assert "paired_error_ab" not in r and "label_kept_ab" not in r

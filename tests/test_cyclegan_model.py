@@ -55,6 +55,7 @@ def test_defaults_follow_the_paper_and_bad_configs_are_refused():
     c = CycleGANConfig()
     assert (c.lambda_cycle, c.lambda_identity, c.pool_size, c.lr, c.beta1) == (10.0, 0.5, 50,
                                                                              2e-4, 0.5)
+    assert c.norm == "instance"  # the reference's default
     m = CycleGAN(c)
     assert not any(isinstance(mod, nn.ConvTranspose2d) for mod in m.modules())
     assert any(isinstance(mod, nn.Upsample) for mod in m.g_ab.modules())
@@ -63,8 +64,37 @@ def test_defaults_follow_the_paper_and_bad_configs_are_refused():
         CycleGAN(CycleGANConfig.tiny(image_size=10))
     with pytest.raises(ValueError, match="fewer layers"):
         CycleGAN(CycleGANConfig.tiny(d_layers=3))
+    with pytest.raises(ValueError, match="fewer layers"):  # a 1x1 map cannot be normalised
+        CycleGAN(CycleGANConfig.tiny(d_layers=2))
+    m = CycleGAN(CycleGANConfig.tiny(image_size=12, d_layers=2))
+    m.train_step(torch.rand(2, 2, 3, 12, 12))  # the smallest size that trains with 2 layers
     with pytest.raises(ValueError, match="pool_size"):
         CycleGAN(CycleGANConfig.tiny(pool_size=-1))
+
+
+def test_the_reference_norm_options():
+    m = CycleGAN(CycleGANConfig.tiny(norm="batch"))
+    bns = [mod for mod in m.g_ab.modules() if isinstance(mod, nn.BatchNorm2d)]
+    assert bns and not any(isinstance(mod, nn.InstanceNorm2d) for mod in m.modules())
+    # a convolution followed by a batch norm has no bias (the reference's use_bias rule)
+    convs = [mod for mod in m.g_ab.modules() if isinstance(mod, nn.Conv2d)]
+    assert all(c.bias is None for c in convs[:-1]) and convs[-1].bias is not None
+    w = torch.cat([b.weight.detach() for b in bns])
+    assert abs(float(w.mean()) - 1.0) < 0.02 and 0.005 < float(w.std()) < 0.05  # N(1, 0.02)
+    assert "g_ab.2.running_mean" in m.state_dict()  # running statistics travel in checkpoints
+    plain = CycleGAN(CycleGANConfig.tiny(norm="none"))
+    assert not any(isinstance(mod, (nn.BatchNorm2d, nn.InstanceNorm2d)) for mod in plain.modules())
+    with pytest.raises(ValueError, match="norm must be one of"):
+        CycleGAN(CycleGANConfig.tiny(norm="layer"))
+    # after the first layer, instance normalisation has erased a flat patch's colour (all
+    # zeros, whatever the colour); batch normalisation over a batch keeps it
+    flat = torch.stack([torch.full((3, 8, 8), v) for v in (-0.6, 0.6)])
+    first_in = CycleGAN(CycleGANConfig.tiny()).g_ab[:3](flat)
+    assert float(first_in.abs().max()) < 1e-2
+    bn = CycleGAN(CycleGANConfig.tiny(norm="batch")).g_ab[:3].train()
+    with torch.no_grad():
+        first_bn = bn(flat)
+    assert float((first_bn[0] - first_bn[1]).abs().max()) > 0.1
 
 
 def test_ls_losses_by_hand():
@@ -140,8 +170,10 @@ def _tiny_data():
     return UnpairedDomains(a, b, seed=0)
 
 
-def test_exact_resume_including_the_pool(tmp_path):
-    cfg = CycleGANConfig.tiny(pool_size=3, batch_size=2, n_steps_constant=2, n_steps_decay=10)
+@pytest.mark.parametrize("norm", ["instance", "batch"])
+def test_exact_resume_including_the_pool(tmp_path, norm):
+    cfg = CycleGANConfig.tiny(pool_size=3, batch_size=2, n_steps_constant=2, n_steps_decay=10,
+                              norm=norm)
     data = _tiny_data()
     whole = CycleGAN(cfg)
     fit(whole, data, steps=8, device="cpu")
@@ -181,3 +213,65 @@ def test_short_training_lowers_the_held_out_cycle_loss():
     print(f"held-out cycle L1 (a + b): {before:.3f} -> {after:.3f}")
     assert after < 0.5 * before, (before, after)
     assert res.history[-1]["cycle"] < 0.5 * res.history[0]["cycle"]
+
+
+# -- the timelapse of fixed images --------------------------------------------------------------
+def _with_timelapse(**kw):
+    m = CycleGAN(CycleGANConfig.tiny(timelapse_frames=3, timelapse_every=1, timelapse_samples=2,
+                                     **kw))
+    g = torch.Generator().manual_seed(5)
+    m.set_timelapse_sources(torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8,
+                                                                              generator=g))
+    return m
+
+
+def test_timelapse_keeps_evenly_spaced_frames_of_the_fixed_sources():
+    m = _with_timelapse()
+    fit(m, _tiny_data(), steps=8, device="cpu")
+    steps, frames = m.timelapse_frames()
+    # 3 slots: 0, 1, 2 -> full at 3: keep 0, 2 (every 2) -> 4 -> full at 6: keep 0, 4 -> 8
+    assert steps == [0, 4, 8] and tuple(frames.shape) == (3, 2, 2, 3, 8, 8)
+    a, b = m.timelapse_sources()
+    now_ab = (m.translate_ab(a).clamp(0, 1) * 255).round() / 255
+    now_ba = (m.translate_ba(b).clamp(0, 1) * 255).round() / 255
+    torch.testing.assert_close(frames[-1, 0], now_ab, atol=1e-6, rtol=0)  # the last frame is now
+    torch.testing.assert_close(frames[-1, 1], now_ba, atol=1e-6, rtol=0)
+    assert float((frames[0, 0] - frames[-1, 0]).abs().mean()) > 0  # and differs from step 0
+
+
+def test_timelapse_does_not_change_training_and_resumes_exactly(tmp_path):
+    data = _tiny_data()
+    plain = CycleGAN(CycleGANConfig.tiny())
+    fit(plain, data, steps=6, device="cpu")
+    whole = _with_timelapse()
+    fit(whole, data, steps=6, device="cpu")
+    for k, v in plain.state_dict().items():
+        torch.testing.assert_close(whole.state_dict()[k], v, rtol=0, atol=0, msg=k)
+    part = _with_timelapse()
+    fit(part, data, steps=3, device="cpu")
+    path = checkpoints.save(part, tmp_path / "cg", checkpoints.make_card(part, step=3))
+    card = checkpoints.read_card(path)
+    resumed = CycleGAN(CycleGANConfig(**card["config"]))
+    resumed.load_state_dict(load_file(str(path)))
+    resumed.step_ = card["step"]
+    checkpoints.load_optimizer(resumed, path, card)
+    fit(resumed, data, steps=3, device="cpu")
+    s1, s2 = whole.state_dict(), resumed.state_dict()
+    assert "timelapse" in s1 and "timelapse_source" in s1
+    for k in s1:
+        torch.testing.assert_close(s1[k], s2[k], rtol=0, atol=0, msg=k)
+    assert resumed.timelapse_frames()[0] == whole.timelapse_frames()[0]
+
+
+def test_timelapse_sources_are_checked():
+    with pytest.raises(ValueError, match="keeps no timelapse"):
+        CycleGAN(CycleGANConfig.tiny()).set_timelapse_sources(torch.zeros(4, 3, 8, 8),
+                                                              torch.zeros(4, 3, 8, 8))
+    m = CycleGAN(CycleGANConfig.tiny(timelapse_frames=2))
+    with pytest.raises(ValueError, match=r"\(4, 3, 8, 8\)"):
+        m.set_timelapse_sources(torch.zeros(3, 3, 8, 8), torch.zeros(4, 3, 8, 8))
+    assert m.timelapse_frames()[0] == [] and len(m.timelapse_sources()[0]) == 0
+    fit(m, _tiny_data(), steps=2, device="cpu")  # no sources set: nothing is recorded
+    assert m.timelapse_frames()[0] == []
+    with pytest.raises(ValueError, match="timelapse_frames"):
+        CycleGAN(CycleGANConfig.tiny(timelapse_frames=-1))

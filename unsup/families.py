@@ -29,6 +29,8 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.topics",
     "unsup.recipes.gan",
     "unsup.recipes.clustering",
+    "unsup.recipes.keypoints",
+    "unsup.recipes.cyclegan",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""
 

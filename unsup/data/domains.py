@@ -42,6 +42,7 @@ translation).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -68,9 +69,18 @@ PAIR_LABELS = {"digits": ("MNIST digits", "MNIST-M (digits over photo patches)")
 
 
 # -- photographs ----------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def load_photo(name: str) -> np.ndarray:
-    """One shipped photograph as float32 RGB (h, w, 3) in [0, 1] (read-only)."""
+def _read_photo(name: str) -> np.ndarray:
+    """The photograph as the package ships it (uint8), kept decoded in the cache folder after
+    the first read (importing and decoding through scikit-learn costs ~2 s; the cached array
+    loads in milliseconds, so a page that shows the pairs opens fast)."""
+    from unsup import paths
+
+    cache = paths.cache_dir() / "photos" / f"{name.replace(':', '-')}.npy"
+    if cache.exists():
+        try:
+            return np.load(cache, allow_pickle=False)
+        except (OSError, ValueError):
+            pass
     if name.startswith("sklearn:"):
         from sklearn.datasets import load_sample_image
 
@@ -79,7 +89,21 @@ def load_photo(name: str) -> np.ndarray:
         import skimage.data
 
         img = getattr(skimage.data, name)()
-    img = np.asarray(img)
+    img = np.ascontiguousarray(np.asarray(img))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, img, allow_pickle=False)
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return img
+
+
+@lru_cache(maxsize=None)
+def load_photo(name: str) -> np.ndarray:
+    """One shipped photograph as float32 RGB (h, w, 3) in [0, 1] (read-only)."""
+    img = _read_photo(name)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     img = img[..., :3].astype(np.float32) / 255.0
@@ -167,7 +191,7 @@ class DomainPair:
 
     ``y_*`` are digit labels (None for the photo pair). ``b_of_a_test`` is the paired ground
     truth B(x) of each held-out A image and ``a_of_b_test`` the source A image of each held-out
-    B image: for evaluation only.
+    B image: for evaluation only (None for a pair of uploaded image sets, which has no truth).
     """
 
     name: str
@@ -175,8 +199,8 @@ class DomainPair:
     b_train: np.ndarray
     a_test: np.ndarray
     b_test: np.ndarray
-    b_of_a_test: np.ndarray
-    a_of_b_test: np.ndarray
+    b_of_a_test: np.ndarray | None
+    a_of_b_test: np.ndarray | None
     y_a_train: np.ndarray | None = None
     y_b_train: np.ndarray | None = None
     y_a_test: np.ndarray | None = None

@@ -80,11 +80,17 @@ def evaluate(model, pair, classifier_a=None, classifier_b=None, *, n: int | None
     """Every metric of the module docstring on the held-out images of ``pair``
     (:class:`unsup.data.domains.DomainPair`), first ``n`` of each domain (all if None).
 
-    Keys: ``cycle_l1_a``, ``cycle_l1_b``; ``paired_error_ab`` (G_AB(a) vs B(a)) and
-    ``identity_baseline_ab`` (a vs B(a)); ``paired_error_ba`` (G_BA(b) vs its source digit) and
-    ``identity_baseline_ba``; with classifiers and labels: ``label_kept_ab`` (G_AB(a) under the
-    domain-B classifier), ``label_kept_ba`` (G_BA(b) under the domain-A classifier) and
-    ``flips_ab``/``flips_ba`` (indices of changed labels).
+    Keys: ``cycle_l1_a``, ``cycle_l1_b``; ``identity_l1_a`` (mean |G_BA(a) - a|: how much the
+    A-producing generator changes an image that is already in A; lower is better) and
+    ``identity_l1_b`` (|G_AB(b) - b|). When the pair has paired truth (the built-in pairs; an
+    uploaded pair has none): ``paired_error_ab`` (G_AB(a) vs B(a)) and
+    ``identity_baseline_ab`` (a vs B(a)); ``paired_error_ba`` (G_BA(b) vs its source) and
+    ``identity_baseline_ba``. With classifiers and labels: ``label_kept_ab`` (G_AB(a) under the
+    domain-B classifier), ``label_kept_ba`` (G_BA(b) under the domain-A classifier),
+    ``flips_ab``/``flips_ba`` (indices of changed labels), and two references for each
+    direction: ``label_kept_ab_input`` (the untranslated a under the domain-B classifier: what
+    doing nothing scores) and ``label_kept_ab_truth`` (the paired truth B(a) under it: what a
+    perfect translator scores, the instrument's own ceiling), and the same for ``_ba``.
     """
     k = slice(None) if n is None else slice(0, int(n))
     a, b = _t(pair.a_test[k]), _t(pair.b_test[k])
@@ -94,15 +100,30 @@ def evaluate(model, pair, classifier_a=None, classifier_b=None, *, n: int | None
         "n_a": int(len(a)), "n_b": int(len(b)),
         "cycle_l1_a": mean_l1(_batched(model.translate_ba, fake_b), a),
         "cycle_l1_b": mean_l1(_batched(model.translate_ab, fake_a), b),
-        "paired_error_ab": paired_error(fake_b, pair.b_of_a_test[k]),
-        "identity_baseline_ab": identity_baseline(a, pair.b_of_a_test[k]),
-        "paired_error_ba": paired_error(fake_a, pair.a_of_b_test[k]),
-        "identity_baseline_ba": identity_baseline(b, pair.a_of_b_test[k]),
+        "identity_l1_a": mean_l1(_batched(model.translate_ba, a), a),
+        "identity_l1_b": mean_l1(_batched(model.translate_ab, b), b),
     }
-    if classifier_b is not None and pair.y_a_test is not None:
-        r = label_kept(classifier_b, fake_b, pair.y_a_test[k])
+    truth_ab, truth_ba = getattr(pair, "b_of_a_test", None), getattr(pair, "a_of_b_test", None)
+    if truth_ab is not None and truth_ba is not None:
+        out.update({
+            "paired_error_ab": paired_error(fake_b, truth_ab[k]),
+            "identity_baseline_ab": identity_baseline(a, truth_ab[k]),
+            "paired_error_ba": paired_error(fake_a, truth_ba[k]),
+            "identity_baseline_ba": identity_baseline(b, truth_ba[k]),
+        })
+    y_a, y_b = getattr(pair, "y_a_test", None), getattr(pair, "y_b_test", None)
+    if classifier_b is not None and y_a is not None:
+        r = label_kept(classifier_b, fake_b, y_a[k])
         out["label_kept_ab"], out["flips_ab"] = r["accuracy"], r["flips"]
-    if classifier_a is not None and pair.y_b_test is not None:
-        r = label_kept(classifier_a, fake_a, pair.y_b_test[k])
+        out["predicted_ab"] = r["predicted"]
+        out["label_kept_ab_input"] = label_kept(classifier_b, a, y_a[k])["accuracy"]
+        if truth_ab is not None:
+            out["label_kept_ab_truth"] = label_kept(classifier_b, truth_ab[k], y_a[k])["accuracy"]
+    if classifier_a is not None and y_b is not None:
+        r = label_kept(classifier_a, fake_a, y_b[k])
         out["label_kept_ba"], out["flips_ba"] = r["accuracy"], r["flips"]
+        out["predicted_ba"] = r["predicted"]
+        out["label_kept_ba_input"] = label_kept(classifier_a, b, y_b[k])["accuracy"]
+        if truth_ba is not None:
+            out["label_kept_ba_truth"] = label_kept(classifier_a, truth_ba[k], y_b[k])["accuracy"]
     return out

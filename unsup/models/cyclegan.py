@@ -41,6 +41,11 @@ Learning rates are constant for ``n_steps_constant`` steps, then decay linearly 
 (lr x [1 - max(0, t - n_const) / (n_decay + 1)]). The rate is computed from the step count
 before every update, so there is no scheduler state to save.
 
+A timelapse (``timelapse_frames`` > 0) keeps the translations of a few fixed source images
+(set by the caller, e.g. held-out images) at regular steps in uint8 buffers, so the checkpoint
+carries how the translation formed and a resume continues it. Recording runs the generators in
+eval mode without touching ``rng``: training is the same with or without it.
+
 Images are in [0, 1] outside the model (every helper takes and returns [0, 1]); inside they are
 mapped to [-1, 1] to match the tanh. A training batch is (k, 2, 3, s, s): ``[:, 0]`` domain A,
 ``[:, 1]`` domain B, unpaired (:class:`unsup.data.domains.UnpairedDomains`).
@@ -75,6 +80,12 @@ class CycleGANConfig:
     d_layers: int = 2
     """Stride-2 layers of the PatchGAN (the reference's n_layers_D is 3: 70x70 patches; 2 gives
     34x34 patches, a 6x6 score map at 32 px)."""
+    norm: str = "instance"
+    """Normalisation of both generators and discriminators, the reference's ``--norm``:
+    "instance" (its default), "batch" or "none". Instance normalisation removes each image's
+    mean and contrast after the first convolution, so a generator cannot see the overall colour
+    of a small, smooth patch (it must infer colour from content); batch normalisation over a
+    batch of 16 keeps it."""
     lambda_cycle: float = 10.0
     """Weight λ of each cycle-consistency L1 term (the reference's lambda_A = lambda_B = 10)."""
     lambda_identity: float = 0.5
@@ -98,6 +109,15 @@ class CycleGANConfig:
     and instance normalisation makes the result independent of the batch's other images)."""
     seed: int = 0
     """Seed of the weights, the batch order, the pool's draws."""
+    timelapse_frames: int = 0
+    """Timelapse of fixed images: how many frames the checkpoint keeps (0 = none). A frame is
+    G_AB and G_BA of the same few source images (:meth:`CycleGAN.set_timelapse_sources`), taken
+    every ``timelapse_every`` steps from step 0 on; when the store is full, every other frame is
+    dropped and the interval doubles, so any run length ends with evenly spaced frames."""
+    timelapse_every: int = 100
+    """Initial interval of the timelapse frames, in steps."""
+    timelapse_samples: int = 4
+    """Source images of each domain in every frame (always the same ones)."""
 
     @classmethod
     def tiny(cls, **overrides) -> "CycleGANConfig":
@@ -109,56 +129,87 @@ class CycleGANConfig:
 
 
 # -- networks -------------------------------------------------------------------------------------
-class ResidualBlock(nn.Module):
-    """x + [reflect-pad 1, conv 3x3, IN, ReLU, reflect-pad 1, conv 3x3, IN](x)."""
+NORMS = ("instance", "batch", "none")
+"""Normalisation layers of the reference's ``--norm`` option (``networks.get_norm_layer``)."""
 
-    def __init__(self, ch: int):
+
+def norm_layer(kind: str, ch: int) -> nn.Module:
+    """The reference's normalisation: instance (no affine parameters, no running statistics),
+    batch (affine, running statistics) or none."""
+    if kind == "instance":
+        return nn.InstanceNorm2d(ch)
+    if kind == "batch":
+        return nn.BatchNorm2d(ch)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"norm must be one of {', '.join(NORMS)}; got {kind!r}")
+
+
+def _bias(kind: str) -> bool:
+    """A convolution before a batch norm has no bias (the norm's shift replaces it)."""
+    return kind != "batch"
+
+
+class ResidualBlock(nn.Module):
+    """x + [reflect-pad 1, conv 3x3, norm, ReLU, reflect-pad 1, conv 3x3, norm](x)."""
+
+    def __init__(self, ch: int, norm: str = "instance"):
         super().__init__()
+        b = _bias(norm)
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch))
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=b), norm_layer(norm, ch),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=b), norm_layer(norm, ch))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
 
 
-def resnet_generator(ch: int, f: int, n_blocks: int) -> nn.Sequential:
+def resnet_generator(ch: int, f: int, n_blocks: int, norm: str = "instance") -> nn.Sequential:
     """The ResNet generator of the module docstring, (b, ch, s, s) -> (b, ch, s, s) in [-1, 1]."""
-    layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(ch, f, 7), nn.InstanceNorm2d(f),
-                               nn.ReLU(True)]
+    b = _bias(norm)
+    layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(ch, f, 7, bias=b),
+                               norm_layer(norm, f), nn.ReLU(True)]
     for m in (1, 2):  # (b, 2f, s/2, s/2), (b, 4f, s/4, s/4)
-        layers += [nn.Conv2d(f * m, f * 2 * m, 3, 2, 1), nn.InstanceNorm2d(f * 2 * m),
+        layers += [nn.Conv2d(f * m, f * 2 * m, 3, 2, 1, bias=b), norm_layer(norm, f * 2 * m),
                    nn.ReLU(True)]
-    layers += [ResidualBlock(4 * f) for _ in range(n_blocks)]
+    layers += [ResidualBlock(4 * f, norm) for _ in range(n_blocks)]
     for m in (4, 2):  # (b, 2f, s/2, s/2), (b, f, s, s): upsample, then convolve
         layers += [nn.Upsample(scale_factor=2, mode="nearest"),
-                   nn.Conv2d(f * m, f * m // 2, 3, 1, 1), nn.InstanceNorm2d(f * m // 2),
+                   nn.Conv2d(f * m, f * m // 2, 3, 1, 1, bias=b), norm_layer(norm, f * m // 2),
                    nn.ReLU(True)]
     layers += [nn.ReflectionPad2d(3), nn.Conv2d(f, ch, 7), nn.Tanh()]
     return nn.Sequential(*layers)
 
 
-def patch_discriminator(ch: int, d: int, n_layers: int) -> nn.Sequential:
+def patch_discriminator(ch: int, d: int, n_layers: int, norm: str = "instance"
+                        ) -> nn.Sequential:
     """The n-layer PatchGAN of the module docstring, (b, ch, s, s) -> (b, 1, h', w') scores."""
     layers: list[nn.Module] = [nn.Conv2d(ch, d, 4, 2, 1), nn.LeakyReLU(0.2, True)]
     mult = 1
     for k in range(1, n_layers):
         prev, mult = mult, min(2 ** k, 8)
-        layers += [nn.Conv2d(d * prev, d * mult, 4, 2, 1), nn.InstanceNorm2d(d * mult),
+        layers += [nn.Conv2d(d * prev, d * mult, 4, 2, 1, bias=_bias(norm)),
+                   norm_layer(norm, d * mult),
                    nn.LeakyReLU(0.2, True)]
     prev, mult = mult, min(2 ** n_layers, 8)
-    layers += [nn.Conv2d(d * prev, d * mult, 4, 1, 1), nn.InstanceNorm2d(d * mult),
+    layers += [nn.Conv2d(d * prev, d * mult, 4, 1, 1, bias=_bias(norm)),
+               norm_layer(norm, d * mult),
                nn.LeakyReLU(0.2, True), nn.Conv2d(d * mult, 1, 4, 1, 1)]
     return nn.Sequential(*layers)
 
 
 def init_weights(module: nn.Module, gain: float = 0.02) -> None:
-    """The reference's ``normal`` init: conv weights N(0, gain), biases 0."""
+    """The reference's ``normal`` init: conv weights N(0, gain), biases 0; batch-norm scales
+    N(1, gain), shifts 0."""
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.normal_(m.weight, 0.0, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
 
 
 # -- losses (each as the module docstring writes it) --------------------------------------------
@@ -231,24 +282,40 @@ class CycleGAN(Model):
         if c.n_blocks < 0 or c.g_filters < 1 or c.d_filters < 1 or c.d_layers < 1:
             raise ValueError("g_filters, d_filters and d_layers must be at least 1 and n_blocks "
                              "at least 0")
+        if c.norm not in NORMS:
+            raise ValueError(f"norm must be one of {', '.join(NORMS)}; got {c.norm!r}")
         if c.pool_size < 0:
             raise ValueError(f"pool_size must be 0 or more, got {c.pool_size}")
-        if c.image_size // 2 ** c.d_layers < 2:
+        if c.image_size // 2 ** c.d_layers < 3:  # the last normalised map must be 2x2 or more
             raise ValueError(f"d_layers={c.d_layers} halves {c.image_size} px images too often "
                              "for a 4x4 patch score; use fewer layers")
         super().__init__(config)
         ch = c.n_channels
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
-            self.g_ab = resnet_generator(ch, c.g_filters, c.n_blocks)
-            self.g_ba = resnet_generator(ch, c.g_filters, c.n_blocks)
-            self.d_a = patch_discriminator(ch, c.d_filters, c.d_layers)
-            self.d_b = patch_discriminator(ch, c.d_filters, c.d_layers)
+            self.g_ab = resnet_generator(ch, c.g_filters, c.n_blocks, c.norm)
+            self.g_ba = resnet_generator(ch, c.g_filters, c.n_blocks, c.norm)
+            self.d_a = patch_discriminator(ch, c.d_filters, c.d_layers, c.norm)
+            self.d_b = patch_discriminator(ch, c.d_filters, c.d_layers, c.norm)
             for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
                 init_weights(net)
         shape = (ch, c.image_size, c.image_size)
         self.pool_a = FakePool(c.pool_size, shape)  # past G_BA(b), judged by D_A
         self.pool_b = FakePool(c.pool_size, shape)  # past G_AB(a), judged by D_B
+        if c.timelapse_frames < 0 or c.timelapse_every < 1 or c.timelapse_samples < 1:
+            raise ValueError("timelapse_frames must be >= 0, timelapse_every and "
+                             "timelapse_samples >= 1")
+        if c.timelapse_frames:  # buffers: a checkpoint carries the sources and the frames
+            k, n_val = c.timelapse_samples, ch * c.image_size * c.image_size
+            # (2, k, c*s*s): the fixed A images, then the fixed B images, as uint8
+            self.register_buffer("timelapse_source", torch.zeros(2, k, n_val, dtype=torch.uint8))
+            self.register_buffer("timelapse_ready", torch.zeros((), dtype=torch.bool))
+            # (frames, 2, k, c*s*s): G_AB(source A), G_BA(source B) at each frame's step
+            self.register_buffer("timelapse", torch.zeros(c.timelapse_frames, 2, k, n_val,
+                                                          dtype=torch.uint8))
+            self.register_buffer("timelapse_step", torch.full((c.timelapse_frames,), -1,
+                                                              dtype=torch.int64))
+            self.register_buffer("timelapse_interval", torch.tensor(c.timelapse_every))
         self._opt_g: torch.optim.Optimizer | None = None
         self._opt_d: torch.optim.Optimizer | None = None
 
@@ -307,6 +374,83 @@ class CycleGAN(Model):
         self.train(was)
         return out
 
+    # -- the timelapse of fixed images -----------------------------------------------------------
+    @staticmethod
+    def _to_uint8(x: torch.Tensor) -> torch.Tensor:
+        return (x.clamp(0, 1) * 255).round().to(torch.uint8).reshape(x.shape[0], -1)
+
+    def _from_uint8(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return x.cpu().float().div(255.0).reshape(-1, c.n_channels, c.image_size, c.image_size)
+
+    @torch.no_grad()
+    def set_timelapse_sources(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        """Fix the source images of the timelapse: ``timelapse_samples`` A images and as many B
+        images, (k, c, s, s) in [0, 1] (stored as uint8, as the frames are). Call before
+        training; frames already recorded are cleared."""
+        c = self.config
+        if not c.timelapse_frames:
+            raise ValueError("this model keeps no timelapse (timelapse_frames is 0)")
+        want = (c.timelapse_samples, c.n_channels, c.image_size, c.image_size)
+        a, b = torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)
+        if tuple(a.shape) != want or tuple(b.shape) != want:
+            raise ValueError(f"timelapse sources must be {want}; got A {tuple(a.shape)} and B "
+                             f"{tuple(b.shape)}")
+        dev = self.timelapse_source.device
+        self.timelapse_source[0] = self._to_uint8(a).to(dev)
+        self.timelapse_source[1] = self._to_uint8(b).to(dev)
+        self.timelapse_ready.fill_(True)
+        self.timelapse.zero_()
+        self.timelapse_step.fill_(-1)
+        self.timelapse_interval.fill_(c.timelapse_every)
+
+    def timelapse_sources(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed (A, B) source images, each (k, c, s, s) in [0, 1]; empty without them."""
+        if not self.config.timelapse_frames or not bool(self.timelapse_ready):
+            return torch.zeros(0), torch.zeros(0)
+        return (self._from_uint8(self.timelapse_source[0]),
+                self._from_uint8(self.timelapse_source[1]))
+
+    @torch.no_grad()
+    def _frame(self) -> torch.Tensor:
+        a, b = self.timelapse_sources()
+        return torch.stack([self._to_uint8(self.translate_ab(a).cpu()),
+                            self._to_uint8(self.translate_ba(b).cpu())])  # (2, k, c*s*s)
+
+    @torch.no_grad()
+    def _record_frame(self, step: int) -> None:
+        """Store the translations of the fixed sources as the frame of ``step`` if it is due."""
+        steps = self.timelapse_step
+        used = int((steps >= 0).sum())
+        if used and step % int(self.timelapse_interval) != 0:
+            return
+        if used and int(steps[used - 1]) >= step:
+            return
+        if used == len(steps):  # full: keep every other frame, double the interval
+            keep = torch.arange(0, used, 2, device=steps.device)
+            k = len(keep)
+            self.timelapse[:k] = self.timelapse[keep].clone()
+            steps[:k] = steps[keep].clone()
+            steps[k:] = -1
+            self.timelapse_interval.mul_(2)
+            used = k
+            if step % int(self.timelapse_interval) != 0:
+                return
+        self.timelapse[used] = self._frame().to(self.timelapse.device)
+        steps[used] = step
+
+    def timelapse_frames(self) -> tuple[list[int], torch.Tensor]:
+        """The recorded frames: their steps and images in [0, 1], (frames, 2, k, c, s, s) with
+        ``[:, 0]`` = G_AB(source A) and ``[:, 1]`` = G_BA(source B); empty without a
+        timelapse."""
+        c = self.config
+        if not c.timelapse_frames:
+            return [], torch.zeros(0)
+        used = int((self.timelapse_step >= 0).sum())
+        frames = self._from_uint8(self.timelapse[:used]).reshape(
+            used, 2, c.timelapse_samples, c.n_channels, c.image_size, c.image_size)
+        return [int(s) for s in self.timelapse_step[:used]], frames
+
     # -- training ---------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -354,6 +498,9 @@ class CycleGAN(Model):
         """One step on a batch (k, 2, c, s, s) in [0, 1]: both generators, then both
         discriminators (the reference's order). Returns the weighted loss terms, ``cycle``
         (the two cycle terms, weighted) and the discriminators' losses."""
+        recording = bool(self.config.timelapse_frames) and bool(self.timelapse_ready)
+        if recording and self.step_ == 0:
+            self._record_frame(0)  # what the generators make before any training
         self.train()
         opts = self.optimizers()
         lr = self.lr_at(int(self.step_))
@@ -383,4 +530,6 @@ class CycleGAN(Model):
         logged["cycle"] = logged["cycle_a"] + logged["cycle_b"]
         logged["d_a"], logged["d_b"] = float(loss_d_a.detach()), float(loss_d_b.detach())
         logged["lr"] = lr
+        if recording:
+            self._record_frame(int(self.step_) + 1)  # fit counts this step after it returns
         return logged

@@ -8,10 +8,6 @@ from __future__ import annotations
 from unsup.families import PageInfo, pages
 
 COMING: list[PageInfo] = [
-    PageInfo("keypoints", "Keypoint discovery", ":material/location_on:", "pages/keypoints.py",
-             "Landmarks learned without a single label.", order=50),
-    PageInfo("cyclegan", "CycleGAN", ":material/sync_alt:", "pages/cyclegan.py",
-             "Image-to-image translation without paired data.", order=60),
     PageInfo("clustering", "Clustering & latent atlas", ":material/scatter_plot:",
              "pages/clustering.py", "K-means vs GMM vs CRP, PCA and UMAP of any model's codes.",
              order=70),

@@ -1,0 +1,28 @@
+"""CycleGAN: image-to-image translation without paired data."""
+
+import streamlit as st
+
+from unsup.ui import cyclegan as ui
+
+st.title("CycleGAN")
+st.caption("Two generators translate between domains A and B (G_AB: A → B, G_BA: B → A) and "
+           "two discriminators judge each domain, trained on images that are *not* in pairs. What "
+           "keeps a translation faithful is cycle consistency (Zhu et al. 2017): "
+           "G_BA(G_AB(a)) ≈ a and G_AB(G_BA(b)) ≈ b.")
+
+SECTIONS = ["Translate", "Grid", "Label flips", "Training timelapse", "Metrics", "Train"]
+section = st.segmented_control("Section", SECTIONS, default="Translate", key="cg_section",
+                               label_visibility="collapsed") or "Translate"
+
+if section == "Translate":
+    ui.translate_section()
+elif section == "Grid":
+    ui.grid_section()
+elif section == "Label flips":
+    ui.flips_section()
+elif section == "Training timelapse":
+    ui.timelapse_section()
+elif section == "Metrics":
+    ui.metrics_section()
+else:
+    ui.training_form()

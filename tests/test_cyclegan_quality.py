@@ -1,0 +1,86 @@
+"""Quality of the shipped CycleGAN checkpoints (issue 15, part 4), recomputed here on held-out
+images (never read from their cards). Each test skips while its checkpoint is not shipped;
+``python -m unsup train <name>`` makes it (the classifiers first)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unsup import checkpoints, paths
+from unsup.recipes import cyclegan as R
+
+pytestmark = pytest.mark.slow
+
+CLASSIFIER_ACCURACY = 0.95
+"""Each shipped domain classifier reads at least this share of the held-out digits of its own
+domain (measured during development: 97.2% for MNIST, 96.8-98.4% for MNIST-M at 1,000 steps)."""
+TRUTH_ACCURACY = 0.93
+"""... and of the paired truth of the other domain's held-out digits (the images a perfect
+translator would make): the instrument's ceiling must sit above the 90% bar it checks."""
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def shipped(name: str):
+    path = paths.SHIPPED_DIR / name
+    if not checkpoints.weights_path(path).exists():
+        pytest.skip(f"{name} is not shipped (python -m unsup train {name})")
+    return checkpoints.load(path)
+
+
+@pytest.mark.parametrize("name", sorted(R.CLASSIFIER_PRESETS.values()))
+def test_domain_classifiers_read_held_out_digits_and_the_paired_truth(name):
+    s = R.evaluate_classifier(shipped(name))
+    assert s["n_test"] == 250
+    assert s["test_accuracy"] >= CLASSIFIER_ACCURACY, s
+    assert s["truth_accuracy"] >= TRUTH_ACCURACY, s
+
+
+@pytest.fixture(scope="module")
+def digits_metrics():
+    model = shipped("cyclegan-digits")
+    if R.missing_classifiers():
+        pytest.skip("the domain classifiers are not shipped: " + "; ".join(R.missing_classifiers()))
+    return R.evaluate_cyclegan(model, R.load_pair("digits"))
+
+
+def test_translated_digits_keep_their_label_both_ways(digits_metrics):
+    s = digits_metrics
+    assert s["n_a"] == s["n_b"] == 250
+    assert s["label_kept_ab"] >= R.LABEL_KEPT_TARGET, s
+    assert s["label_kept_ba"] >= R.LABEL_KEPT_TARGET, s
+    # the translation does the work: B -> A is far above reading the MNIST-M input as it is
+    assert s["label_kept_ba"] > s["label_kept_ba_input"] + 0.3, s
+
+
+@pytest.mark.parametrize("name", ["cyclegan-digits", "cyclegan-photo"])
+def test_cycle_is_under_the_bound_an_untrained_model_fails(name):
+    model = shipped(name)
+    s = R.evaluate_cyclegan(model, R.heldout_pair(model))
+    for d in ("a", "b"):
+        assert s[f"cycle_l1_untrained_{d}"] > R.CYCLE_L1_BOUND, s  # the bound means something
+        assert s[f"cycle_l1_{d}"] < R.CYCLE_L1_BOUND, (d, s)
+
+
+@pytest.mark.parametrize("name", ["cyclegan-digits", "cyclegan-photo"])
+def test_translations_beat_the_identity_baseline_against_the_paired_truth(name):
+    model = shipped(name)
+    s = R.evaluate_cyclegan(model, R.heldout_pair(model))
+    assert s["paired_error_ab"] < s["identity_baseline_ab"], s
+    assert s["paired_error_ba"] < s["identity_baseline_ba"], s
+
+
+@pytest.mark.parametrize("name", ["cyclegan-digits", "cyclegan-photo"])
+def test_shipped_card_says_how_it_was_made_and_keeps_a_timelapse(name):
+    model = shipped(name)
+    card = model.card_
+    assert card["command"] == f"python -m unsup train {name}"
+    assert card["step"] == R.STEPS
+    steps, frames = model.timelapse_frames()
+    assert steps[0] == 0 and steps[-1] == R.STEPS and len(steps) == 26
+    # the first frame (untrained) differs from the last: the timelapse shows learning
+    assert float((frames[0] - frames[-1]).abs().mean()) > 0.02
