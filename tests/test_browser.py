@@ -475,3 +475,39 @@ def test_gan_page_lab_and_sample_grid(server, page):
         if section == "AE frontier":
             main.get_by_text("Reconstruction L1").first.wait_for(timeout=120_000)
         shot(page, f"gan-{section.lower().replace(' ', '-')}")
+
+
+def test_cyclegan_train_section_takes_two_uploaded_image_sets(server, page, tmp_path):
+    """Issue 15: the CycleGAN page opens, and its Train section reads an uploaded ZIP of images
+    for domain A — a `../` member and a corrupt file are refused by name, the rest are shown."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(12):
+            img = Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+            png = io.BytesIO()
+            img.save(png, format="PNG")
+            zf.writestr(f"a/{i:02d}.png", png.getvalue())
+        zf.writestr("../evil.png", b"not an image")
+        zf.writestr("a/broken.png", b"\x89PNG broken")
+    path = tmp_path / "domain_a.zip"
+    path.write_bytes(buf.getvalue())
+    page.goto(f"{server}/cyclegan")
+    wait_idle(page, timeout=120_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    choose_section(page, "Train")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("my two image sets").first.click()
+    wait_idle(page)
+    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    main.get_by_text("first images, as the model will see them").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    text = main.inner_text()
+    assert "evil.png" in text and "broken.png" in text  # each refusal names the member
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "cyclegan-train-upload")
