@@ -275,3 +275,23 @@ def test_timelapse_sources_are_checked():
     assert m.timelapse_frames()[0] == []
     with pytest.raises(ValueError, match="timelapse_frames"):
         CycleGAN(CycleGANConfig.tiny(timelapse_frames=-1))
+
+
+def test_finished_checkpoint_leaves_out_the_pools_and_loads_with_empty_ones(tmp_path):
+    from unsup import checkpoints
+    from unsup.models.cyclegan import CycleGAN, CycleGANConfig
+
+    m = CycleGAN(CycleGANConfig(image_size=16, g_filters=4, d_filters=4, n_blocks=1,
+                                batch_size=2, pool_size=3))
+    m.pool_a.images.fill_(0.5)
+    m.pool_a.count.fill_(3)
+    card = checkpoints.make_card(m, step=0, title="t")
+    full = checkpoints.save(m, tmp_path / "full", card, optimizer=False)
+    small = checkpoints.save(m, tmp_path / "small", card, optimizer=False, compact=True)
+    assert small.stat().st_size < full.stat().st_size
+    back = checkpoints.load(small)
+    assert int(back.pool_a.count) == 0 and float(back.pool_a.images.abs().sum()) == 0
+    assert checkpoints.validate(small)[1] is None
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(back.g_ab(x), checkpoints.load(full).g_ab(x))
