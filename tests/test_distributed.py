@@ -47,7 +47,13 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_match_one_process_with_the_doubled_batch(tmp_path):
+def test_two_gloo_processes_match_one_process_with_the_doubled_batch(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    # spawned children re-import ``__main__``; an AppTest earlier in the session may have left
+    # a page script there, which the children would run: give them an empty one
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     out = tmp_path / "ddp" / "model"
     mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
     files = sorted(p.name for p in out.parent.iterdir())

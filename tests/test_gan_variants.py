@@ -198,6 +198,7 @@ def test_finished_checkpoints_keep_only_the_averaged_generator(tmp_path, images8
     small = checkpoints.save(m, tmp_path / "small", card, optimizer=False, compact=True)
     assert small.stat().st_size < full.stat().st_size
     a, b = checkpoints.load(full), checkpoints.load(small)
+    a.round_to_stored()  # the compact file is also float16 (see the next test)
     assert torch.equal(a.sample(5, seed=1), b.sample(5, seed=1))
     for (k, v), w in zip(b.generator.state_dict().items(), b.generator_ema.state_dict().values()):
         assert torch.equal(v, w), k  # the raw generator starts from the average
@@ -206,3 +207,25 @@ def test_finished_checkpoints_keep_only_the_averaged_generator(tmp_path, images8
         checkpoints.save(m, tmp_path / "bad", card, optimizer=True, compact=True)
     plain = G.DCGAN(G.DCGANConfig.tiny())  # without an average nothing is left out
     assert plain.compact_state(plain.state_dict()).keys() == plain.state_dict().keys()
+
+
+def test_finished_image_gan_checkpoints_are_stored_in_float16_and_load_as_measured(tmp_path,
+                                                                                     images8):
+    """A store_half model's finished checkpoint keeps float16 tensors (uint8 frames stay
+    uint8); it loads as float32, equal to the rounded model the preset evaluates."""
+    from safetensors import safe_open
+
+    m = G.DCGAN(G.DCGANConfig.tiny(g_ema=0.9, timelapse_frames=3))
+    fit(m, images8, steps=2, device="cpu")
+    path = checkpoints.save(m, tmp_path / "m", checkpoints.make_card(m, step=2, title="t"),
+                            optimizer=False, compact=True)
+    with safe_open(str(path), "pt") as f:
+        dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+    assert dtypes["generator_ema.0.weight"] == "F16" and dtypes["timelapse"] == "U8"
+    back = checkpoints.load(path)
+    assert back.generator_ema[0].weight.dtype == torch.float32
+    m.round_to_stored()
+    for (k, a), b in zip(m.state_dict().items(), back.state_dict().values()):
+        if not k.startswith("generator."):
+            assert torch.equal(a, b), k
+    assert not G.Toy2DGAN.store_half  # 2-D GANs (and every other family) stay float32

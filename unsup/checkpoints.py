@@ -78,7 +78,8 @@ def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: boo
     """Write the checkpoint ``path`` as one unit (see the module docstring); returns the weights
     path. ``optimizer``: also keep the optimizer state and RNG, so training can resume.
     ``compact`` (finished checkpoints only): leave out what the model can rebuild on load
-    (:meth:`unsup.models.base.Model.compact_state`)."""
+    (:meth:`unsup.models.base.Model.compact_state`) and, for a ``store_half`` model, store its
+    float32 tensors as float16."""
     path = weights_path(path)
     card = dict(card)
     if compact and optimizer:
@@ -98,6 +99,8 @@ def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: boo
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if compact:
         tensors = model.compact_state(tensors)
+        if model.store_half:  # float16 on disk; load_state_dict turns it back into float32
+            tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
     meta = {CARD_KEY: json.dumps(card, ensure_ascii=False)}
     atomic_write_bytes(path, st_save_bytes(tensors, metadata=meta))  # the commit point
     atomic_write_json(path.with_suffix(".json"), card)

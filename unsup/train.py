@@ -246,7 +246,8 @@ def fit(model: Model, data: Indexable, *, steps: int,
         report()
 
     try:
-        run()
+        with torch.enable_grad():  # a caller (a page's thread, a loaded model) may have turned
+            run()                  # gradients off; training needs them
     finally:
         for h in hooks:
             h.remove()

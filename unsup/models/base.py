@@ -81,6 +81,21 @@ class Model(nn.Module):
         raise NotImplementedError
 
     # -- finished checkpoints ---------------------------------------------------------------
+    store_half: ClassVar[bool] = False
+    """Finished checkpoints of this model store its float32 tensors as float16 (half the
+    size; loading turns them back into float32). Its preset's evaluation measures the rounded
+    weights, so the card describes exactly what is stored."""
+
+    def round_to_stored(self) -> None:
+        """Round every float32 parameter and buffer through float16 (what a finished
+        checkpoint of a ``store_half`` model keeps); nothing for other models."""
+        if not self.store_half:
+            return
+        with torch.no_grad():
+            for t in list(self.parameters()) + list(self.buffers()):
+                if t.dtype == torch.float32:
+                    t.copy_(t.half().float())
+
     def compact_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The tensors a *finished* checkpoint (no optimizer state, never resumed exactly)
         needs: by default all of ``state``. A model may leave out what it can rebuild from the

@@ -270,6 +270,8 @@ class CycleGAN(Model):
     """Two generators and two PatchGAN discriminators trained with cycle consistency (see the
     module docstring). Optimizers: "g" (both generators), "d" (both discriminators)."""
 
+    store_half = True  # finished checkpoints: float16 on disk (see Model.store_half)
+
     config_class = CycleGANConfig
     monitor = "cycle"
     """Divergence watch on the cycle loss (the adversarial terms have no "best")."""

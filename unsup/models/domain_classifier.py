@@ -57,6 +57,8 @@ class DomainClassifier(DigitClassifier):
     colour shifts of MNIST-M's backgrounds. Training is :class:`DigitClassifier`'s (its
     ``train_step``, ``pack``, optimizer and augmentation): only the network differs."""
 
+    store_half = True  # finished checkpoints: float16 on disk (see Model.store_half)
+
     config_class = DomainClassifierConfig
 
     def __init__(self, config: DomainClassifierConfig):

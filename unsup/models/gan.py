@@ -497,6 +497,8 @@ class DCGAN(_GAN):
     (ELU, linear output): an autoencoder whose reconstruction error is its verdict.
     """
 
+    store_half = True  # finished checkpoints: float16 on disk (see Model.store_half)
+
     config_class = DCGANConfig
 
     def _build(self) -> None:

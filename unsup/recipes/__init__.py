@@ -71,6 +71,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
     # in-memory one may hold its weights in another memory layout, whose codes differ in the
     # last bits, enough to flip a vote of a disentanglement score)
     model = checkpoints.load(path)
+    model.round_to_stored()  # a float16-stored model is measured as it will be stored
     model.card_ = {**card, "kind": model.kind, "step": model.step_}
     t1 = time.perf_counter()
     metrics = dict(family.evaluate(model))
