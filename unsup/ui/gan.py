@@ -422,14 +422,14 @@ def open_in_lab(model, data) -> None:
 
 # -- image GANs ----------------------------------------------------------------------------------
 def image_model_picker(key: str = "gi_model", kinds: tuple[str, ...] = R.IMAGE_KINDS,
-                       label: str = "Image GAN"):
+                       label: str = "Image GAN", default: str = "dcgan-mnist-best"):
     items = entries(kinds)
     if not items:
         st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
                 "dcgan-mnist-ns` (about 10 minutes on 2 CPU cores) or train one in **Train**.")
         return None, None
     names = [e.name for e in items]
-    pick = st.selectbox(label, names, key=key,
+    pick = st.selectbox(label, names, names.index(default) if default in names else 0, key=key,
                         format_func=lambda n: items[names.index(n)].label)
     entry = items[names.index(pick)]
     return entry, model_of(entry)
@@ -498,7 +498,7 @@ def timelapse_section() -> None:
     st.markdown("**Training as it happened.** The same fixed noise z went through the generator "
                 "every few hundred steps while it trained; the frames are saved in the "
                 "checkpoint, so this is the real history, not a replay.")
-    entry, model = image_model_picker(key="gl_model")
+    entry, model = image_model_picker(key="gl_model", default="pggan-mnist-ns")
     if model is None:
         return
     speed = st.select_slider("Seconds per frame", [0.1, 0.2, 0.35, 0.5, 1.0], 0.2,
