@@ -125,3 +125,30 @@ class Model(nn.Module):
 
     def rand(self, *shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=self.rng).to(self.device)
+
+
+@torch.no_grad()
+def record_frame(frames: torch.Tensor, steps: torch.Tensor, interval: torch.Tensor, step: int,
+                 draw) -> None:
+    """A fixed-size timelapse (buffers ``frames`` (F, ...), ``steps`` (F,), -1 = empty, and
+    ``interval``, a scalar): store ``draw()`` as the frame of ``step`` if it is due; when the
+    store is full, every other frame is dropped and the interval doubles, so any run length ends
+    with evenly spaced frames."""
+    used = int((steps >= 0).sum())
+    if used and step % int(interval) != 0:
+        return
+    if used and int(steps[used - 1]) >= step:
+        return
+    if used == len(steps):
+        keep = torch.arange(0, used, 2, device=steps.device)
+        k = len(keep)
+        frames[:k] = frames[keep].clone()
+        steps[:k] = steps[keep].clone()
+        steps[k:] = -1
+        interval.mul_(2)
+        used = k
+        if step % int(interval) != 0:
+            return
+    frames[used] = draw().to(frames.device)
+    steps[used] = step
+

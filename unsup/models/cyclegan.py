@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from unsup.models.base import Model, register
+from unsup.models.base import Model, record_frame, register
 
 
 @dataclass
@@ -422,24 +422,8 @@ class CycleGAN(Model):
     @torch.no_grad()
     def _record_frame(self, step: int) -> None:
         """Store the translations of the fixed sources as the frame of ``step`` if it is due."""
-        steps = self.timelapse_step
-        used = int((steps >= 0).sum())
-        if used and step % int(self.timelapse_interval) != 0:
-            return
-        if used and int(steps[used - 1]) >= step:
-            return
-        if used == len(steps):  # full: keep every other frame, double the interval
-            keep = torch.arange(0, used, 2, device=steps.device)
-            k = len(keep)
-            self.timelapse[:k] = self.timelapse[keep].clone()
-            steps[:k] = steps[keep].clone()
-            steps[k:] = -1
-            self.timelapse_interval.mul_(2)
-            used = k
-            if step % int(self.timelapse_interval) != 0:
-                return
-        self.timelapse[used] = self._frame().to(self.timelapse.device)
-        steps[used] = step
+        record_frame(self.timelapse, self.timelapse_step, self.timelapse_interval, step,
+                     self._frame)
 
     def timelapse_frames(self) -> tuple[list[int], torch.Tensor]:
         """The recorded frames: their steps and images in [0, 1], (frames, 2, k, c, s, s) with

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from unsup.models import gan_losses as L
-from unsup.models.base import Model, register
+from unsup.models.base import Model, record_frame, register
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
@@ -589,27 +589,10 @@ class DCGAN(_GAN):
         x = (x.clamp(0, 1) * 255).round().to(torch.uint8).contiguous()
         return x.reshape(x.shape[0], -1)
 
-    @torch.no_grad()
     def _record_frame(self, step: int) -> None:
         """Store G's samples of the fixed noise as the frame of ``step`` if it is due."""
-        steps = self.timelapse_step
-        used = int((steps >= 0).sum())
-        if used and step % int(self.timelapse_interval) != 0:
-            return
-        if used and int(steps[used - 1]) >= step:
-            return
-        if used == len(steps):  # full: keep every other frame, double the interval
-            keep = torch.arange(0, used, 2)
-            k = len(keep)
-            self.timelapse[:k] = self.timelapse[keep].clone()
-            steps[:k] = steps[keep].clone()
-            steps[k:] = -1
-            self.timelapse_interval.mul_(2)
-            used = k
-            if step % int(self.timelapse_interval) != 0:
-                return
-        self.timelapse[used] = self._frame().to(self.timelapse.device)
-        steps[used] = step
+        record_frame(self.timelapse, self.timelapse_step, self.timelapse_interval, step,
+                     self._frame)
 
     def timelapse_frames(self) -> tuple[list[int], torch.Tensor]:
         """The recorded frames: their steps and images in [0, 1], (frames, samples, c, h, w);
