@@ -512,3 +512,72 @@ def test_cyclegan_train_section_takes_two_uploaded_image_sets(server, page, tmp_
     assert "evil.png" in text and "broken.png" in text  # each refusal names the member
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "cyclegan-train-upload")
+
+
+def _png_bytes(arr) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(arr, np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_cyclegan_translates_an_uploaded_image(server, page, tmp_path):
+    """Issue 15: the Translate section takes the user's own image and shows its translation,
+    cycle and identity with their residuals and numbers."""
+    from unsup.data.domains import TRAIN_PHOTOS, photo_patches
+
+    patch = photo_patches(TRAIN_PHOTOS, 1, 48, seed=5)[0]  # (3, 48, 48) in [0, 1]
+    path = tmp_path / "photo.png"
+    path.write_bytes(_png_bytes(np.transpose(patch, (1, 2, 0)) * 255))
+    page.goto(f"{server}/cyclegan")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("my own image").first.click()
+    wait_idle(page)
+    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    main.get_by_text("Cycle error (lower is better)").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    img = main.locator('[data-testid="stImage"] img').first
+    assert img.evaluate("i => i.naturalWidth") > 100
+    shot(page, "cyclegan-translate-upload")
+
+
+def test_keypoints_move_a_point_and_upload(server, page, tmp_path):
+    """Issue 14: on the shipped keypoint model, moving a keypoint's slider makes the generator
+    redraw the face (the caption then measures the change), and an uploaded image gets its
+    keypoints and heat-maps."""
+    from unsup import paths
+
+    if not (paths.SHIPPED_DIR / "keypoints-faces.safetensors").exists():
+        pytest.skip("keypoints-faces is not shipped (python -m unsup train keypoints-faces)")
+    from unsup.data import faces as F
+
+    params = F.draw_params(2, seed=77)
+    face = F.render_faces(params, 64)[0].numpy()  # (3, 64, 64) in [0, 1]
+    path = tmp_path / "face.png"
+    path.write_bytes(_png_bytes(np.transpose(face, (1, 2, 0)) * 255))
+    page.goto(f"{server}/keypoints")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    choose_section(page, "Move a keypoint")
+    main.get_by_text("Move the sliders").first.wait_for(timeout=60_000)
+    slider = main.get_by_role("slider").first
+    slider.focus()
+    for _ in range(25):
+        page.keyboard.press("ArrowRight")
+    main.get_by_text("changed the redraw").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "keypoints-moved")
+    choose_section(page, "Upload")
+    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    main.get_by_text("Heat-maps of image #").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert main.locator('[data-testid="stImage"] img').first.evaluate(
+        "i => i.naturalWidth") > 100  # the heat-map tiles
+    shot(page, "keypoints-upload")

@@ -87,7 +87,13 @@ class CycleGANConfig:
     of a small, smooth patch (it must infer colour from content); batch normalisation over a
     batch of 16 keeps it."""
     lambda_cycle: float = 10.0
-    """Weight λ of each cycle-consistency L1 term (the reference's lambda_A = lambda_B = 10)."""
+    """Weight λ_A of the cycle-consistency L1 term a -> G_BA(G_AB(a)) (the reference's
+    lambda_A, 10), and of the other term too unless ``lambda_cycle_b`` is set."""
+    lambda_cycle_b: float | None = None
+    """Weight λ_B of the term b -> G_AB(G_BA(b)) (the reference's lambda_B; None = the same as
+    ``lambda_cycle``). When B holds information A cannot (a photograph behind a digit), a full
+    λ_B makes G_BA hide that information in its output, as extra marks that can change what a
+    digit reads as; a smaller λ_B asks less of it."""
     lambda_identity: float = 0.5
     """Identity weight λ_id: the identity terms weigh λ·λ_id (the reference's lambda_identity;
     0 turns them off). It keeps colours from being inverted when nothing else pins them."""
@@ -460,6 +466,7 @@ class CycleGAN(Model):
         as they enter L_G, plus the fakes: keys ``gan_ab``, ``gan_ba``, ``cycle_a``, ``cycle_b``,
         ``idt_a``, ``idt_b``, ``g`` (their sum), ``fake_a``, ``fake_b``."""
         c = self.config
+        lam_b = c.lambda_cycle if c.lambda_cycle_b is None else c.lambda_cycle_b
         fake_b = self.g_ab(a)  # (k, c, s, s)
         fake_a = self.g_ba(b)
         rec_a, rec_b = self.g_ba(fake_b), self.g_ab(fake_a)
@@ -467,12 +474,11 @@ class CycleGAN(Model):
             "gan_ab": ls_g_loss(self.d_b(fake_b)),
             "gan_ba": ls_g_loss(self.d_a(fake_a)),
             "cycle_a": c.lambda_cycle * l1(rec_a, a),
-            "cycle_b": c.lambda_cycle * l1(rec_b, b),
+            "cycle_b": lam_b * l1(rec_b, b),
         }
-        if c.lambda_identity > 0:
-            w = c.lambda_cycle * c.lambda_identity
-            out["idt_a"] = w * l1(self.g_ba(a), a)
-            out["idt_b"] = w * l1(self.g_ab(b), b)
+        if c.lambda_identity > 0:  # as the reference weighs them: G_BA(a) ~ a by λ_A·λ_id,
+            out["idt_a"] = c.lambda_cycle * c.lambda_identity * l1(self.g_ba(a), a)
+            out["idt_b"] = lam_b * c.lambda_identity * l1(self.g_ab(b), b)
         else:
             out["idt_a"] = out["idt_b"] = torch.zeros((), device=a.device)
         out["g"] = sum(out[k] for k in ("gan_ab", "gan_ba", "cycle_a", "cycle_b", "idt_a",
