@@ -15,10 +15,9 @@ average before the run is written with the results.
 
 from __future__ import annotations
 
-import json
 import time
 
-from common import ROOT, pct, run_fresh, timeit, write_section
+from common import cold_open, pct, timeit, write_section
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -70,18 +69,6 @@ def classifier_step(threads: int, n: int = 20) -> float:
     return (time.perf_counter() - t0) / n
 
 
-FIRST_RENDER = """
-import time, json
-t0 = time.perf_counter()
-from streamlit.testing.v1 import AppTest
-t1 = time.perf_counter()
-at = AppTest.from_file({file!r}, default_timeout=120)
-at.run()
-t2 = time.perf_counter()
-assert not at.exception, at.exception
-print(json.dumps({{"import_streamlit": t1 - t0, "first_run": t2 - t1}}))
-"""
-
 
 def main() -> None:
     torch.set_num_threads(1)
@@ -120,8 +107,7 @@ def main() -> None:
     s64 = R.estimate_step_seconds(dict(R.RECIPE, image_size=64), n=3)
     rows.append(("one training step at 64 px (16 filters, 3 blocks, 1 thread; the page offers "
                  "64 px for uploads)", f"{s64:.2f} s", "", ""))
-    cold = json.loads(run_fresh(FIRST_RENDER.format(file=str(ROOT / "pages" / "cyclegan.py")))
-                      .strip().splitlines()[-1])
+    cold = cold_open("cyclegan.py")
     total = cold["import_streamlit"] + cold["first_run"]
     rows.append(("page open, cold (fresh interpreter: import streamlit + first run of "
                  "Translate)", f"{total:.2f} s ({cold['first_run']:.2f} s first run)", "≤ 3 s",

@@ -23,11 +23,10 @@ usually shared; 2 on an idle 2-core machine).
 from __future__ import annotations
 
 import io
-import json
 import os
 import time
 
-from common import ROOT, pct, run_fresh, timeit, write_section
+from common import cold_open, pct, timeit, write_section
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -96,18 +95,6 @@ def grid_render(model) -> list[float]:
     return timeit(render, 30, warmup=3)
 
 
-FIRST_RENDER = """
-import time, json
-t0 = time.perf_counter()
-from streamlit.testing.v1 import AppTest
-t1 = time.perf_counter()
-at = AppTest.from_file({file!r}, default_timeout=120)
-at.run()
-t2 = time.perf_counter()
-assert not at.exception, at.exception
-print(json.dumps({{"import_streamlit": t1 - t0, "first_run": t2 - t1}}))
-"""
-
 
 def main() -> None:
     threads = int(os.environ.get("UNSUP_BENCH_THREADS", "1"))
@@ -143,8 +130,7 @@ def main() -> None:
     rows.append((f"64-sample grid ({which}: sample + tile + PNG), p50 / p95",
                  f"{pct(g, 50) * 1e3:.0f} / {pct(g, 95) * 1e3:.0f} ms", "≤ 200 ms",
                  "ok" if pct(g, 95) <= 0.2 else "over"))
-    cold = json.loads(run_fresh(FIRST_RENDER.format(file=str(ROOT / "pages" / "gan.py")))
-                      .strip().splitlines()[-1])
+    cold = cold_open("gan.py")
     total = cold["import_streamlit"] + cold["first_run"]
     rows.append(("page open, cold (fresh interpreter: import streamlit + first run of the 2-D "
                  "lab)", f"{total:.2f} s ({cold['first_run']:.2f} s first run)", "≤ 3 s",

@@ -19,11 +19,10 @@ UNSUP_BENCH_THREADS (default 1: the cores are usually shared; 2 on an idle 2-cor
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
-from common import ROOT, pct, run_fresh, timeit, write_section
+from common import cold_open, pct, timeit, write_section
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -45,18 +44,6 @@ def step_times(n: int = 20) -> list[float]:
         out.append(time.perf_counter() - t0)
     return out
 
-
-FIRST_RENDER = """
-import time, json
-t0 = time.perf_counter()
-from streamlit.testing.v1 import AppTest
-t1 = time.perf_counter()
-at = AppTest.from_file({file!r}, default_timeout=120)
-at.run()
-t2 = time.perf_counter()
-assert not at.exception, at.exception
-print(json.dumps({{"import_streamlit": t1 - t0, "first_run": t2 - t1}}))
-"""
 
 
 def main() -> None:
@@ -124,8 +111,7 @@ def main() -> None:
     rows.append(("keypoints grid, 16 held-out faces (detection + figure JSON), p50",
                  f"{pct(t_grid, 50) * 1e3:.0f} ms", "", ""))
 
-    cold = json.loads(run_fresh(FIRST_RENDER.format(file=str(ROOT / "pages" / "keypoints.py")))
-                      .strip().splitlines()[-1])
+    cold = cold_open("keypoints.py")
     total = cold["import_streamlit"] + cold["first_run"]
     rows.append(("page open, cold (fresh interpreter: import streamlit + first run of the "
                  "Keypoints section)", f"{total:.2f} s ({cold['first_run']:.2f} s first run)",

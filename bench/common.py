@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -80,3 +81,23 @@ def run_fresh(code: str) -> str:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True)
     return out.stdout
+
+
+COLD_OPEN = """
+import time, json
+t0 = time.perf_counter()
+from streamlit.testing.v1 import AppTest
+t1 = time.perf_counter()
+at = AppTest.from_file({file!r}, default_timeout=120)
+at.run()
+t2 = time.perf_counter()
+assert not at.exception, at.exception
+print(json.dumps({{"import_streamlit": t1 - t0, "first_run": t2 - t1}}))
+"""
+
+
+def cold_open(page: str) -> dict[str, float]:
+    """A page's first render in a fresh interpreter (cold imports, cold caches), as AppTest
+    runs it: seconds to import Streamlit and seconds of the first script run."""
+    out = run_fresh(COLD_OPEN.format(file=str(ROOT / "pages" / page)))
+    return json.loads(out.strip().splitlines()[-1])  # the last line: imports may print

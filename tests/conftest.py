@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -18,3 +20,27 @@ os.environ.setdefault("UNSUP_RUNS_DIR", str(_TMP / "runs"))
 os.environ.setdefault("UNSUP_CACHE_DIR", str(Path(tempfile.gettempdir()) / "unsup-test-cache"))
 os.environ.setdefault("PYTHAINLP_OFFLINE", "1")
 os.chdir(ROOT)
+
+
+def _one_thread_then_stop_jobs(monkeypatch, page: str):
+    """One torch thread, in the tests and in the jobs they start (a job otherwise takes every
+    core, which crawls when the cores are shared); jobs of ``page`` still running at the end of
+    a test are stopped, so that the next test sees the form, not a job panel."""
+    import torch
+
+    from unsup import jobs
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(jobs, "_yield_to_ui", lambda: torch.set_num_threads(1))
+    yield
+    runner = jobs.get_runner()
+    for j in runner.list():
+        if j.page == page and j.active:
+            runner.stop(j.id)
+            runner.wait(j.id, timeout=120)
+
+
+@pytest.fixture()
+def cyclegan_one_thread(monkeypatch):
+    """:func:`_one_thread_then_stop_jobs` for the CycleGAN page's tests."""
+    yield from _one_thread_then_stop_jobs(monkeypatch, "cyclegan")

@@ -26,21 +26,7 @@ DIGITS_RUN = "cyclegan-page-digits"
 PHOTO_RUN = "cyclegan-page-photo"
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """One torch thread, in the tests and in the jobs they start (a job otherwise takes every
-    core, which crawls when the cores are shared); jobs of this page still running at the end
-    of a test are stopped, so that the next test sees the form, not a job panel."""
-    from unsup import jobs
-
-    torch.set_num_threads(1)
-    monkeypatch.setattr(jobs, "_yield_to_ui", lambda: torch.set_num_threads(1))
-    yield
-    runner = jobs.get_runner()
-    for j in runner.list():
-        if j.page == "cyclegan" and j.active:
-            runner.stop(j.id)
-            runner.wait(j.id, timeout=120)
+pytestmark = pytest.mark.usefixtures("cyclegan_one_thread")  # tests/conftest.py
 
 
 def _tiny(pair, steps: int, title: str, run: str):

@@ -26,21 +26,7 @@ TINY = dict(g_filters=4, d_filters=4, n_blocks=1, batch_size=4, n_steps_constant
             n_steps_decay=3, timelapse_frames=4, timelapse_every=2, timelapse_samples=4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """One torch thread, in the tests and in the jobs they start (a job otherwise takes every
-    core, which crawls when the cores are shared); jobs of this page still running at the end
-    of a test are stopped, so that the next test sees the form, not a job panel."""
-    from unsup import jobs
-
-    torch.set_num_threads(1)
-    monkeypatch.setattr(jobs, "_yield_to_ui", lambda: torch.set_num_threads(1))
-    yield
-    runner = jobs.get_runner()
-    for j in runner.list():
-        if j.page == "cyclegan" and j.active:
-            runner.stop(j.id)
-            runner.wait(j.id, timeout=120)
+pytestmark = pytest.mark.usefixtures("cyclegan_one_thread")  # tests/conftest.py
 
 
 @pytest.fixture
