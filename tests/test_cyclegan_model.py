@@ -123,6 +123,12 @@ def test_each_generator_loss_term_by_hand():
     assert t["g"].item() == pytest.approx(total, rel=1e-6)
     m.config.lambda_identity = 0.0
     assert m.losses(a, b)["idt_b"].item() == 0.0
+    # the reference's separate lambda_B weighs the b cycle and G_AB's identity term only
+    m.config.lambda_identity, m.config.lambda_cycle_b = 0.5, 1.0
+    t = m.losses(a, b)
+    assert t["cycle_a"].item() == pytest.approx(10 * 0.5 * ma, rel=1e-5)
+    assert t["cycle_b"].item() == pytest.approx(1 * 0.5 * mb, rel=1e-5)
+    assert t["idt_b"].item() == pytest.approx(1 * 0.5 * 0.5 * mb, rel=1e-5)
 
 
 def test_learning_rate_is_constant_then_linear_to_zero():

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from unsup.models import gan_losses as L
 from unsup.models.base import Model, record_frame, register
@@ -139,6 +140,14 @@ class DCGANConfig(GANCommon):
     """Spectral normalisation of every layer of D (Miyato et al. 2018): each weight is divided
     by its largest singular value (one power iteration a step), which bounds D's Lipschitz
     constant and steadies training."""
+    augment: str = ""
+    """Differentiable augmentation of every image D sees while training, real and generated
+    alike (DiffAugment, Zhao et al. 2020): "" (none) or a comma list of "translation" (a random
+    shift of up to 1/8 of the side, background filled in) and "cutout" (a random square of half
+    the side set to the middle grey). On a small data set D otherwise learns the training
+    images by heart; because G's samples pass through the same random transforms and the
+    transforms are differentiable, G still learns the unaugmented images. Scoring images
+    (:meth:`d_output`) sees them unaugmented."""
     timelapse_frames: int = 0
     """Fixed-noise timelapse: how many frames the checkpoint keeps (0 = none). Frames are taken
     every ``timelapse_every`` steps from step 0 on; when the store is full, every other frame
@@ -166,6 +175,53 @@ def _check(cfg: GANCommon) -> None:
     if cfg.d_steps < 1 or cfg.g_steps < 1:
         raise ValueError(f"d_steps and g_steps must be at least 1 (got {cfg.d_steps}, "
                          f"{cfg.g_steps})")
+
+
+AUGMENTATIONS = ("translation", "cutout")
+"""The differentiable augmentations :func:`diff_augment` knows."""
+
+
+def diff_augment_policy(policy: str) -> list[str]:
+    """The augmentations of a comma list (see ``DCGANConfig.augment``); unknown names fail."""
+    names = [p.strip() for p in policy.split(",") if p.strip()]
+    bad = [p for p in names if p not in AUGMENTATIONS]
+    if bad:
+        raise ValueError(f"unknown augmentation {bad[0]!r}: use {', '.join(AUGMENTATIONS)}")
+    return names
+
+
+def diff_augment(x: torch.Tensor, policy: str, rand) -> torch.Tensor:
+    """DiffAugment (Zhao et al. 2020) of images ``x`` (n, c, h, w) in [-1, 1]: each image gets
+    its own random draw from ``rand(*shape)`` (uniform in [0, 1)); every operation is a
+    differentiable gather or mask, so gradients reach G through it.
+
+    - "translation": shift by up to ``round(h / 8)`` px each way; pixels shifted in are the
+      background (-1, black).
+    - "cutout": a square of side ``h // 2`` at a random place (partly outside allowed) set to
+      0, the middle grey.
+    """
+    n, _, h, w = x.shape
+    dev = x.device
+    for name in diff_augment_policy(policy):
+        if name == "translation":
+            s = max(1, round(h / 8))
+            shift = (rand(2, n).to(dev) * (2 * s + 1)).floor().long() - s  # in [-s, s]
+            xp = F.pad(x, (s, s, s, s), value=-1.0)
+            iy = (torch.arange(h, device=dev)[None, :] + s - shift[0][:, None])  # (n, h)
+            ix = (torch.arange(w, device=dev)[None, :] + s - shift[1][:, None])  # (n, w)
+            rows = torch.arange(n, device=dev)[:, None, None]
+            x = xp.permute(0, 2, 3, 1)[rows, iy[:, :, None], ix[:, None, :]].permute(0, 3, 1, 2)
+        elif name == "cutout":
+            k = h // 2
+            centre = (rand(2, n).to(dev) * torch.tensor([h, w], device=dev)[:, None]).long()
+            ys = torch.arange(h, device=dev)[None, :]
+            xs = torch.arange(w, device=dev)[None, :]
+            dy, dx = ys - centre[0][:, None], xs - centre[1][:, None]
+            in_y = (dy >= -(k // 2)) & (dy < k - k // 2)  # (n, h): k rows around the centre
+            in_x = (dx >= -(k // 2)) & (dx < k - k // 2)
+            keep = ~(in_y[:, :, None] & in_x[:, None, :])  # (n, h, w)
+            x = x * keep[:, None].to(x.dtype)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 class MinibatchDiscrimination(nn.Module):
@@ -534,9 +590,15 @@ class DCGAN(_GAN):
                 if isinstance(layer, (nn.Conv2d, nn.Linear)):
                     self.discriminator[i] = nn.utils.parametrizations.spectral_norm(layer)
 
+    def _d_in(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.augment and self.training:
+            return diff_augment(x, self.config.augment, self.rand)
+        return x
+
     def __init__(self, config: DCGANConfig):
         super().__init__(config)
         c = config
+        diff_augment_policy(c.augment)  # fails early on an unknown augmentation
         if c.timelapse_frames < 0 or c.timelapse_every < 1 or c.timelapse_samples < 1:
             raise ValueError("timelapse_frames must be >= 0, timelapse_every and "
                              "timelapse_samples >= 1")
