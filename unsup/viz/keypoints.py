@@ -156,8 +156,10 @@ def tiles_figure(images, points=None, *, ncols: int = 8, ghosts=None, labels=Non
     h = canvas.shape[0] + (14 if labels is not None else 0)
     fig.update_xaxes(visible=False, range=[-0.5, w - 0.5])
     fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x")
-    # tall enough for the tiles at about 900 px of width, plus the title and the legend
-    auto = int(np.clip(110 + 900 * h / w, 220, 1000))
+    # tall enough for the tiles at about 900 px of width, plus the title and the legend; a
+    # short row (fewer images than ncols) keeps the tile size of a full one, not blown up
+    full = max(w, ncols * (s + pad) + pad)
+    auto = int(np.clip(110 + 900 * h / full, 220, 1000))
     fig.update_layout(title=title, height=height or auto,
                       legend=dict(orientation="h", y=-0.02, font=dict(size=11)),
                       **{**LAYOUT, "margin": dict(l=0, r=0, t=40 if title else 10, b=0)})
