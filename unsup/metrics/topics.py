@@ -16,10 +16,15 @@ listings are shorter than that, so a whole document is one window here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from scipy import sparse
-from scipy.optimize import linear_sum_assignment
+
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas and scipy.optimize are imported where used: loading any checkpoint imports every
+# family, this module included, and the two cost about a second of a page's cold open
 
 EPS = 1e-12
 
@@ -72,6 +77,8 @@ def hungarian_match(learned: np.ndarray, truth: np.ndarray) -> dict:
     ``truth[i]`` is the theme matched to learned topic ``learned[i]``.
     """
     C = cosine_matrix(np.asarray(learned, float), np.asarray(truth, float))
+    from scipy.optimize import linear_sum_assignment
+
     r, c = linear_sum_assignment(-C)
     return {"learned": r, "truth": c, "cosine": C[r, c], "mean": float(C[r, c].mean()),
             "matrix": C}
@@ -103,6 +110,8 @@ def topic_table(model, lam: float = 0.6, n: int = 8) -> "pd.DataFrame":
     """One row per topic: label, prevalence, its top words ranked by relevance (weight
     ``lam``), and the lecture's formula: the most probable words with P(word | topic), in
     decreasing order."""
+    import pandas as pd
+
     prev = model.prevalence()
     return pd.DataFrame({
         "topic": np.arange(model.n_topics), "label": model.labels_,
@@ -144,6 +153,8 @@ def mds_2d(D: np.ndarray) -> np.ndarray:
 def share_by_period(dates: pd.Series, theta: np.ndarray, freq: str = "Q") -> pd.DataFrame:
     """Mean topic share per period ("M" month or "Q" quarter): (periods, K), index = period
     start."""
+    import pandas as pd
+
     period = pd.to_datetime(dates).dt.to_period(freq).dt.start_time
     df = pd.DataFrame(theta, columns=range(theta.shape[1]))
     df["period"] = period.to_numpy()
@@ -154,6 +165,8 @@ def developer_niches(developers: pd.Series, theta: np.ndarray, min_listings: int
                      ) -> pd.DataFrame:
     """Each developer's mean topic share divided by the whole corpus's (lift; 1 = average),
     for developers with at least ``min_listings`` listings. Rows sorted by size."""
+    import pandas as pd
+
     df = pd.DataFrame(theta, columns=range(theta.shape[1]))
     df["developer"] = developers.astype(str).to_numpy()
     g = df.groupby("developer")
