@@ -5,7 +5,6 @@ and unsup.metrics.cyclegan; pictures and charts in unsup.viz.cyclegan."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from unsup import checkpoints
@@ -381,6 +380,8 @@ def metrics_section() -> None:
                      "paired error A→B": 0.0, "paired error B→A": 0.0})
     for method, task, acc, src in R.PUBLISHED:
         rows.append({"model": f"{method} — {src}", "pair": task, "label kept A→B %": acc})
+    import pandas as pd  # here: the Translate section, the first one shown, needs none
+
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(
         f"All recomputed on held-out images. **Label kept** (higher is better, target "
