@@ -385,10 +385,19 @@ def evaluate(model) -> dict[str, Any]:
 
 
 # -- translation helpers (the page's) -----------------------------------------------------------
-def display_order(n: int) -> np.ndarray:
-    """A fixed shuffle of n held-out indices: the page shows held-out images in this order (the
-    digit test halves are sorted by class, so their first images are all zeros)."""
-    return np.random.default_rng(15).permutation(n)
+def display_order(n: int, images: np.ndarray | None = None) -> np.ndarray:
+    """The order the page shows n held-out images in: a fixed shuffle (the digit test halves
+    are sorted by class, so their first images are all zeros); given the ``images`` (photos,
+    uploads), the same shuffle with the more varied half first (standard deviation of the
+    pixels at or above the median), so the page opens on a flower or a cat's face rather than
+    a flat patch of sky, and still on several photographs."""
+    perm = np.random.default_rng(15).permutation(n)
+    if images is None:
+        return perm
+    x = np.asarray(images[:n], dtype=np.float32).reshape(n, -1)
+    sd = x.std(axis=1)
+    rich = sd[perm] >= np.median(sd)
+    return np.concatenate([perm[rich], perm[~rich]])
 
 
 @torch.no_grad()

@@ -130,7 +130,7 @@ def translate_section() -> None:
     if where == "held-out":
         i = st.number_input(f"Held-out image # (of {len(pool)}, never trained on)", 0,
                             len(pool) - 1, 0, key="cg_idx")
-        index = int(R.display_order(len(pool))[int(i)])
+        index = int(R.display_order(len(pool), None if pair.name == "digits" else pool)[int(i)])
         x = pool[index]
     else:
         up = st.file_uploader("An image (it is letterboxed to a square and resized to "
@@ -204,16 +204,21 @@ def grid_section() -> None:
     n = c1.select_slider("Images per row", [4, 8, 12, 16], 8, key="cg_grid_n")
     most = max(0, min(len(pair.a_test), len(pair.b_test)) - int(n))
     start = c2.number_input("First held-out image #", 0, most, 0, key="cg_grid_start")
-    k = R.display_order(min(len(pair.a_test), len(pair.b_test)))[int(start):int(start) + int(n)]
-    a, b = pair.a_test[k], pair.b_test[k]
+    m = min(len(pair.a_test), len(pair.b_test))
+    if pair.name == "digits":
+        ka = kb = R.display_order(m)[int(start):int(start) + int(n)]
+    else:  # each domain's most varied images first
+        ka = R.display_order(m, pair.a_test)[int(start):int(start) + int(n)]
+        kb = R.display_order(m, pair.b_test)[int(start):int(start) + int(n)]
+    a, b = pair.a_test[ka], pair.b_test[kb]
     fake_b = R.translate_all(model, a, "a")["translation"]
     fake_a = R.translate_all(model, b, "b")["translation"]
     rows_ab, names_ab = [a, fake_b], [f"A: {a_name}", "G_AB(A)"]
     rows_ba, names_ba = [b, fake_a], [f"B: {b_name}", "G_BA(B)"]
     if pair.b_of_a_test is not None:
-        rows_ab.append(pair.b_of_a_test[k])
+        rows_ab.append(pair.b_of_a_test[ka])
         names_ab.append("true B(A)")
-        rows_ba.append(pair.a_of_b_test[k])
+        rows_ba.append(pair.a_of_b_test[kb])
         names_ba.append("true source")
     for title, rows, names in (("A → B", rows_ab, names_ab), ("B → A", rows_ba, names_ba)):
         st.markdown(f"**{title}**")
@@ -221,10 +226,10 @@ def grid_section() -> None:
     if pair.b_of_a_test is not None:
         st.caption(
             f"Error against the paired truth on these {len(a)} images, mean |G(x) − truth| "
-            f"(lower is better): A → B {mean_l1(fake_b, pair.b_of_a_test[k]):.3f} vs "
-            f"{mean_l1(a, pair.b_of_a_test[k]):.3f} for returning the input unchanged (the "
-            f"identity baseline); B → A {mean_l1(fake_a, pair.a_of_b_test[k]):.3f} vs "
-            f"{mean_l1(b, pair.a_of_b_test[k]):.3f}. The truth is built by the project for "
+            f"(lower is better): A → B {mean_l1(fake_b, pair.b_of_a_test[ka]):.3f} vs "
+            f"{mean_l1(a, pair.b_of_a_test[ka]):.3f} for returning the input unchanged (the "
+            f"identity baseline); B → A {mean_l1(fake_a, pair.a_of_b_test[kb]):.3f} vs "
+            f"{mean_l1(b, pair.a_of_b_test[kb]):.3f}. The truth is built by the project for "
             "evaluation only; training never sees it. A background or a snow fleck cannot be "
             "guessed from the other domain, so no translator reaches 0.")
     else:
@@ -382,7 +387,15 @@ def metrics_section() -> None:
         rows.append({"model": f"{method} — {src}", "pair": task, "label kept A→B %": acc})
     import pandas as pd  # here: the Translate section, the first one shown, needs none
 
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    def cell(v):  # one text per cell: "—" where a measure does not apply (not "None")
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "—"
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return f"{int(v):,}"
+        return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+
+    table = pd.DataFrame(rows)
+    st.dataframe(table.astype(object).map(cell), hide_index=True, width="stretch")
     st.caption(
         f"All recomputed on held-out images. **Label kept** (higher is better, target "
         f"{R.LABEL_KEPT_TARGET:.0%} both ways): share of translated digits the target domain's "
