@@ -362,13 +362,28 @@ def validate(weights: Path) -> tuple[dict[str, Any], str | None]:
     return card, problem
 
 
-def _scan(folder: Path, source: str, recursive: bool) -> list[Entry]:
+def _of_other_kind(weights: Path, kind: str) -> bool:
+    """True when the card of ``weights`` (its header only) names another kind than ``kind``, or
+    cannot be read (it would then be listed under no kind)."""
+    if weights.suffix != ".safetensors":
+        return False
+    try:
+        return read_card(weights).get("kind") != kind
+    except (CheckpointError, OSError):
+        return True
+
+
+def _scan(folder: Path, source: str, recursive: bool, kind: str | None = None) -> list[Entry]:
+    """The checkpoints under ``folder``, validated; with ``kind``, only that kind's (the others
+    are not validated: a page listing its models builds none of the other families')."""
     out = []
     for suffix in WEIGHT_SUFFIXES:
         pattern = f"**/*{suffix}" if recursive else f"*{suffix}"
         for weights in sorted(folder.glob(pattern)):
             if weights.name.startswith("."):
                 continue  # a temp file of an atomic write
+            if kind is not None and _of_other_kind(weights, kind):
+                continue
             try:
                 card, problem = validate(weights)
             except OSError:
@@ -408,9 +423,10 @@ def _unique_names(entries: list[Entry], root: Path) -> None:
 def list_models(kind: str | None = None, *, broken: bool = False) -> list[Entry]:
     """Shipped checkpoints, then user runs (newest first), optionally of one kind. Runs that
     cannot be loaded are left out unless ``broken`` (then they come with ``problem`` set)."""
-    shipped = _scan(paths.SHIPPED_DIR, "shipped", recursive=False)
+    shipped = _scan(paths.SHIPPED_DIR, "shipped", recursive=False, kind=kind)
     runs = paths.runs_dir()
-    user = sorted(_scan(runs, "user", recursive=True), key=lambda e: (-e.mtime, str(e.path)))
+    user = sorted(_scan(runs, "user", recursive=True, kind=kind),
+                  key=lambda e: (-e.mtime, str(e.path)))
     entries = shipped + sorted(user, key=lambda e: (e.mtime, str(e.path)))
     _unique_names(entries, runs)  # older runs keep their names; later clashes get a path name
     entries = shipped + user
