@@ -4,20 +4,20 @@ and on MNIST as pixels, PCA and learned codes; eigen-images; a map of any model'
 import streamlit as st
 
 from unsup.ui import clustering as ui
-
-st.title("Clustering & latent atlas")
-st.caption("Clustering finds the hidden class labels of the data. K-means finds the means and "
-           "assigns each point to the nearest one; a Gaussian mixture (GMM) also learns each "
-           "cluster's covariance and assigns softly; a Dirichlet-process mixture, the limit of "
-           "the Chinese restaurant process, even chooses K. But a clustering is only as good as "
-           "its distance: pixel-wise L2 is too low-level (\"a white cat is more similar to a "
-           "white dog than to an orange cat\"). Compare raw pixels, PCA and the codes the "
-           "autoencoders learnt — measured on held-out digits — and explore any model's latent "
-           "space on a map.")
+from unsup.ui.registry import page_header
 
 SECTIONS = ["2-D toy", "MNIST table", "Eigen-images", "Atlas"]
-section = st.segmented_control("Section", SECTIONS, default="2-D toy", key="cl_section",
-                               label_visibility="collapsed") or "2-D toy"
+section = page_header(
+    "Clustering & latent atlas",
+    "Clustering finds the hidden class labels of the data. K-means finds the means and "
+    "assigns each point to the nearest one; a Gaussian mixture (GMM) also learns each "
+    "cluster's covariance and assigns softly; a Dirichlet-process mixture, the limit of "
+    "the Chinese restaurant process, even chooses K. But a clustering is only as good as "
+    "its distance: pixel-wise L2 is too low-level (\"a white cat is more similar to a "
+    "white dog than to an orange cat\"). Compare raw pixels, PCA and the codes the "
+    "autoencoders learnt — measured on held-out digits — and explore any model's latent "
+    "space on a map.",
+    SECTIONS, key="cl_section")
 
 if section == "2-D toy":
     st.caption("Pick points and a method. The background shows which cluster would claim each "

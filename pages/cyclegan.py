@@ -1,18 +1,16 @@
 """CycleGAN: image-to-image translation without paired data."""
 
-import streamlit as st
-
 from unsup.ui import cyclegan as ui
-
-st.title("CycleGAN")
-st.caption("Two generators translate between domains A and B (G_AB: A → B, G_BA: B → A) and "
-           "two discriminators judge each domain, trained on images that are *not* in pairs. What "
-           "keeps a translation faithful is cycle consistency (Zhu et al. 2017): "
-           "G_BA(G_AB(a)) ≈ a and G_AB(G_BA(b)) ≈ b.")
+from unsup.ui.registry import page_header
 
 SECTIONS = ["Translate", "Grid", "Label flips", "Training timelapse", "Metrics", "Train"]
-section = st.segmented_control("Section", SECTIONS, default="Translate", key="cg_section",
-                               label_visibility="collapsed") or "Translate"
+section = page_header(
+    "CycleGAN",
+    "Two generators translate between domains A and B (G_AB: A → B, G_BA: B → A) and "
+    "two discriminators judge each domain, trained on images that are *not* in pairs. What "
+    "keeps a translation faithful is cycle consistency (Zhu et al. 2017): "
+    "G_BA(G_AB(a)) ≈ a and G_AB(G_BA(b)) ≈ b.",
+    SECTIONS, key="cg_section")
 
 if section == "Translate":
     ui.translate_section()

@@ -22,3 +22,15 @@ def all_pages() -> list[PageInfo]:
 
 
 PAGES = all_pages()
+
+
+def page_header(title: str, caption: str, sections: list[str], key: str) -> str:
+    """A page's title, its one-paragraph explanation and its section switcher (the first
+    section is the default, and comes back when the user clicks the chosen one off); returns
+    the section to show."""
+    import streamlit as st
+
+    st.title(title)
+    st.caption(caption)
+    return st.segmented_control("Section", sections, default=sections[0], key=key,
+                                label_visibility="collapsed") or sections[0]
