@@ -119,7 +119,10 @@ LAMBDA_B_DIGITS = 1.0
 holds far more than the digit: with λ_B = 10, G_AB(G_BA(b)) must rebuild the photograph, so
 G_BA hides it in the clean digit it draws, as extra strokes that change what the digit reads as
 (measured: 29% of held-out digits flipped B → A). The digit itself is taught to G_BA by the other
-cycle, G_BA(G_AB(a)) = a, which needs no hidden information."""
+cycle, G_BA(G_AB(a)) = a, which needs no hidden information. Measured with λ_B = 1 (5,000 steps,
+250 held-out digits each way): label kept B → A 93.2% (71.2% with λ_B = 10), A → B 88.4%
+(91.6%), paired error B → A 0.039 (0.070) and A → B 0.256 (0.299); the B cycle, which no longer
+has to carry the photograph, rebuilds it less well: 0.148 (0.115)."""
 NORM = {"digits": "instance", "photos": "batch", "upload": "batch"}
 """Normalisation of each pair's models (see the module docstring's measurements); uploaded
 sets are usually photographs, so they get the photo pair's."""
