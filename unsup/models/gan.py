@@ -147,7 +147,10 @@ class DCGANConfig(GANCommon):
     the side set to the middle grey). On a small data set D otherwise learns the training
     images by heart; because G's samples pass through the same random transforms and the
     transforms are differentiable, G still learns the unaugmented images. Scoring images
-    (:meth:`d_output`) sees them unaugmented."""
+    (:meth:`d_output`) sees them unaugmented. Measured on the best recipe (width 32, spectral
+    norm, 12,000 steps, 4,500 digits): "translation,cutout" ended at a classifier-space Fréchet
+    distance of 77.2 (5.5x the real-data floor) against 57.7 (4.1x) without, so the shipped
+    recipe leaves it off; at this budget D did not overfit enough for it to pay."""
     timelapse_frames: int = 0
     """Fixed-noise timelapse: how many frames the checkpoint keeps (0 = none). Frames are taken
     every ``timelapse_every`` steps from step 0 on; when the store is full, every other frame

@@ -140,8 +140,7 @@ PRESETS = (
            "(about 24 minutes on one thread: over the loss families' 10-minute budget); the "
            "DCGAN's optimiser, data, averaging and timelapse.", "dcgan", 12_000,
            dict(IMAGE_RECIPES["ns"], **dict(IMAGE_COMMON, width=32), loss="ns",
-                spectral_norm=True, augment="translation,cutout"), "mnist",
-           checkpoint_every=1_000),
+                spectral_norm=True), "mnist", checkpoint_every=1_000),
     Preset("pggan-mnist-ns", "Progressive GAN (NS GAN) on MNIST",
            "Progressive growing (Karras et al. 2018): G and D start at 7×7 px; 14×14 and then "
            "28×28 blocks fade in over 1,250 steps each, with 1,250 steps at each size. NS loss "
