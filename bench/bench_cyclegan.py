@@ -93,7 +93,8 @@ def main() -> None:
         if checkpoints.weights_path(card).exists():
             c = checkpoints.read_card(checkpoints.weights_path(card))
             recorded = (f"; card: {float(c.get('seconds') or 0) / 60:.1f} min on "
-                        f"{(c.get('extra') or {}).get('threads', '?')} thread(s)")
+                        f"{(c.get('extra') or {}).get('threads', c.get('threads', '?'))} thread(s), "
+                        "cores shared")
         rows.append((f"train {preset.name} ({cfg['norm']} norm): {preset.steps:,} steps × step "
                      f"time (1 thread {steps_s[1]:.2f} s, 2 threads {steps_s[2]:.2f} s; the "
                      "faster)", f"{best:.2f} s × {preset.steps:,} = {minutes:.1f} min{recorded}",

@@ -70,8 +70,9 @@ def main() -> None:
                  "p50 / p95", f"{p50 * 1e3:.0f} / {pct(steps, 95) * 1e3:.0f} ms", "", ""))
     rows.append((f"shipped preset {preset.name}: {preset.steps:,} steps at that rate",
                  f"{shipped_min:.0f} min", "≤ 120 min", "ok" if shipped_min <= 120 else "over"))
-    rows.append((f"on-demand default run: {R.DEFAULT_JOB_STEPS:,} steps at that rate",
-                 f"{job_min:.0f} min", "≤ 20 min", "ok" if job_min <= 20 else "over"))
+    rows.append((f"on-demand default run, all {R.DEFAULT_JOB_STEPS:,} steps at that rate (the "
+                 "issue's target is the time to ≤ 10% error: keypoints_curve below)",
+                 f"{job_min:.0f} min", "", ""))
 
     model = R.shipped_model()
     which = f"shipped {preset.name}" if model is not None else "untrained, same architecture"

@@ -60,10 +60,10 @@ SHIPPED_STEPS = 20_000
 """Steps of the shipped preset (checkpoints every 1,000, resumable).
 
 Step time measured here (64 px, K = 10, batches of 32 pairs, data rendering included): 0.45 s
-on one thread with both cores busy with two other trainings; 0.255 s on one thread at load
-1.6 (issue 14's notes); the issue measured 0.141 s with 2 threads on 2 idle cores. 20,000 steps
-are therefore about 47 min on 2 idle cores, 85 min on one thread of a half-busy machine, and
-stay under the 2-hour budget down to 0.36 s a step.
+on one thread with both cores busy with two other trainings; 0.29-0.35 s on one thread with the
+other core busy; 0.177-0.189 s with 2 threads on 2 idle cores (bench/bench_keypoints.py; the
+issue measured 0.141 s). 20,000 steps are therefore about an hour on 2 idle cores; the shipped
+run took 101 min, 16,000 steps on one thread beside other trainings and 4,000 on two.
 
 Error curve of this recipe (held-out faces, % of the inter-ocular distance; the mean-shape
 baseline is 35.8%), measured on one thread (1,000 train faces fitted, 500 held out): step 100
@@ -82,8 +82,9 @@ DEFAULT_JOB_STEPS = 7_000
 minutes on 2 cores). It is the shipped recipe, seed and data, so its first steps are the shipped
 run's, whose held-out error was measured every 1,000 steps (one thread, cores shared): 12.2% at
 1,000, 11.1% at 2,000 and 3,000, 10.7% at 4,000, 9.9% at 5,000 and 6,000, 8.4% at 7,000 (see
-bench/RESULTS.md). 7,000 steps take about 16.5 min at the 0.141 s a step measured on 2 idle
-cores, several times longer on shared ones."""
+bench/RESULTS.md). At the 0.177-0.189 s a step bench/bench_keypoints.py measured on 2 idle
+cores, it passes 10% after about 15 minutes (step 5,000) and ends after about 21 (with margin:
+8.4%); several times longer on shared cores."""
 
 PRESETS = (
     Preset("keypoints-faces", "Keypoints (K = 10) on cartoon faces",
