@@ -66,6 +66,8 @@ def test_defaults_follow_the_paper_and_bad_configs_are_refused():
         CycleGAN(CycleGANConfig.tiny(d_layers=3))
     with pytest.raises(ValueError, match="fewer layers"):  # a 1x1 map cannot be normalised
         CycleGAN(CycleGANConfig.tiny(d_layers=2))
+    with pytest.raises(ValueError, match="must be 0 or more"):
+        CycleGAN(CycleGANConfig.tiny(lambda_cycle_b=-1.0))
     m = CycleGAN(CycleGANConfig.tiny(image_size=12, d_layers=2))
     m.train_step(torch.rand(2, 2, 3, 12, 12))  # the smallest size that trains with 2 layers
     with pytest.raises(ValueError, match="pool_size"):

@@ -294,6 +294,10 @@ class CycleGAN(Model):
             raise ValueError(f"norm must be one of {', '.join(NORMS)}; got {c.norm!r}")
         if c.pool_size < 0:
             raise ValueError(f"pool_size must be 0 or more, got {c.pool_size}")
+        weights = (c.lambda_cycle, c.lambda_identity,
+                   c.lambda_cycle if c.lambda_cycle_b is None else c.lambda_cycle_b)
+        if min(weights) < 0:
+            raise ValueError("lambda_cycle, lambda_cycle_b and lambda_identity must be 0 or more")
         if c.image_size // 2 ** c.d_layers < 3:  # the last normalised map must be 2x2 or more
             raise ValueError(f"d_layers={c.d_layers} halves {c.image_size} px images too often "
                              "for a 4x4 patch score; use fewer layers")
@@ -477,6 +481,7 @@ class CycleGAN(Model):
             "cycle_b": lam_b * l1(rec_b, b),
         }
         if c.lambda_identity > 0:  # as the reference weighs them: G_BA(a) ~ a by λ_A·λ_id,
+            # G_AB(b) ~ b by λ_B·λ_id
             out["idt_a"] = c.lambda_cycle * c.lambda_identity * l1(self.g_ba(a), a)
             out["idt_b"] = lam_b * c.lambda_identity * l1(self.g_ab(b), b)
         else:
