@@ -207,7 +207,7 @@ def grid_section() -> None:
     m = min(len(pair.a_test), len(pair.b_test))
     if pair.name == "digits":
         ka = kb = R.display_order(m)[int(start):int(start) + int(n)]
-    else:  # each domain's most varied images first
+    else:  # each domain in its own order, the more varied half first
         ka = R.display_order(m, pair.a_test)[int(start):int(start) + int(n)]
         kb = R.display_order(m, pair.b_test)[int(start):int(start) + int(n)]
     a, b = pair.a_test[ka], pair.b_test[kb]
