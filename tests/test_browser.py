@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -478,22 +477,36 @@ def test_gan_page_lab_and_sample_grid(server, page):
         shot(page, f"gan-{section.lower().replace(' ', '-')}")
 
 
+def _png_bytes(arr) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(arr, np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def upload(page, path, shown: str, timeout=60_000):
+    """Put ``path`` in the main column's first file uploader and wait until ``shown`` appears
+    and the rerun it starts has finished."""
+    main = page.get_by_test_id("stMain")
+    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    main.get_by_text(shown).first.wait_for(timeout=timeout)
+    wait_idle(page)
+
+
 def test_cyclegan_train_section_takes_two_uploaded_image_sets(server, page, tmp_path):
     """Issue 15: the CycleGAN page opens, and its Train section reads an uploaded ZIP of images
     for domain A — a `../` member and a corrupt file are refused by name, the rest are shown."""
     import io
     import zipfile
 
-    from PIL import Image
-
     buf = io.BytesIO()
     rng = np.random.default_rng(0)
     with zipfile.ZipFile(buf, "w") as zf:
         for i in range(12):
-            img = Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
-            png = io.BytesIO()
-            img.save(png, format="PNG")
-            zf.writestr(f"a/{i:02d}.png", png.getvalue())
+            zf.writestr(f"a/{i:02d}.png", _png_bytes(rng.integers(0, 255, (40, 40, 3))))
         zf.writestr("../evil.png", b"not an image")
         zf.writestr("a/broken.png", b"\x89PNG broken")
     path = tmp_path / "domain_a.zip"
@@ -505,23 +518,11 @@ def test_cyclegan_train_section_takes_two_uploaded_image_sets(server, page, tmp_
     main = page.get_by_test_id("stMain")
     main.get_by_text("my two image sets").first.click()
     wait_idle(page)
-    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
-    main.get_by_text("first images, as the model will see them").first.wait_for(timeout=60_000)
-    wait_idle(page)
+    upload(page, path, "first images, as the model will see them")
     text = main.inner_text()
     assert "evil.png" in text and "broken.png" in text  # each refusal names the member
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "cyclegan-train-upload")
-
-
-def _png_bytes(arr) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(arr, np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def test_cyclegan_translates_an_uploaded_image(server, page, tmp_path):
@@ -537,9 +538,7 @@ def test_cyclegan_translates_an_uploaded_image(server, page, tmp_path):
     main = page.get_by_test_id("stMain")
     main.get_by_text("my own image").first.click()
     wait_idle(page)
-    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
-    main.get_by_text("Cycle error (lower is better)").first.wait_for(timeout=60_000)
-    wait_idle(page)
+    upload(page, path, "Cycle error (lower is better)")
     assert page.locator('[data-testid="stException"]').count() == 0
     img = main.locator('[data-testid="stImage"] img').first
     assert img.evaluate("i => i.naturalWidth") > 100
@@ -574,9 +573,7 @@ def test_keypoints_move_a_point_and_upload(server, page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "keypoints-moved")
     choose_section(page, "Upload")
-    main.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
-    main.get_by_text("Heat-maps of image #").first.wait_for(timeout=60_000)
-    wait_idle(page)
+    upload(page, path, "Heat-maps of image #")
     assert page.locator('[data-testid="stException"]').count() == 0
     assert main.locator('[data-testid="stImage"] img').first.evaluate(
         "i => i.naturalWidth") > 100  # the heat-map tiles

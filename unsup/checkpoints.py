@@ -362,15 +362,25 @@ def validate(weights: Path) -> tuple[dict[str, Any], str | None]:
     return card, problem
 
 
+_KINDS: dict[tuple, str | None] = {}
+
+
 def _of_other_kind(weights: Path, kind: str) -> bool:
     """True when the card of ``weights`` (its header only) names another kind than ``kind``, or
-    cannot be read (it would then be listed under no kind)."""
+    cannot be read (it would then be listed under no kind). Cached like :func:`validate`, by
+    path, size and modification time: a page rerun lists its models without reading files."""
     if weights.suffix != ".safetensors":
         return False
-    try:
-        return read_card(weights).get("kind") != kind
-    except (CheckpointError, OSError):
-        return True
+    st = weights.stat()
+    key = (str(weights), st.st_size, st.st_mtime_ns)
+    if key in _VALIDATED:
+        return _VALIDATED[key][0].get("kind") != kind
+    if key not in _KINDS:
+        try:
+            _KINDS[key] = read_card(weights).get("kind")
+        except CheckpointError:
+            _KINDS[key] = None
+    return _KINDS[key] != kind
 
 
 def _scan(folder: Path, source: str, recursive: bool, kind: str | None = None) -> list[Entry]:
@@ -382,8 +392,11 @@ def _scan(folder: Path, source: str, recursive: bool, kind: str | None = None) -
         for weights in sorted(folder.glob(pattern)):
             if weights.name.startswith("."):
                 continue  # a temp file of an atomic write
-            if kind is not None and _of_other_kind(weights, kind):
-                continue
+            try:
+                if kind is not None and _of_other_kind(weights, kind):
+                    continue
+            except OSError:
+                continue  # vanished while listing
             try:
                 card, problem = validate(weights)
             except OSError:
