@@ -80,3 +80,26 @@ def test_registry_lists_user_runs(tmp_path, monkeypatch):
     users = [e for e in checkpoints.list_models("conv_vae") if e.source == "user"]
     assert [e.name for e in users] == ["r1"] and users[0].title == "mine"
     assert checkpoints.load(users[0].path).step_ == 4
+
+
+def test_listing_one_kind_neither_builds_nor_rereads_the_others(tmp_path, monkeypatch):
+    """list_models(kind) validates (builds) only that kind's checkpoints, and a second listing
+    (a page rerun) reads no checkpoint file again."""
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path / "runs"))
+    m = ConvVAE(VAEConfig.tiny())
+    checkpoints.save(m, tmp_path / "runs" / "r1" / "model", checkpoints.make_card(m, step=4))
+    built, read = [], []
+    real_build, real_read = checkpoints.build_model, checkpoints.read_card
+    monkeypatch.setattr(checkpoints, "build_model",
+                        lambda card, *a, **k: built.append(card["kind"]) or real_build(card, *a, **k))
+    monkeypatch.setattr(checkpoints, "read_card",
+                        lambda w: read.append(str(w)) or real_read(w))
+    for cache in (checkpoints._VALIDATED, getattr(checkpoints, "_KINDS", {})):
+        cache.clear()  # cold caches: what a fresh server sees
+    assert [e.name for e in checkpoints.list_models("conv_vae") if e.source == "user"] == ["r1"]
+    assert built and set(built) <= {"conv_vae"}  # no other family's model was built
+    assert checkpoints.list_models("no_such_kind") == []
+    read.clear()
+    checkpoints.list_models("conv_vae")
+    checkpoints.list_models("no_such_kind")
+    assert read == []  # the rerun: kinds and validations come from the caches

@@ -313,3 +313,18 @@ def test_label_kept_bars_json():
     assert spec["data"][0]["y"] == [95.0, pytest.approx(98.2)]
     assert spec["data"][1]["y"] == [50.0, None]
     assert spec["layout"]["shapes"][0]["y0"] == 90.0
+
+
+def test_display_order_shows_the_more_varied_half_of_photos_first():
+    """Digits: a fixed shuffle. Photos and uploads: the same shuffle with the images whose pixels
+    vary most (at or above the median spread) first, so the page opens on a textured patch."""
+    rng = np.random.default_rng(0)
+    flat = np.full((6, 3, 8, 8), 0.5, np.float32) + rng.normal(0, 0.01, (6, 3, 8, 8))
+    busy = rng.random((6, 3, 8, 8)).astype(np.float32)
+    x = np.concatenate([flat, busy])  # indices 6..11 are the varied ones
+    order = R.display_order(12, x)
+    assert sorted(order.tolist()) == list(range(12))
+    assert set(order[:6].tolist()) == set(range(6, 12))
+    shuffle = R.display_order(12).tolist()
+    assert order[:6].tolist() == [i for i in shuffle if i >= 6]  # still in the fixed shuffle
+    assert np.array_equal(R.display_order(12), R.display_order(12))

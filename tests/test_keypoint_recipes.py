@@ -275,3 +275,12 @@ def test_heatmap_tiles_and_change_map():
     b[:, 1, 1] = 0.5
     c = viz.change_map(a, b)
     assert c.shape == (3, 4, 4) and c[0, 1, 1] == 1.0 and c[0].sum() == 1.0
+
+
+def test_a_short_row_of_tiles_keeps_the_tile_size_of_a_full_row():
+    """One uploaded image is drawn at the size of one tile of an 8-wide row, not blown up to the
+    page's width: the figure is no taller than a full row's."""
+    x = np.random.default_rng(0).random((8, 3, 64, 64)).astype(np.float32)
+    one = viz.tiles_figure(x[:1], ncols=8)
+    full = viz.tiles_figure(x, ncols=8)
+    assert one.layout.height == full.layout.height <= 300
