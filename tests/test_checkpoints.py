@@ -3,6 +3,7 @@
 import io
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,3 +104,17 @@ def test_listing_one_kind_neither_builds_nor_rereads_the_others(tmp_path, monkey
     checkpoints.list_models("conv_vae")
     checkpoints.list_models("no_such_kind")
     assert read == []  # the rerun: kinds and validations come from the caches
+
+
+def test_loading_a_checkpoint_imports_no_pandas_or_scipy_optimize():
+    """Loading a model imports every family; none may pull pandas or scipy.optimize in at
+    import time (about a second of every page's cold open)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from unsup import checkpoints, families; families.families(); "
+            "checkpoints.list_models(); "
+            "print(sorted(m for m in ('pandas', 'scipy.optimize') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
