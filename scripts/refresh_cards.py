@@ -2,11 +2,18 @@
 `python -m unsup eval` does, and store them in their cards (weights untouched).
 
     .venv/bin/python scripts/refresh_cards.py betavae-b1 adagvae-b1 ...
+    .venv/bin/python scripts/refresh_cards.py --standing-stats dcgan-mnist-ns ...
 
 Used once (2026-11-28) for the five β-VAE checkpoints, whose cards had been measured on the
 in-memory model at the end of training: its channels-last weights gave codes that differ from the
 loaded model's in the last bits, enough to move the BetaVAE score by one vote of 5,000.
 `train_preset` now measures the model loaded back from its file, so new cards need no refresh.
+
+``--standing-stats`` (image GANs with a generator average): first recompute the averaged
+generator's BatchNorm statistics (:meth:`unsup.models.gan._GAN.refresh_ema_stats`), exactly as
+training now does before every save; its weights stay as they are. Used once (2026-11-29) for
+the shipped image GANs, trained while the average still copied the trained generator's
+statistics.
 """
 
 import sys
@@ -16,21 +23,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from unsup import checkpoints, families, paths  # noqa: E402
 
+STANDING_NOTE = ("BatchNorm statistics of the averaged generator recomputed after training "
+                 "(standing statistics, scripts/refresh_cards.py --standing-stats, 2026-11-29)")
 
-def refresh(name: str) -> dict:
+
+def refresh(name: str, standing_stats: bool = False) -> dict:
     family, _ = families.of_preset(name)
     path = checkpoints.weights_path(paths.SHIPPED_DIR / name)
     model = checkpoints.load(path)
+    card = dict(model.card_)
+    if standing_stats:
+        model.refresh_ema_stats()
+        model.round_to_stored()  # measured as it will be stored
+        card["note"] = STANDING_NOTE
     metrics = dict(family.evaluate(model))
     extra = metrics.pop("extra_metrics", None)
-    card = dict(model.card_)
     card["metrics"] = metrics
     if extra:
         card["extra_metrics"] = extra
-    checkpoints.save(model, path, card, optimizer=False)
+    checkpoints.save(model, path, card, optimizer=False, compact=standing_stats)
     return metrics
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        print(name, refresh(name), flush=True)
+    args = sys.argv[1:]
+    standing = "--standing-stats" in args
+    for name in (a for a in args if a != "--standing-stats"):
+        print(name, refresh(name, standing), flush=True)

@@ -197,8 +197,6 @@ def test_generator_average_follows_the_generator_and_draws_the_samples(images):
     m.train_step(images[:8])
     for e, b, p in zip(m.generator_ema.parameters(), before, m.generator.parameters()):
         assert torch.allclose(e, 0.5 * b + 0.5 * p.detach(), atol=1e-6)  # one step of the average
-    for e, b in zip(m.generator_ema.buffers(), m.generator.buffers()):
-        assert torch.equal(e, b)  # BatchNorm statistics are copied
     z = torch.randn(3, m.config.n_latent)
     m.eval()
     with torch.no_grad():
@@ -207,6 +205,50 @@ def test_generator_average_follows_the_generator_and_draws_the_samples(images):
     assert not hasattr(G.DCGAN(G.DCGANConfig.tiny()), "generator_ema")  # off by default
     with pytest.raises(ValueError, match="g_ema"):
         G.DCGAN(G.DCGANConfig.tiny(g_ema=1.0))
+
+
+def test_generator_average_draws_with_its_own_standing_batchnorm_statistics(images):
+    """The averaged generator's BatchNorm statistics are those of its own weights on fresh
+    noise (Brock et al. 2019's standing statistics), recomputed by hand here; drawing samples
+    does not change what training does next; a loaded checkpoint keeps the stored ones."""
+    m = G.DCGAN(G.DCGANConfig.tiny(g_ema=0.5))
+    for _ in range(2):
+        m.train_step(images[:8])
+    bn = m.generator_ema[2]  # the first BatchNorm, after the dense layer and the reshape
+    rand = torch.Generator().manual_seed(G.EMA_STATS_SEED)
+    means, variances = [], []
+    with torch.no_grad():
+        for _ in range(G.EMA_STATS_BATCHES):
+            h = m.generator_ema[:2](torch.randn(G.EMA_STATS_BATCH, m.config.n_latent,
+                                                generator=rand))
+            means.append(h.mean((0, 2, 3)))
+            variances.append(h.transpose(0, 1).flatten(1).var(1))  # unbiased, as BatchNorm's
+    state = m.state_dict()  # brings the statistics up to date first
+    assert torch.allclose(state["generator_ema.2.running_mean"], torch.stack(means).mean(0),
+                          atol=1e-5)
+    assert torch.allclose(state["generator_ema.2.running_var"], torch.stack(variances).mean(0),
+                          rtol=1e-4)
+    assert bn.momentum == m.generator[2].momentum  # the training momentum is put back
+    # the trained generator keeps its own running statistics: they differ
+    assert not torch.allclose(m.generator[2].running_mean, bn.running_mean)
+
+    # sampling in between does not change the training trajectory
+    a, b = G.DCGAN(G.DCGANConfig.tiny(g_ema=0.5)), G.DCGAN(G.DCGANConfig.tiny(g_ema=0.5))
+    for step in range(3):
+        a.train_step(images[:8])
+        b.train_step(images[:8])
+        a.sample(5, seed=step)
+    sa, sb = a.state_dict(), b.state_dict()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+    # loading takes the stored statistics as they are (a later update makes them stale again)
+    c = G.DCGAN(G.DCGANConfig.tiny(g_ema=0.5))
+    doctored = {k: (v + 1.0 if k == "generator_ema.2.running_mean" else v)
+                for k, v in sa.items()}
+    c.load_state_dict(doctored)
+    assert torch.equal(c.state_dict()["generator_ema.2.running_mean"],
+                       doctored["generator_ema.2.running_mean"])
 
 
 @pytest.mark.slow

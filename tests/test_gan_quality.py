@@ -18,12 +18,11 @@ pytestmark = pytest.mark.slow
 GRID_MODES_REACHED = 20
 """Grid modes (of 25) the shipped grid model must keep; see its card and the README for the
 measured value."""
-FD_RATIO_REACHED = 4.5
-"""The best shipped image model's classifier-space Fréchet distance, as a multiple of the
-real-data floor (train split vs test split), must stay under this. Measured: 4.1x for
-`dcgan-mnist-best` (width 32, spectral norm, 12,000 steps) and 4.4x for the progressive GAN;
-the width-16 loss families level off at 7-33x. The issue's target is 3x: not reached within
-about 10 minutes of 2-core CPU a model here, and the README says so."""
+FD_RATIO_REACHED = 3.0
+"""The issue's bar: the best shipped image model's classifier-space Fréchet distance, as a
+multiple of the real-data floor (train split vs test split), stays within 3x. Measured: 2.80x
+for `dcgan-mnist-best` (width 32, spectral norm, 12,000 steps) once its averaged generator draws
+with its own BatchNorm statistics (4.10x while it copied the trained generator's)."""
 
 
 @pytest.fixture(autouse=True)
@@ -130,16 +129,23 @@ def test_progressive_gan_reached_full_size_and_draws_digits():
 
 def test_vaegan_is_sharper_than_the_vae_and_still_reconstructs():
     """The autoencoder frontier, on held-out digits: the VAE-GAN's samples and reconstructions
-    are sharper than the VAE's (the blur the adversarial loss removes), and it still
-    reconstructs held-out digits (pixel L1 well under an untrained model's). Measured: sample
-    sharpness 0.081 vs the VAE's 0.060 (real digits 0.067), reconstruction L1 0.077 (the VAE's
-    0.031). Its samples are *not* nearer the real digits in the classifier's feature space than
-    the VAE's at this budget (Fréchet 256 vs 163); the README reports that too."""
+    are sharper than the VAE's (the blur the adversarial loss removes) and its samples' sharpness
+    is nearer the real digits'; its samples are nearer the real digits in the classifier's
+    feature space too; and it still reconstructs held-out digits (pixel L1 well under an
+    untrained model's). Measured: sample sharpness 0.069 vs the VAE's 0.060 (real test digits
+    0.067), Fréchet (clf) 141 vs 163, reconstruction L1 0.037 (the VAE's 0.031).
+
+    (Before the averaged generator got its own BatchNorm statistics, 2026-11-29, its samples
+    were grainy — sharpness 0.081, over the real digits' — and this test asked for 1.2x the
+    VAE's sharpness; Fréchet was 256, worse than the VAE's.)"""
     vae = checkpoints.load(paths.SHIPPED_DIR / "vae-mnist-16d")
     vg = shipped("vaegan-mnist")
     f = R.frontier(vae, None, vg)
-    assert f["VAE-GAN"]["sharpness"] > 1.2 * f["VAE"]["sharpness"], f
+    real = f["real test digits"]["sharpness"]
+    assert f["VAE-GAN"]["sharpness"] > f["VAE"]["sharpness"], f
+    assert abs(f["VAE-GAN"]["sharpness"] - real) < abs(f["VAE"]["sharpness"] - real), f
     assert f["VAE-GAN"]["recon_sharpness"] > f["VAE"]["recon_sharpness"], f
+    assert f["VAE-GAN"]["fd"] < f["VAE"]["fd"], f
     assert f["VAE-GAN"]["recon_l1"] < 0.1, f
     untrained = type(vg)(vg.config)
     x = R.test_images()[:200]

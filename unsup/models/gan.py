@@ -150,7 +150,9 @@ class DCGANConfig(GANCommon):
     (:meth:`d_output`) sees them unaugmented. Measured on the best recipe (width 32, spectral
     norm, 12,000 steps, 4,500 digits): "translation,cutout" ended at a classifier-space Fréchet
     distance of 77.2 (5.5x the real-data floor) against 57.7 (4.1x) without, so the shipped
-    recipe leaves it off; at this budget D did not overfit enough for it to pay."""
+    recipe leaves it off; at this budget D did not overfit enough for it to pay. (Both runs
+    were scored before the averaged generator got its own BatchNorm statistics, which took the
+    run without augmentation to 39.4, 2.8x.)"""
     timelapse_frames: int = 0
     """Fixed-noise timelapse: how many frames the checkpoint keeps (0 = none). Frames are taken
     every ``timelapse_every`` steps from step 0 on; when the store is full, every other frame
@@ -178,6 +180,16 @@ def _check(cfg: GANCommon) -> None:
     if cfg.d_steps < 1 or cfg.g_steps < 1:
         raise ValueError(f"d_steps and g_steps must be at least 1 (got {cfg.d_steps}, "
                          f"{cfg.g_steps})")
+
+
+EMA_STATS_BATCHES = 4
+"""Batches of noise the averaged generator's BatchNorm statistics are averaged over."""
+EMA_STATS_BATCH = 256
+"""Noise vectors in each of those batches (4 x 256 = 1,024 samples: measured on
+``dcgan-mnist-best``, 512, 1,024, 2,048 and 4,096 samples gave Fréchet distances within 0.1%
+of each other; 1,024 take 0.2-0.7 s on one thread at width 32)."""
+EMA_STATS_SEED = 7_919
+"""Seed of that noise (fixed: equal weights give equal statistics)."""
 
 
 AUGMENTATIONS = ("translation", "cutout")
@@ -282,18 +294,73 @@ class _GAN(Model):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """G(z) in data space: points (n, d), or images in [0, 1] (n, c, side, side). With
         ``g_ema`` > 0, G is the moving average of the generator's weights."""
-        gen = self.generator_ema if self.config.g_ema > 0 else self.generator
+        if self.config.g_ema > 0:
+            self._fresh_ema()
+            gen = self.generator_ema
+        else:
+            gen = self.generator
         return self._from_model(gen(z))
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        """θ_ema <- d θ_ema + (1 - d) θ after a generator update; buffers (BatchNorm's running
-        statistics) are copied."""
+        """θ_ema <- d θ_ema + (1 - d) θ after a generator update. The averaged generator's
+        BatchNorm statistics are then stale: :meth:`refresh_ema_stats` recomputes them before
+        anything draws from it or reads its state."""
         d = self.config.g_ema
         for pe, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
             pe.lerp_(p.detach(), 1.0 - d)
-        for be, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            be.copy_(b)
+        self._ema_stale = True
+
+    @torch.no_grad()
+    def refresh_ema_stats(self) -> None:
+        """Standing statistics (Brock et al. 2019) of the averaged generator: its BatchNorm
+        running means and variances, recomputed as the average over
+        :data:`EMA_STATS_BATCHES` batches of :data:`EMA_STATS_BATCH` fresh noise vectors (a
+        fixed seed, so the same weights always give the same statistics; the model's own
+        random stream is not touched).
+
+        Copying the trained generator's running statistics instead, as this model did until
+        2026-11-29, normalises the averaged weights' activations with statistics of other
+        weights: measured on ``dcgan-mnist-best``, the classifier-space Fréchet distance of
+        its samples fell from 57.7 to 39.4 (the evaluation's 4,500 samples), with no retraining."""
+        self._ema_stale = False
+        if self.config.g_ema <= 0:
+            return
+        gen = self.generator_ema
+        norms = [m for m in gen.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        was = gen.training
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the batches below
+        rand = torch.Generator().manual_seed(EMA_STATS_SEED)
+        gen.train()
+        try:
+            for _ in range(EMA_STATS_BATCHES):
+                gen(torch.randn(EMA_STATS_BATCH, self.config.n_latent, generator=rand)
+                    .to(self.device))
+        finally:
+            gen.train(was)
+            for m, mom in zip(norms, momenta):
+                m.momentum = mom
+
+    def _fresh_ema(self) -> None:
+        if getattr(self, "_ema_stale", False):
+            self.refresh_ema_stats()
+
+    def state_dict(self, *args, **kwargs):
+        """The state, with the averaged generator's statistics brought up to date first (so
+        every checkpoint holds the statistics its weights draw with)."""
+        self._fresh_ema()
+        return super().state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        """Load a state; its averaged generator's statistics are taken as they are stored."""
+        out = super().load_state_dict(state_dict, *args, **kwargs)
+        self._ema_stale = False
+        return out
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:

@@ -178,6 +178,10 @@ class ProgressiveGAN(DCGAN):
         self._set_stage(self.step_)
         return super().decode(z)
 
+    def refresh_ema_stats(self) -> None:
+        self._set_stage(self.step_)  # the statistics of the stage samples are drawn at
+        super().refresh_ema_stats()
+
 
 # -- VAE-GAN ------------------------------------------------------------------------------------
 @dataclass
