@@ -105,8 +105,9 @@ DIGIT_STEPS = 10_000
 decaying to 0). Measured (λ_B = 2, 250 held-out digits each way): after 5,000 steps it kept
 93.2% of labels A → B and 89.2% B → A; after 10,000, 95.6% and 93.6%, with cycle L1 of B
 0.120 (0.125 at 5,000) and paired error B → A 0.033 (0.040). The same recipe with seed 1 (not
-shipped; run once to see the spread): 95.2% and 90.8%, cycle B 0.127. About 22 minutes on 2
-idle cores (the issue allows 30; ``bench/bench_cyclegan.py`` measures it)."""
+shipped; run once to see the spread): 95.2% and 90.8%, cycle B 0.127; the CLI rerun on 2 idle
+threads: 97.2% and 92.0%, cycle B 0.118, in 19.4 minutes end to end (the issue allows 30;
+``bench/bench_cyclegan.py`` measures the step time)."""
 CLF_STEPS = 2_000
 """Steps of each shipped domain classifier (batches of 64). Measured (width 32, one thread):
 the MNIST-M classifier reads 95.6% of the held-out MNIST-M digits after 500 steps, 96.8% after
