@@ -244,6 +244,7 @@ def test_generator_average_draws_with_its_own_standing_batchnorm_statistics(imag
 
     # loading takes the stored statistics as they are (a later update makes them stale again)
     c = G.DCGAN(G.DCGANConfig.tiny(g_ema=0.5))
+    c.train_step(images[:8])  # its own statistics are stale now
     doctored = {k: (v + 1.0 if k == "generator_ema.2.running_mean" else v)
                 for k, v in sa.items()}
     c.load_state_dict(doctored)
