@@ -22,9 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from unsup import checkpoints, families, paths  # noqa: E402
+from unsup.recipes.gan import STANDING_STATS_NOTE  # noqa: E402
 
-STANDING_NOTE = ("BatchNorm statistics of the averaged generator recomputed after training "
-                 "(standing statistics, scripts/refresh_cards.py --standing-stats, 2026-11-29)")
 
 
 def refresh(name: str, standing_stats: bool = False) -> dict:
@@ -35,7 +34,7 @@ def refresh(name: str, standing_stats: bool = False) -> dict:
     if standing_stats:
         model.refresh_ema_stats()
         model.round_to_stored()  # measured as it will be stored
-        card["note"] = STANDING_NOTE
+        card["note"] = STANDING_STATS_NOTE
     metrics = dict(family.evaluate(model))
     extra = metrics.pop("extra_metrics", None)
     card["metrics"] = metrics

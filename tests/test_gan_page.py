@@ -225,6 +225,20 @@ def test_timelapse_plays_the_saved_frames_and_exports_a_gif(user_models):
     assert at.get("download_button")
 
 
+def test_timelapse_recorded_with_the_old_statistics_says_so(user_models):
+    runs = paths.runs_dir()
+    m = checkpoints.load(runs / "gan-page-dcgan" / "model")
+    card = dict(m.card_, note=R.STANDING_STATS_NOTE, title="refreshed DCGAN")
+    checkpoints.save(m, runs / "gan-page-refreshed" / "model", card, optimizer=False)
+    try:
+        for name, flagged in (("gan-page-refreshed", True), ("gan-page-dcgan", False)):
+            at = run_page("Timelapse", gl_model=name)
+            assert not at.exception, at.exception
+            assert any("before 2026-11-29" in c.value for c in at.caption) == flagged, name
+    finally:
+        shutil.rmtree(runs / "gan-page-refreshed", ignore_errors=True)
+
+
 def test_timelapse_of_a_model_without_frames_says_so(user_models, tmp_path):
     runs = paths.runs_dir()
     m = G.DCGAN(G.DCGANConfig(width=4, n_latent=8, batch_size=16))

@@ -75,6 +75,13 @@ this small autoencoder (width 16) and γ = 0.5 (or 0.7) the generator never got 
 (measured: 8,000 steps, one digit class, Fréchet (clf) 2,822); with γ = 1.0, k_t rose (0.09 by
 2,000 steps) and all ten digits appeared."""
 
+STANDING_STATS_NOTE = ("BatchNorm statistics of the averaged generator recomputed after "
+                       "training (standing statistics, scripts/refresh_cards.py "
+                       "--standing-stats, 2026-11-29)")
+"""The card note of a checkpoint trained while the averaged generator still copied the trained
+generator's BatchNorm statistics, and brought up to date afterwards: its weights and statistics
+are current, but its timelapse frames were drawn the old way (the page says so)."""
+
 IMAGE_WIDTH = 16
 """Base channel count of every shipped image GAN (G: 64, 32, 16 channels)."""
 IMAGE_COMMON = dict(width=IMAGE_WIDTH, g_ema=0.999, timelapse_frames=33, timelapse_every=100)

@@ -521,6 +521,11 @@ def timelapse_section() -> None:
     if model.kind == "pggan":
         st.caption("Progressive growing: the first frames are 7×7 px images (drawn at full "
                    "size), then the 14×14 and 28×28 blocks fade in.")
+    if (entry.card or {}).get("note") == R.STANDING_STATS_NOTE:
+        st.caption("These frames were drawn while training, before 2026-11-29, when the "
+                   "averaged generator still used the trained generator's BatchNorm statistics. "
+                   "The model itself is up to date, so today's samples look a little cleaner "
+                   "than its last frame; retraining records the frames the new way.")
 
 
 # -- the autoencoder frontier -------------------------------------------------------------------
