@@ -36,6 +36,9 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     try:
         model = ConvVAE(_config(8))  # 8 per process: a global batch of 16
         fit(model, _data(), steps=6, checkpoint_path=out, device="cpu", log_every=1)
+        # leave together: a rank that tore its group down while rank 0 was still writing the
+        # checkpoint once aborted in gloo ("terminate called without an active exception")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
