@@ -524,8 +524,8 @@ def timelapse_section() -> None:
     if (entry.card or {}).get("note") == R.STANDING_STATS_NOTE:
         st.caption("These frames were drawn while training, before 2026-11-29, when the "
                    "averaged generator still used the trained generator's BatchNorm statistics. "
-                   "The model itself is up to date, so today's samples look a little cleaner "
-                   "than its last frame; retraining records the frames the new way.")
+                   "The model itself is up to date, so what it draws today can differ from "
+                   "its last frame; retraining records the frames the new way.")
 
 
 # -- the autoencoder frontier -------------------------------------------------------------------
