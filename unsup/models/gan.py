@@ -282,6 +282,7 @@ class _GAN(Model):
             self._build()
         if config.g_ema > 0:  # the averaged generator: weights in checkpoints, never trained
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self._ema_stale = False  # the averaged generator's BatchNorm statistics need a refresh
         # BEGAN's equilibrium control k_t, a buffer so that checkpoints carry it
         self.register_buffer("began_k", torch.zeros(()))
         self._opt_g: torch.optim.Optimizer | None = None
@@ -347,7 +348,7 @@ class _GAN(Model):
                 m.momentum = mom
 
     def _fresh_ema(self) -> None:
-        if getattr(self, "_ema_stale", False):
+        if self._ema_stale:
             self.refresh_ema_stats()
 
     def state_dict(self, *args, **kwargs):
