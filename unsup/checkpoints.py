@@ -110,6 +110,25 @@ def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: boo
     return path
 
 
+def update_card(weights: str | Path, expect_step: int | None = None, **fields: Any
+                ) -> dict[str, Any]:
+    """Write ``fields`` into the card of the checkpoint ``weights`` (embedded card and JSON
+    copy), leaving its tensors byte-for-byte as they are; returns the new card. Atomic like
+    :func:`save`. ``expect_step``: refuse (CheckpointError) if the checkpoint has moved on to
+    another step meanwhile (a measurement of step s must not land on the weights of step t)."""
+    weights = weights_path(weights)
+    data = weights.read_bytes()
+    tensors, card = read_checkpoint_bytes(data)
+    if expect_step is not None and int(card.get("step", -1)) != int(expect_step):
+        raise CheckpointError(f"{weights.name} moved on to step {card.get('step')} while it "
+                              f"was measured at step {expect_step}; measure it again.")
+    card = {**card, **fields}
+    meta = {CARD_KEY: json.dumps(card, ensure_ascii=False)}
+    atomic_write_bytes(weights, st_save_bytes(tensors, metadata=meta))
+    atomic_write_json(weights.with_suffix(".json"), card)
+    return card
+
+
 def optimizer_files(weights: str | Path) -> list[Path]:
     """Every optimizer-state file of the checkpoint ``weights`` (current and stale ones)."""
     weights = weights_path(weights)
@@ -292,6 +311,12 @@ class Entry:
         return self.card.get("title") or self.name
 
     @property
+    def folder(self) -> str:
+        """Where a user run lives, as the user knows it: its run folder's name (a page never
+        shows the server's paths); a shipped model's file name."""
+        return self.path.name if self.source == "shipped" else self.path.parent.name
+
+    @property
     def mtime(self) -> float:
         return self.path.stat().st_mtime
 
@@ -392,6 +417,8 @@ def _scan(folder: Path, source: str, recursive: bool, kind: str | None = None) -
         for weights in sorted(folder.glob(pattern)):
             if weights.name.startswith("."):
                 continue  # a temp file of an atomic write
+            if not _is_checkpoint_file(weights):
+                continue  # e.g. a run's stored uploads (data.npz, domains.npz)
             try:
                 if kind is not None and _of_other_kind(weights, kind):
                     continue
@@ -410,6 +437,17 @@ def _scan(folder: Path, source: str, recursive: bool, kind: str | None = None) -
     return out
 
 
+def _is_checkpoint_file(path: Path) -> bool:
+    """True for a file that may hold a model: any ``.safetensors``, and an ``.npz`` only with a
+    card (``.json``) beside it. A topic model is always saved with its card (a save that cannot
+    write the card removes the arrays too), while a run's other arrays (the uploaded images a
+    run keeps to resume on them, ``data.npz`` / ``domains.npz``) have none: they are data, not
+    checkpoints, and are neither listed nor reported as broken."""
+    if path.suffix != ".npz":
+        return True
+    return path.with_suffix(".json").is_file()
+
+
 def _same_as_last(best: Path) -> bool:
     """True when a run's "best so far" copy holds the same step as its last checkpoint."""
     last = best.with_name(best.name.replace(".best.safetensors", ".safetensors"))
@@ -420,16 +458,27 @@ def _same_as_last(best: Path) -> bool:
 
 
 def _unique_names(entries: list[Entry], root: Path) -> None:
-    """Give every entry a name no other has: a user run whose card name is taken (by a shipped
-    model or an earlier run) is named ``run:<its path under the runs folder>`` instead."""
+    """Give every entry a name no other has. Names are handed out in ``entries``' order, except
+    that usable checkpoints come before broken ones and a run's last checkpoint before its
+    "best so far" copy, so that neither a broken file nor a copy takes the name of the model it
+    sits beside. A user run whose name is taken (by a shipped model or an earlier run) is named
+    ``run:<its folder under the runs folder>`` (``run:<folder>/<file>`` for a file other than
+    the run's ``model``)."""
     seen: set[str] = set()
-    for e in entries:
+    order = sorted(range(len(entries)), key=lambda i: (
+        entries[i].problem is not None, entries[i].path.name.endswith(".best.safetensors"), i))
+    for e in (entries[i] for i in order):
         if e.name in seen and e.source == "user":
             try:
-                rel = e.path.relative_to(root).with_suffix("").as_posix()
+                rel = e.path.relative_to(root).with_suffix("")
             except ValueError:
-                rel = e.path.with_suffix("").as_posix()
-            e.name = f"run:{rel}"
+                rel = e.path.with_suffix("")
+            if rel.name == "model" and len(rel.parts) > 1:
+                rel = rel.parent
+            e.name = f"run:{rel.as_posix()}"
+            if e.name in seen:
+                e.name = f"run:{e.path.relative_to(root).with_suffix('').as_posix()}" if (
+                    e.path.is_relative_to(root)) else f"run:{e.path.with_suffix('').as_posix()}"
         seen.add(e.name)
 
 

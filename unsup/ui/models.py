@@ -32,4 +32,5 @@ def broken_runs_note(kinds: tuple[str, ...]) -> None:
     if bad:
         with st.expander(f"{len(bad)} run(s) could not be read"):
             for e in bad:
-                st.caption(f"~~{md(e.name)}~~ — {md(e.problem)} ({md(e.path)})")
+                st.caption(f"~~{md(e.title)}~~ — {md(e.problem)} (run folder "
+                           f"{md(e.folder)})")
