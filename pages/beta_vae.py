@@ -101,7 +101,7 @@ elif section == "Metrics":
     rows = ui.sweep_rows(items)
     if len(rows) >= 2:
         st.plotly_chart(viz.sweep_figure(rows), key="bv_sweep")
-        st.caption(ui.sweep_caption(rows))
+        st.caption(md(ui.sweep_caption(rows)))
     else:
         st.info("The β sweep appears once two models have metrics (`python -m unsup eval`).")
 

@@ -5,18 +5,19 @@ import streamlit as st
 
 from unsup.ui import clustering as ui
 from unsup.ui.registry import page_header
+from unsup.ui.text import safe
 
 SECTIONS = ["2-D toy", "MNIST table", "Eigen-images", "Atlas"]
 section = page_header(
     "Clustering & latent atlas",
-    "Clustering finds the hidden class labels of the data. K-means finds the means and "
-    "assigns each point to the nearest one; a Gaussian mixture (GMM) also learns each "
-    "cluster's covariance and assigns softly; a Dirichlet-process mixture, the limit of "
-    "the Chinese restaurant process, even chooses K. But a clustering is only as good as "
-    "its distance: pixel-wise L2 is too low-level (\"a white cat is more similar to a "
-    "white dog than to an orange cat\"). Compare raw pixels, PCA and the codes the "
-    "autoencoders learnt — measured on held-out digits — and explore any model's latent "
-    "space on a map.",
+    safe("Clustering finds the hidden class labels of the data. K-means finds the means and "
+         "assigns each point to the nearest one; a Gaussian mixture (GMM) also learns each "
+         "cluster's covariance and assigns softly; a Dirichlet-process mixture, the limit of "
+         "the Chinese restaurant process, even chooses K. But a clustering is only as good as "
+         "its distance: pixel-wise L2 is too low-level (\"a white cat is more similar to a "
+         "white dog than to an orange cat\"). Compare raw pixels, PCA and the codes the "
+         "autoencoders learnt — measured on held-out digits — and explore any model's latent "
+         "space on a map."),
     SECTIONS, key="cl_section")
 
 if section == "2-D toy":

@@ -2,14 +2,15 @@
 
 from unsup.ui import cyclegan as ui
 from unsup.ui.registry import page_header
+from unsup.ui.text import safe
 
 SECTIONS = ["Translate", "Grid", "Label flips", "Training timelapse", "Metrics", "Train"]
 section = page_header(
     "CycleGAN",
-    "Two generators translate between domains A and B (G_AB: A → B, G_BA: B → A) and "
-    "two discriminators judge each domain, trained on images that are *not* in pairs. What "
-    "keeps a translation faithful is cycle consistency (Zhu et al. 2017): "
-    "G_BA(G_AB(a)) ≈ a and G_AB(G_BA(b)) ≈ b.",
+    safe("Two generators translate between domains A and B (G_AB: A → B, G_BA: B → A) and "
+         "two discriminators judge each domain, trained on images that are *not* in pairs. What "
+         "keeps a translation faithful is cycle consistency (Zhu et al. 2017): "
+         "G_BA(G_AB(a)) ≈ a and G_AB(G_BA(b)) ≈ b."),
     SECTIONS, key="cg_section")
 
 if section == "Translate":

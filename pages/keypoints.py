@@ -4,15 +4,16 @@ import streamlit as st
 
 from unsup.ui import keypoints as ui
 from unsup.ui.registry import page_header
+from unsup.ui.text import safe
 
 ui.setup()
 SECTIONS = ["Keypoints", "Warps", "Move a keypoint", "Upload", "Metrics", "Train"]
 section = page_header(
     "Keypoint discovery",
-    "Take a face and a warped copy. A detector condenses the copy into K points; a "
-    "generator must redraw the copy from the original's appearance and those K points "
-    "alone, so the points are pushed onto the parts that move — eyes, nose, mouth — "
-    "without a single label (Jakab, Gupta, Bilen & Vedaldi 2018).",
+    safe("Take a face and a warped copy. A detector condenses the copy into K points; a "
+         "generator must redraw the copy from the original's appearance and those K points "
+         "alone, so the points are pushed onto the parts that move — eyes, nose, mouth — "
+         "without a single label (Jakab, Gupta, Bilen & Vedaldi 2018)."),
     SECTIONS, key="kp_section")
 
 if section == "Train":

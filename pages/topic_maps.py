@@ -8,6 +8,7 @@ user's own file is fitted in a background job.
 import streamlit as st
 
 from unsup.ui import topics as ui
+from unsup.ui.text import md
 
 st.title("🗺️ Topic maps")
 st.markdown(
@@ -20,7 +21,7 @@ act = ui.sidebar_source()
 if act is None:
     st.stop()
 focus, lam = ui.sidebar_focus(act)
-st.caption(ui.model_caption(act))
+st.caption(md(ui.model_caption(act)))
 
 SECTIONS = {
     "map": "🗺️ Map",

@@ -79,7 +79,7 @@ elif section == "Encode":
         if files:
             x, problems = ui.image_from_upload(files, model.config.image_size)
             for p in problems:
-                st.warning(p)
+                st.warning(md(p))
     else:
         from unsup.ui.draw import draw_pad  # registers the component only when used
 
@@ -124,11 +124,11 @@ elif section == "Numbers":
     else:
         cols = st.columns(5)
         for col, (label, value, why) in zip(cols, plots.metric_table_rows(m)):
-            col.metric(label, value, help=why)
+            col.metric(md(label), value, help=md(why))
         st.plotly_chart(plots.kl_bars(stats["kl"], activity=stats["activity"]), key="kl_bars")
-        st.caption(f"On {m.get('heldout') or 'the MNIST test split'} ({m.get('n_test')} "
+        st.caption(f"On {md(m.get('heldout') or 'the MNIST test split')} ({md(m.get('n_test'))} "
                    "images, binarized at 0.5 for the built-in digits). "
-                   f"IWAE: importance-weighted bound with k = {m.get('iwae_k', '?')} samples.")
+                   f"IWAE: importance-weighted bound with k = {md(m.get('iwae_k', '?'))} samples.")
 
 else:  # Train
     training.keep("tr_src", "tr_latent", "tr_beta", "tr_epochs", "resume_epochs")

@@ -64,7 +64,7 @@ def pick_image(key: str) -> tuple[torch.Tensor | None, str]:
 
     report = read_uploads([(up.name, up.getvalue())], size=64)
     for p in report.problems:
-        st.warning(p)
+        st.warning(md(p))
     if not report.images:
         return None, "unreadable upload"
     x = torch.from_numpy(report.array()[:1])

@@ -134,8 +134,8 @@ def toy_section() -> None:
     if X is None:
         return
     if len(X) < need:
-        st.warning(f"{len(X)} point(s): at least {need} are needed for {C.METHODS[method]} "
-                   f"with K = {k}. Add points or lower K.")
+        st.warning(f"{len(X)} point(s): at least {md(need)} are needed for {C.METHODS[method]} "
+                   f"with K = {md(k)}. Add points or lower K.")
         return
     res = toy_result(X, method, int(k), float(alpha), int(k), seed)
     shade = st.toggle("Soft-assignment shading", True, key="cl_shade",
@@ -158,7 +158,7 @@ def toy_section() -> None:
                                      "k-means++": "k-means++ (spread out)"}.get)
         steps, inertias = kmeans_history(X, int(min(k, len(X))), seed, init)
         st.plotly_chart(V.kmeans_animation(X, steps, inertias, res["extent"]), key="cl_km_fig")
-        st.caption(f"Lloyd's algorithm from {init} centres (seed {seed}): assign each point "
+        st.caption(f"Lloyd's algorithm from {md(init)} centres (seed {md(seed)}): assign each point "
                    f"to its nearest centre, move each centre to its points' mean, repeat. It "
                    f"stopped after {len(steps) - 1} step(s), when no point changed cluster; the "
                    f"objective fell from {inertias[0]:,.1f} to {inertias[-1]:,.1f} (the sum of "
@@ -180,14 +180,14 @@ def _toy_caption(method: str, res: dict, y, true_k: int | None) -> None:
                   help="Adjusted Rand index: 1 = same grouping, 0 = as good as chance. "
                        "Higher is better.")
         c3.metric("Clusters used", res["n_clusters"],
-                  help=f"The points were drawn from {true_k} groups." if true_k else None)
+                  help=f"The points were drawn from {md(true_k)} groups." if true_k else None)
     if method == "dp":
         verdict = ("" if true_k is None else
                    " — the number of groups the points were drawn from" if res["n_clusters"] ==
                    true_k else f" (the points were drawn from {true_k} groups)")
         st.caption(f"The Dirichlet-process mixture was allowed up to "
-                   f"{len(res['weights'])} components and kept {res['n_clusters']} (weight ≥ "
-                   f"{C.DP_MIN_WEIGHT:.0%}){verdict}. {res['note'].capitalize()}.")
+                   f"{len(res['weights'])} components and kept {md(res['n_clusters'])} (weight ≥ "
+                   f"{C.DP_MIN_WEIGHT:.0%}){md(verdict)}. {md(res['note'].capitalize())}.")
     elif method.startswith("gmm"):
         st.caption("Rings: 1σ (solid) and 2σ (dotted) ellipses of each Gaussian. Spherical "
                    "covariance draws circles, diagonal axis-aligned ellipses, full any ellipse. "
@@ -203,8 +203,8 @@ def crp_panel() -> None:
     expected = C.crp_expected_tables(n, alpha)
     st.plotly_chart(V.crp_bar(seats, alpha, expected), key="crp_fig")
     st.caption(f"Customer i joins a table with probability (people there) / (i + α) or opens a "
-               f"new one with probability α / (i + α). This run opened {seats.max() + 1} "
-               f"tables for {n} customers; on average α·Σ 1/(α+i) = {expected:.1f}. New tables "
+               f"new one with probability α / (i + α). This run opened {md(seats.max() + 1)} "
+               f"tables for {md(n)} customers; on average α·Σ 1/(α+i) = {expected:.1f}. New tables "
                "keep opening, ever more slowly: the number of clusters grows with the data.")
 
 
@@ -250,7 +250,7 @@ def table_section() -> None:
     st.dataframe(V.score_table(rows, metric), hide_index=True, width="stretch",
                  key="tb_table")
     st.plotly_chart(V.scores_chart(rows, metric), key="tb_chart")
-    st.caption(table_caption(rows, split, k, metric))
+    st.caption(md(table_caption(rows, split, k, metric)))
 
 
 def table_caption(rows: list[dict], split: str, k: int, metric: str) -> str:
@@ -327,9 +327,9 @@ def eigen_section() -> None:
     err = C.reconstruction_error(basis, d["all_test"], [k])[0]
     st.plotly_chart(V.variance_figure(basis.explained(), d["ks"], d["errors"], chosen=k),
                     key="eig_var")
-    st.caption(f"PCA of {d['what'][0]}: image = mean + Σ cⱼ·eigen-imageⱼ. The first {k} "
+    st.caption(f"PCA of {md(d['what'][0])}: image = mean + Σ cⱼ·eigen-imageⱼ. The first {md(k)} "
                f"eigen-images keep {basis.explained()[k - 1]:.1%} of the pixel variance; "
-               f"{d['what'][1]} rebuilt from them are off by {err:.4f} per pixel (mean "
+               f"{md(d['what'][1])} rebuilt from them are off by {err:.4f} per pixel (mean "
                "squared error, lower is better, 0 = exact). PCA is linear: it keeps what "
                "varies most (stroke thickness, lighting), not what things are.")
 
@@ -439,9 +439,9 @@ def atlas_section() -> None:
             how, coords = "PCA", None
         else:
             src = "stored with the app" if note == "shipped" else note
-            st.caption(f"UMAP of {codes.shape[1]}-D codes of {md(data.description)} ({src}; "
-                       f"{card.get('params', {}).get('n_neighbors')} neighbours, seed "
-                       f"{card.get('params', {}).get('seed')}; made by "
+            st.caption(f"UMAP of {md(codes.shape[1])}-D codes of {md(data.description)} ({md(src)}; "
+                       f"{md(card.get('params', {}).get('n_neighbors'))} neighbours, seed "
+                       f"{md(card.get('params', {}).get('seed'))}; made by "
                        f"{md(card.get('command') or 'the background job')}).")
     basis = None
     if how == "PCA":
@@ -489,7 +489,7 @@ def _atlas_map(entry, model, data, codes, hover, coords, basis, how, color_by) -
                                   "nearest codes (UMAP is never inverted)")
                 marks.append({"x": float(xy[0]), "y": float(xy[1]), "name": "your image"})
                 near = ", ".join(_name(data, int(i)) for i in nn[:5])
-                st.caption(f"Your image, {how_placed}. Nearest codes: {near}.")
+                st.caption(f"Your image, {md(how_placed)}. Nearest codes: {md(near)}.")
     if "Decode a location" in tools:
         with c2:
             cx, cy = coords.mean(0)
@@ -522,8 +522,8 @@ def _atlas_map(entry, model, data, codes, hover, coords, basis, how, color_by) -
         if data.labels is not None:
             a_map, a_codes = agreement(str(entry.path), entry.mtime, how, coords)
             st.caption(f"Neighbourhoods: an image's 5 nearest neighbours on this map mostly share "
-                       f"its {data.label_name} for {a_map:.1%} of the images (in the "
-                       f"{codes.shape[1]}-D codes themselves: {a_codes:.1%}; higher is better).")
+                       f"its {md(data.label_name)} for {a_map:.1%} of the images (in the "
+                       f"{md(codes.shape[1])}-D codes themselves: {a_codes:.1%}; higher is better).")
         st.multiselect("Picked images (or click them on the map)", list(range(n)),
                        key="atlas_pick", max_selections=2, format_func=lambda i: _name(data, i))
         _picked(model, data, codes, picks, region)
@@ -584,7 +584,7 @@ def _picked(model, data, codes, picks: list[int], region: list[int]) -> None:
             top = np.argsort(-counts)[:3]
             what = " Most of them: " + ", ".join(
                 f"{counts[t]} × {data.class_names[t]}" for t in top if counts[t]) + "."
-        st.caption(f"The region holds {len(region)} images.{what}")
+        st.caption(f"The region holds {len(region)} images.{md(what)}")
     elif len(picks) == 1:
         i = picks[0]
         st.plotly_chart(V.tiles_figure([data.x[i][0], _decode(model, codes[i])[0, 0]],

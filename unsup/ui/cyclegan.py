@@ -14,7 +14,7 @@ from unsup.data.uploads import read_uploads
 from unsup.metrics.cyclegan import mean_l1
 from unsup.recipes import cyclegan as R
 from unsup.ui.models import load_model, model_of
-from unsup.ui.text import md
+from unsup.ui.text import code, join, md, safe
 from unsup.viz import cyclegan as viz
 from unsup.viz.images import grid as image_grid
 
@@ -38,7 +38,7 @@ def not_shipped_note() -> None:
     cmds = missing_commands()
     if cmds:
         st.info("Not shipped yet (they will be before release): make them with "
-                + "; then ".join(f"`{c}`" for c in cmds)
+                + "; then ".join(code(c) for c in cmds)
                 + f" — about {len(cmds) * 10}–{len(cmds) * 25} minutes on 2 CPU cores in all. "
                 "Or train your own in **Train**.")
 
@@ -50,7 +50,7 @@ def model_picker():
     if not items:
         cmds = [f"python -m unsup train {n}" for n in SHIPPED]
         st.info("No CycleGAN yet. Make the shipped ones with "
-                + " and ".join(f"`{c}`" for c in cmds)
+                + " and ".join(code(c) for c in cmds)
                 + " (about 20 minutes each on 2 CPU cores), or train one in **Train**.")
         return None, None
     names = [e.name for e in items]
@@ -134,7 +134,7 @@ def translate_section() -> None:
         x = pool[index]
     else:
         up = st.file_uploader("An image (it is letterboxed to a square and resized to "
-                              f"{model.config.image_size} px)", key="cg_upload",
+                              f"{md(model.config.image_size)} px)", key="cg_upload",
                               max_upload_size=uploads.UPLOAD_MB, help=uploads.LIMIT_TEXT)
         if up is None:
             st.info("Upload a picture to translate it (PNG, JPEG, …), or pick a held-out one.")
@@ -181,14 +181,15 @@ def read_labels(source: str, x0, fake, pair, i: int | None) -> None:
         y = pair.y_a_test if source == "a" else pair.y_b_test
         truth = int(y[i])
     shown = R.predict_labels(x0[None], source)
-    bits = [f"the domain-{target.upper()} classifier reads the translation as **{int(got[0])}**"]
+    bits = [safe("the domain-{} classifier reads the translation as **{}**", target.upper(),
+                 int(got[0]))]
     if truth is not None:
-        bits.append(f"the true digit is **{truth}** "
-                    + ("(label kept)" if truth == int(got[0]) else "(**label flipped**)"))
+        bits.append(safe("the true digit is **{}** {}", truth, safe(
+            "(label kept)" if truth == int(got[0]) else "(**label flipped**)")))
     elif shown is not None:
-        bits.append(f"the domain-{source.upper()} classifier reads the input as "
-                    f"**{int(shown[0])}**")
-    st.caption("; ".join(bits) + ".")
+        bits.append(safe("the domain-{} classifier reads the input as **{}**", source.upper(),
+                         int(shown[0])))
+    st.caption(join("; ", bits) + ".")
 
 
 # -- grid ---------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def grid_section() -> None:
         rows_ba.append(pair.a_of_b_test[kb])
         names_ba.append("true source")
     for title, rows, names in (("A → B", rows_ab, names_ab), ("B → A", rows_ba, names_ba)):
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{md(title)}**")
         st.image(viz.labelled_grid(rows, row_labels=names, scale=3), output_format="PNG")
     if pair.b_of_a_test is not None:
         st.caption(
@@ -252,7 +253,7 @@ def flips_section() -> None:
     missing = R.missing_classifiers()
     if missing:
         st.info("The domain classifiers that read translated digits are not shipped yet: make "
-                "them with " + " and ".join(f"`{c}`" for c in missing) + " (about 4 minutes "
+                "them with " + " and ".join(code(c) for c in missing) + " (about 4 minutes "
                 "each on 2 CPU cores).")
         return
     s = stats_of(entry)
@@ -266,7 +267,7 @@ def flips_section() -> None:
     for col, d, n in ((m[0], "ab", s["n_a"]), (m[1], "ba", s["n_b"])):
         way = "A → B" if d == "ab" else "B → A"
         col.metric(f"Label kept {way}", f"{s[f'label_kept_{d}']:.1%}",
-                   help=f"Share of {n} held-out digits whose translation the target domain's "
+                   help=f"Share of {md(n)} held-out digits whose translation the target domain's "
                         "classifier reads as the source digit (higher is better; target "
                         f"{R.LABEL_KEPT_TARGET:.0%}). The untranslated input scores "
                         f"{s[f'label_kept_{d}_input']:.1%}; the paired truth "
@@ -276,7 +277,7 @@ def flips_section() -> None:
                              ("ba", pair.b_test, pair.y_b_test, "B → A")):
         flips = extra.get(f"flips_{d}", [])
         pred = extra.get(f"predicted_{d}", [])
-        st.markdown(f"**{title}: {len(flips)} of {len(src)} held-out digits flipped**")
+        st.markdown(f"**{md(title)}: {len(flips)} of {len(src)} held-out digits flipped**")
         if not flips:
             st.caption("No flips in this direction.")
             continue
@@ -315,7 +316,7 @@ def timelapse_section() -> None:
     st.markdown(f"The same held-out images, translated at {len(steps)} moments of training "
                 f"(steps {steps[0]:,} to {steps[-1]:,}); the checkpoint carries them.")
     for title, src, d in (("A → B", a, 0), ("B → A", b, 1)):
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{md(title)}**")
         st.image(viz.timelapse_image(steps, frames[:, d], src, scale=2), output_format="PNG")
     pick = st.select_slider("Step", steps, steps[-1], key="cg_tl_step",
                             format_func=lambda s: f"{s:,}")

@@ -119,7 +119,7 @@ def lab_settings() -> dict:
     packing, minibatch discrimination); returns the settings they give."""
     c = st.columns(6)
     loss = c[0].selectbox("Loss", LOSSES, index=1, key="gl_loss", format_func=LOSS_LABELS.get,
-                          help=" ".join(f"{LOSS_LABELS[k]}: {v}" for k, v in LOSS_HELP.items()))
+                          help=" ".join(f"{LOSS_LABELS[k]}: {LOSS_HELP[k]}" for k in LOSS_HELP))
     opt = c[1].selectbox("Optimizer", ("adam", "rmsprop", "sgd"), key="gl_opt",
                          format_func={"adam": "Adam", "rmsprop": "RMSProp", "sgd": "SGD"}.get)
     lr = c[2].select_slider("Learning rate", LR_OPTIONS, 5e-4, key="gl_lr",
@@ -243,8 +243,8 @@ def lab_section() -> None:
         st.session_state.pop(LAB_KEY, None)
         st.rerun()
     layers = st.pills("Layers", viz.LAYERS, selection_mode="multi", default=list(viz.LAYERS),
-                      key="gl_layers", help="; ".join(f"{k}: {v}" for k, v in
-                                                       viz.LAYER_HELP.items()))
+                      key="gl_layers", help="; ".join(f"{md(k)}: {viz.LAYER_HELP[k]}"
+                                                       for k in viz.LAYER_HELP))
 
     @st.fragment(run_every=TICK_SECONDS if playing else None)
     def canvas() -> None:
@@ -303,13 +303,13 @@ def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
                   help=f"Share of {N_MODE_SAMPLES:,} samples within {HQ_THRESHOLD:g}σ of a "
                        "mode (higher is better).")
         st.caption(f"D updates {lab.d_updates:,} · G updates {lab.g_updates:,} · "
-                   f"{viz.speed_text(lab.steps_per_second, fps)} · draw "
+                   f"{md(viz.speed_text(lab.steps_per_second, fps))} · draw "
                    f"{(now - t0) * 1000:.0f} ms")
         if note:
-            st.caption(note)
+            st.caption(md(note))
         if lab.history:
             last_losses = lab.history[-1]
-            st.caption(" · ".join(f"{k} {v:.3g}" for k, v in last_losses.items()
+            st.caption(" · ".join(f"{md(k)} {v:.3g}" for k, v in last_losses.items()
                                   if k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "k")))
         if lab.data.name in ("ring", "grid"):
             st.dataframe(published_table(lab.data.name, stats), hide_index=True,
@@ -429,7 +429,7 @@ def image_model_picker(key: str = "gi_model", kinds: tuple[str, ...] = R.IMAGE_K
                 "dcgan-mnist-ns` (about 10 minutes on 2 CPU cores) or train one in **Train**.")
         return None, None
     names = [e.name for e in items]
-    pick = st.selectbox(label, names, names.index(default) if default in names else 0, key=key,
+    pick = st.selectbox(md(label), names, names.index(default) if default in names else 0, key=key,
                         format_func=lambda n: items[names.index(n)].label)
     entry = items[names.index(pick)]
     return entry, model_of(entry)
@@ -552,13 +552,13 @@ def frontier_section() -> None:
                                            and (e.card.get("config") or {}).get("image_size",
                                                                                  28) == 28)]
             if not items:
-                st.info(f"No {label} model yet.")
+                st.info(f"No {md(label)} model yet.")
                 pick[label] = None
                 continue
             names = [e.name for e in items]
             default = next((i for i, n in enumerate(names)
                             if n in ("vae-mnist-16d", "dcgan-mnist-ns", "vaegan-mnist")), 0)
-            name = st.selectbox(label, names, default, key=key,
+            name = st.selectbox(md(label), names, default, key=key,
                                 format_func=lambda n, it=items, nm=names: it[nm.index(n)].label)
             pick[label] = items[names.index(name)]
     seed = st.number_input("Seed", 0, 10**6, 0, key="gf_seed",
@@ -619,7 +619,7 @@ def metrics_section() -> None:
         shares = s["extra_metrics"]["digit_shares"]
         st.plotly_chart(viz.digit_histogram(shares, s["n_samples"], floor=0.04),
                         key="gm_hist")
-        st.caption(f"{s['classes_covered']} of 10 digits appear; the rarest is "
+        st.caption(f"{md(s['classes_covered'])} of 10 digits appear; the rarest is "
                    f"{s['min_class_share']:.1%} of the samples (uniform: 10%). "
                    f"{s['confident_share']:.0%} of the samples are read with at least "
                    f"{R.CONFIDENT:.0%} confidence. A collapsed generator shows a few tall bars.")
@@ -629,7 +629,7 @@ def metrics_section() -> None:
                    "layer), not FID's Inception network: Fréchet distance (Heusel et al. 2017) "
                    "and KID (Bińkowski et al. 2018), lower is better; precision and recall "
                    "(Kynkäänniemi et al. 2019, k = 3), higher is better. Each model's first "
-                   f"{s['n_compared']:,} samples are compared with the {s['n_reference']} "
+                   f"{s['n_compared']:,} samples are compared with the {md(s['n_reference'])} "
                    "held-out test digits; the floor row scores the 4,500 real training digits "
                    "the same way. The selected model is measured now; the others show the "
                    "same held-out scores as recorded when they were trained.")
@@ -765,9 +765,9 @@ def upload_images() -> tuple[np.ndarray | None, str | None]:
         st.session_state["gt_ident"], st.session_state["gt_report"] = ident, report
         st.session_state["gt_images"] = report.array() if report.images else None
     report = st.session_state["gt_report"]
-    st.caption(report.summary())
+    st.caption(md(report.summary()))
     for p in report.problems[:20]:
-        st.warning(p)
+        st.warning(md(p))
     images = st.session_state.get("gt_images")
     if images is None or len(images) < 10:
         st.info("At least 10 readable images are needed to train a GAN on them.")

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from unsup import paths
 from unsup.families import PageInfo
 from unsup.ui.registry import all_pages
+from unsup.ui.text import md
 
 
 def _placeholder(text: str) -> Image.Image:
@@ -98,17 +99,17 @@ div[class*="st-key-card_"]:hover { box-shadow: 0 2px 12px rgba(0, 0, 0, 0.12); }
 
 def _card(info: PageInfo, page: st.Page) -> None:
     st.image(thumbnail(info.key), width="stretch")
-    label = info.title if info.ready else f"{info.title} · coming"
+    label = md(info.title) if info.ready else f"{md(info.title)} · coming"
     st.page_link(page, label=label, icon=info.icon)
-    st.caption(info.blurb)
+    st.caption(md(info.blurb))
 
 
 def coming_page(info: PageInfo):
     """A stand-in page for one not built yet."""
 
     def _page() -> None:
-        st.title(info.title)
-        st.info(f"Coming soon. {info.blurb}")
+        st.title(md(info.title))
+        st.info(f"Coming soon. {md(info.blurb)}")
         st.image(thumbnail(info.key))
 
     _page.__name__ = f"coming_{info.key.replace('-', '_')}"

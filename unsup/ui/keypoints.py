@@ -119,8 +119,8 @@ class Gallery:
         return heldout_faces(self.size, first, n)
 
     def number(self, key: str) -> int:
-        return int(st.number_input(f"{self.what.capitalize()} #", 1, self.n, 1, key=key,
-                                   help=f"One of the {self.n:,} {self.what}s, never used in "
+        return int(st.number_input(f"{md(self.what.capitalize())} #", 1, self.n, 1, key=key,
+                                   help=f"One of the {self.n:,} {md(self.what)}s, never used in "
                                         "training.")) - 1
 
 
@@ -129,7 +129,7 @@ def keypoints_section(entry: Entry, model) -> None:
     g = Gallery(entry, model)
     c1, c2 = st.columns(2)
     n = c1.select_slider("Images", [8, 16, 24, 32], 16, key="kp_n")
-    first = int(c2.number_input(f"First {g.what} #", 1, g.n, 1, key="kp_first")) - 1
+    first = int(c2.number_input(f"First {md(g.what)} #", 1, g.n, 1, key="kp_first")) - 1
     x = g.images(first, int(n))
     kp = R.keypoints_of(model, x)
     st.plotly_chart(viz.tiles_figure(x, kp, ncols=8, title=f"{model.config.n_keypoints} "
@@ -216,14 +216,14 @@ def move_section(entry: Entry, model) -> None:
         height=330), key="kp_move")
     dist = 100 * float(np.linalg.norm(moved[k] - kp[k])) / 2
     if dist == 0:
-        st.caption(f"Move the sliders: {viz.keypoint_label(k)} goes where they say, and the "
+        st.caption(f"Move the sliders: {md(viz.keypoint_label(k))} goes where they say, and the "
                    "generator, which sees only the face's appearance and the K points, redraws "
                    "the face to match. The change map shows where the redraw differs (dark: "
                    "nowhere yet).")
         return
     local = R.local_share(np.abs(new - same).mean(0), [kp[k], moved[k]], radius=0.25)
     st.caption(f"The generator sees the face's appearance and only the K points; moving "
-               f"{viz.keypoint_label(k)} by {dist:.1f}% of the image width changed the redraw, "
+               f"{md(viz.keypoint_label(k))} by {dist:.1f}% of the image width changed the redraw, "
                f"and {local:.0%} of that change lies within an eighth of the image width of its "
                "old or new place (higher = the keypoint controls a more local part). The change "
                "map is scaled to its own largest change (dark: none).")
@@ -244,7 +244,7 @@ def upload_section(model) -> None:
                              key="kp_upload", max_upload_size=uploads.UPLOAD_MB,
                              help=uploads.LIMIT_TEXT)
     st.caption(f"Limit: {uploads.LIMIT_TEXT}. Each image is letterboxed to a square and resized "
-               f"to {model.config.image_size}×{model.config.image_size}.")
+               f"to {model.config.image_size:d}×{model.config.image_size:d}.")
     if not files:
         st.info("Upload an image to see its keypoints and heat-maps.")
         return
@@ -293,9 +293,9 @@ def metrics_section(entry: Entry, model) -> None:
                 "its equivariance is measured. The landmark score applies to models of the "
                 "built-in faces.")
         st.metric("Equivariance error", f"{m['equivariance']:.2f}% of the image width",
-                  help=f"On {m['heldout']}: mean distance between the keypoints of a warped "
+                  help=f"On {md(m['heldout'])}: mean distance between the keypoints of a warped "
                        "image and the warped keypoints (lower is better).")
-        st.caption(f"Numbers {source}.")
+        st.caption(f"Numbers {md(source)}.")
         return
     rows = [
         ("this model's keypoints", m["error"], "% inter-ocular",
@@ -322,7 +322,7 @@ def metrics_section(entry: Entry, model) -> None:
          ("random detector", m["random"])],
         "Landmark error on held-out faces (lower is better)", "%"), key="kp_bars")
     ratio = m["error"] / m["mean_shape"]
-    st.caption(f"Numbers {source}. This model's error is {ratio:.0%} of the mean-shape "
+    st.caption(f"Numbers {md(source)}. This model's error is {ratio:.0%} of the mean-shape "
                f"baseline's ({'within' if ratio <= 0.5 else 'above'} the issue's target of "
                f"half) and {m['error'] / max(m['random'], 1e-9):.0%} of the random "
                "detector's. The inter-ocular distance is the distance between the two "

@@ -30,7 +30,9 @@ def page_header(title: str, caption: str, sections: list[str], key: str) -> str:
     the section to show."""
     import streamlit as st
 
-    st.title(title)
-    st.caption(caption)
+    from unsup.ui.text import md
+
+    st.title(md(title))
+    st.caption(md(caption))  # ``safe(...)`` markdown is kept, anything else escaped
     return st.segmented_control("Section", sections, default=sections[0], key=key,
                                 label_visibility="collapsed") or sections[0]

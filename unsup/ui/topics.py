@@ -20,7 +20,7 @@ from unsup.metrics import topics as tmetrics
 from unsup.models import topics as tm
 from unsup.recipes import topics as recipe
 from unsup.ui import training
-from unsup.ui.text import md
+from unsup.ui.text import code, join, md
 from unsup.text import TextConfig, raw_tokens, tokenize
 from unsup.viz import topics as tv
 
@@ -122,13 +122,14 @@ def sidebar_source() -> Active | None:
     name = f"topics-{lang}-5000"
     path = recipe.shipped_path(name)
     if not path.exists():
-        st.error(f"The shipped model `{name}` is missing. Recreate it with "
-                 f"`python -m unsup train {name}` (about a minute), then reload this page.")
+        st.error(f"The shipped model {code(name)} is missing. Recreate it with "
+                 f"{code('python -m unsup train ' + name)} (about a minute), then reload this "
+                 "page.")
         return None
     try:
         model = _shipped(name, path.stat().st_mtime)
     except tm.TopicModelError as exc:
-        st.error(f"{exc} Recreate it with `python -m unsup train {name}`.")
+        st.error(f"{md(exc)} Recreate it with {code('python -m unsup train ' + name)}.")
         return None
     df = _listings(lang, n)
     loaded = st.session_state.get("topic_loaded")
@@ -197,8 +198,8 @@ def stopped_panel() -> None:
     for run_dir, meta in recipe.stopped_fits()[:5]:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         cfg = meta.get("config") or {}
-        c1.caption(f"Stopped fit: LDA K={cfg.get('n_topics')} on {md(meta.get('file'))}, "
-                   f"{meta['done']} of {cfg.get('iterations')} Gibbs sweeps done.")
+        c1.caption(f"Stopped fit: LDA K={md(cfg.get('n_topics'))} on {md(meta.get('file'))}, "
+                   f"{md(meta['done'])} of {md(cfg.get('iterations'))} Gibbs sweeps done.")
         if c2.button("Resume", key=f"resume_{run_dir.name}", icon=":material/play_arrow:"):
             title, work, resume, rd = recipe.resume_fit(run_dir)
             training.follow("topics", get_runner().submit_work(title, work, page="topics",
@@ -226,8 +227,8 @@ def upload_panel() -> None:
     df = table.df
     for note in table.notes:
         st.caption(md(note))
-    st.caption(f"{len(df):,} rows, {df.shape[1]} columns, read as {table.kind}"
-               + (f" ({table.encoding})" if table.encoding else ""))
+    st.caption(f"{len(df):,} rows, {df.shape[1]:,} columns, read as {md(table.kind)}"
+               + (f" ({md(table.encoding)})" if table.encoding else ""))
     guess = tables.guess_columns(df)
     for note in getattr(guess, "notes", []):
         (st.warning if guess.get("text") is None else st.caption)(md(note))
@@ -238,7 +239,7 @@ def upload_panel() -> None:
     mapping = {}
     for c, (role, title) in zip(cols, roles):
         g = guess.get(role)
-        mapping[role] = c.selectbox(title, opts, index=opts.index(str(g)) if g else 0,
+        mapping[role] = c.selectbox(md(title), opts, index=opts.index(str(g)) if g else 0,
                                     key=f"map_{role}_{_file_hash(data)}")
     df.columns = [str(c) for c in df.columns]
     skey = f"swap_{_file_hash(data)}"
@@ -274,7 +275,8 @@ def upload_panel() -> None:
     text_cfg = TextConfig(extra_stopwords=tuple(extra.replace(",", " ").split()),
                           min_df=int(min_df), max_df=float(max_df))
     row = st.number_input("Token preview: row", 0, len(cleaned.df) - 1, 0, key="up_prev")
-    st.caption(" · ".join(tokenize(cleaned.df["text"].iloc[int(row)], text_cfg)) or "(no tokens)")
+    st.caption(join(" · ", tokenize(cleaned.df["text"].iloc[int(row)], text_cfg))
+               or "(no tokens)")
     cfg = tm.TopicConfig(n_topics=int(k), iterations=int(iters), text=text_cfg)
     job = training.current_job("topics")
     if st.button("Fit topics", type="primary", disabled=bool(job and job.active)):
@@ -309,9 +311,9 @@ def _set_all(key: str, values: list) -> None:
 
 def _select_all_row(label: str, key: str, values: list) -> None:
     a, b = st.columns(2)
-    a.button(f"Select all {label}", on_click=_set_all, args=(key, values), key=f"{key}_all",
+    a.button(f"Select all {md(label)}", on_click=_set_all, args=(key, values), key=f"{key}_all",
              width="stretch")
-    b.button(f"Unselect all {label}", on_click=_set_all, args=(key, []), key=f"{key}_none",
+    b.button(f"Unselect all {md(label)}", on_click=_set_all, args=(key, []), key=f"{key}_none",
              width="stretch")
 
 
@@ -348,7 +350,7 @@ def map_section(act: Active, focus: int | None) -> None:
             "hexagon": "column height and colour = number of listings",
             "heatmap": "density" + (f" weighted by topic {focus}'s share" if focus is not None
                                     else " of listings (pick a focus topic to weight it)")}[mode]
-    st.caption(f"{shown:,} of {len(pts):,} listings · {note}"
+    st.caption(f"{shown:,} of {len(pts):,} listings · {md(note)}"
                + (f" · dots: an even sample of {tv.MAX_SCATTER:,}" if mode == "scatter"
                   and shown > tv.MAX_SCATTER else ""))
     st.markdown(tv.legend_html(labels, topics), unsafe_allow_html=True)
@@ -436,7 +438,7 @@ def document_section(act: Active) -> None:
     meta = [str(row[c]) for c in ("id", "type", "developer", "area") if c in row]
     if "date" in row:
         meta.append(str(pd.Timestamp(row["date"]).date()))
-    st.caption(" · ".join(meta))
+    st.caption(join(" · ", meta))
     _show_doc(act, str(row["text"]), act.theta[i].astype(float), "This listing's topic "
               "proportions")
 
@@ -450,7 +452,7 @@ def _show_doc(act: Active, text: str, theta: np.ndarray, title: str) -> None:
     st.caption("Each word in the colour of its most likely topic, argmax_z θ_z·β_w|z (the "
                "E-step's p(z|d,w)); grey words are stopwords or outside the vocabulary.")
     with st.expander("Tokens the model sees"):
-        st.write(" · ".join(tokenize(text, act.model.config.text)) or "(none)")
+        st.write(join(" · ", tokenize(text, act.model.config.text)) or "(none)")
 
 
 def try_text_section(act: Active) -> None:
@@ -483,7 +485,7 @@ def choose_k_section(act: Active) -> None:
         rows, hdp = result["sweep"], result["hdp"]["k"]
     if rows:
         st.plotly_chart(tv.sweep_chart(rows, hdp), width="stretch")
-        st.caption(sweep_caption(rows))
+        st.caption(md(sweep_caption(rows)))
         st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
     running = training.job_panel("topics-sweep", curves=False)
     job = training.current_job("topics-sweep")
@@ -565,7 +567,7 @@ def export_section(act: Active) -> None:
         try:
             loaded = tm.from_bytes(data, up.name)
         except tm.TopicModelError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             loaded.card_["_hash"] = _file_hash(data)
             old = st.session_state.get("topic_loaded")
@@ -573,7 +575,7 @@ def export_section(act: Active) -> None:
                 st.session_state["topic_loaded"] = loaded
                 st.rerun()
     if st.session_state.get("topic_loaded") is not None:
-        st.success(f"Using the loaded model ({st.session_state['topic_loaded'].n_topics} "
+        st.success(f"Using the loaded model ({md(st.session_state['topic_loaded'].n_topics)} "
                    "topics).")
         if st.button("Back to the fitted model"):
             st.session_state.pop("topic_loaded", None)
@@ -593,6 +595,6 @@ def model_caption(act: Active) -> str:
         bits.append(f"matches the generator's themes at cosine {rec:.3f} (1 = exactly)")
     command = str(card.get("command") or "")
     if re.fullmatch(r"python -m unsup train [\w.-]+( --steps \d+)?", command):
-        bits.append(f"`{command}`")  # only a command of our own shape (a loaded file's card
+        bits.append(code(command))  # only a command of our own shape (a loaded file's card
         #                               could hold anything)
-    return " · ".join(bits)
+    return join(" · ", bits)

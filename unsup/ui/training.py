@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from unsup.jobs import JobSnapshot, JobSpec, get_runner
-from unsup.ui.text import md
+from unsup.ui.text import code, md
 from unsup.viz.images import strip
 from unsup.viz.plots import loss_curves
 
@@ -100,7 +100,8 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
             forget_job(key)
             st.rerun(scope="app")
     if job.status == "failed":
-        kept = f" The last good checkpoint is kept in `{job.checkpoint}`." if job.checkpoint else ""
+        kept = (f" The last good checkpoint is kept in {code(job.checkpoint)}." if job.checkpoint
+                else "")
         st.error(f"{md(job.error or 'unknown error')}.{kept}")
     if curves and (job.history or job.active):
         left, right = st.columns([3, 2])
@@ -110,13 +111,13 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
             n = len(job.previews)
             right.image(strip(job.previews, height=72, per_row=(n + 1) // 2 if n > 6 else None),
                         output_format="PNG")
-            right.caption(preview_caption)
+            right.caption(md(preview_caption))
     if not job.active:
         if job.checkpoint and job.status in ("done", "stopped"):
             st.success("Saved: it is now in the model picker.")
         if job.resumable and job.status == "stopped":
             c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
-            more = c1.number_input(f"More {job.resume_unit}", 1, 1_000_000,
+            more = c1.number_input(f"More {md(job.resume_unit)}", 1, 1_000_000,
                                    100 if job.resume_unit == "steps" else 10,
                                    key=f"{key}_more") if job.resume_unit else 0
             if c2.button("Resume", key=f"{key}_resume", icon=":material/play_arrow:"):
@@ -172,10 +173,10 @@ def _jobs_box(live: bool) -> None:
 def _jobs_list() -> None:
     jobs = sorted(get_runner().list(), key=lambda j: j.started, reverse=True)
     running = sum(j.active for j in jobs)
-    with st.expander(f"Jobs · {running} running" if running else "Jobs",
+    with st.expander(f"Jobs · {running:d} running" if running else "Jobs",
                      expanded=running > 0, icon=":material/pending_actions:"):
         for j in jobs[:10]:
-            st.caption(f"**{md(j.title)}** — {j.status} · {md(status_line(j))}")
+            st.caption(f"**{md(j.title)}** — {md(j.status)} · {md(status_line(j))}")
             if j.active:
                 st.progress(j.fraction)
             c1, c2 = st.columns(2)

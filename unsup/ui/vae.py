@@ -153,7 +153,7 @@ def sliders(tag: str, model: ConvVAE, stats: dict) -> np.ndarray:
     clipped = st.session_state.get(f"clipped_{tag}") or []
     if clipped:
         st.caption("Outside the sliders' range, shown at the nearest end: " + ", ".join(
-            f"z{i} = {v:+.2f}" for i, v in clipped) + ". The image is decoded from the "
+            f"z{i:d} = {v:+.2f}" for i, v in clipped) + ". The image is decoded from the "
             "slider values.")
     code = current_code(tag, d)
     cols = st.columns(2 if d > 4 else 1)
@@ -170,9 +170,9 @@ def sliders(tag: str, model: ConvVAE, stats: dict) -> np.ndarray:
                    "autoencoder has no KL); the slider spans the range those codes take.")
         key = _zkey(tag, i)
         cols[rank % len(cols)].slider(
-            label, float(lo[i]), float(hi[i]), value=float(np.clip(code[i], lo[i], hi[i])),
+            md(label), float(lo[i]), float(hi[i]), value=float(np.clip(code[i], lo[i], hi[i])),
             step=0.05, key=key, on_change=_moved, args=(tag, int(i), key),
-            help=why if active else why + " Inactive unit: its code barely varies over the "
+            help=md(why) if active else md(why) + " Inactive unit: its code barely varies over the "
             "test set (variance < 0.01), so the decoder ignores it.")
     return current_code(tag, d)
 
@@ -244,7 +244,7 @@ def import_checkpoint(upload) -> None:
         tensors, card = checkpoints.read_checkpoint_bytes(upload.getvalue())
         model = checkpoints.build_model(card, tensors)
     except checkpoints.CheckpointError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     if card.get("kind") != KIND:
         st.warning(f"This is a valid {md(card.get('kind'))} checkpoint, but this page shows "
@@ -266,7 +266,7 @@ def training_form(entry: Entry) -> None:
              "come back; Stop keeps the last checkpoint.")
     if entry.source == "user":
         with st.container(border=True):
-            st.write(f"Continue **{md(entry.title)}** (your run, step {entry.card.get('step')}):")
+            st.write(f"Continue **{md(entry.title)}** (your run, step {md(entry.card.get('step'))}):")
             more = st.number_input("More epochs", 1, 500, 10, key="resume_epochs")
             if st.button("Resume training", icon=":material/play_arrow:"):
                 try:
@@ -292,9 +292,9 @@ def training_form(entry: Entry) -> None:
                 st.session_state["tr_ident"], st.session_state["tr_report"] = ident, report
                 st.session_state["tr_images"] = report.array() if report.images else None
             report = st.session_state["tr_report"]
-            st.caption(report.summary())
+            st.caption(md(report.summary()))
             for p in report.problems[:20]:
-                st.warning(p)
+                st.warning(md(p))
         images = st.session_state.get("tr_images")
         if images is not None:
             st.image(viz_images.grid(images[:32], 16, scale=2), caption="first images, as the "

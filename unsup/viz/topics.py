@@ -317,6 +317,11 @@ def _zoom(points: pd.DataFrame) -> float:
     return fit_view(points["lat"], points["lon"])["zoom"]
 
 
+def _esc(text: object) -> str:
+    """HTML-escaped, on one line: a blank line would end the HTML block and let markdown in."""
+    return html.escape(" ".join(str(text).split()))
+
+
 def legend_html(labels: list[str], selected: list[int] | None = None) -> str:
     colors = topic_colors(len(labels))
     items = []
@@ -326,7 +331,7 @@ def legend_html(labels: list[str], selected: list[int] | None = None) -> str:
         items.append(f'<span style="white-space:nowrap;margin-right:12px">'
                      f'<span style="display:inline-block;width:11px;height:11px;border-radius:6px;'
                      f'background:{colors[k]};margin-right:4px"></span>{k}: '
-                     f'{html.escape(lab)}</span>')
+                     f'{_esc(lab)}</span>')
     return "<div style='font-size:0.85rem;line-height:1.7'>" + " ".join(items) + "</div>"
 
 
@@ -373,11 +378,11 @@ def document_html(tokens: list[str], topics: list[int], labels: list[str], lang:
     sep = "" if lang == "th" else " "
     parts = []
     for tok, z in zip(tokens, topics):
-        t = html.escape(tok)
+        t = _esc(tok)
         if z < 0:
             parts.append(f'<span style="color:#8a8f98">{t}</span>')
         else:
-            parts.append(f'<span title="topic {z}: {html.escape(labels[z])}" style="background:'
+            parts.append(f'<span title="topic {z}: {_esc(labels[z])}" style="background:'
                          f'{colors[z]}33;border-bottom:3px solid {colors[z]};padding:0 1px;'
                          f'border-radius:3px">{t}</span>')
     body = ("&#8203;" + sep).join(parts) if sep == "" else sep.join(parts)
