@@ -90,7 +90,7 @@ print(json.dumps(out))
 def toy_rerun():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "clustering.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "clustering.py"), default_timeout=120)
     at.session_state["cl_section"] = "2-D toy"
     at.run()
     times = []
@@ -118,7 +118,7 @@ def table_md(rows: list[dict], metric: str) -> str:
 
 def main():
     rows = []
-    file = str(ROOT / "pages" / "clustering.py")
+    file = str(ROOT / "app_pages" / "clustering.py")
     warm = json.loads(run_fresh(FIRST_ATLAS.format(file=file, warm=True)).strip().splitlines()[-1])
     cold = json.loads(run_fresh(FIRST_ATLAS.format(file=file, warm=False)).strip()
                       .splitlines()[-1])

@@ -92,11 +92,11 @@ def page(n: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     out = {}
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=600)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=600)
     t = time.perf_counter()
     at.run()
     out["open_default"] = time.perf_counter() - t
-    at2 = AppTest.from_file("../pages/topic_maps.py", default_timeout=600)
+    at2 = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=600)
     t = time.perf_counter()
     at2.run()
     out["reopen_default"] = time.perf_counter() - t
@@ -143,7 +143,7 @@ def main() -> None:
     cold = float(run_fresh(
         "import time,sys;sys.path.insert(0,'.');"
         "t=time.perf_counter();from streamlit.testing.v1 import AppTest;"
-        f"at=AppTest.from_file('{ROOT / 'pages' / 'topic_maps.py'}',default_timeout=600);at.run();"
+        f"at=AppTest.from_file('{ROOT / 'app_pages' / 'topic_maps.py'}',default_timeout=600);at.run();"
         "print(time.perf_counter()-t)").strip().splitlines()[-1])
 
     def verdict(ok):

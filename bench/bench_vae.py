@@ -40,7 +40,7 @@ def slider_rerun(while_training: bool = False):
         job = get_runner().submit(vae_training_spec(epochs=500))
         time.sleep(3)
 
-    at = AppTest.from_file(str(ROOT / "pages" / "vae_sliders.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "vae_sliders.py"), default_timeout=120)
     at.run()
     key = next(s.key for s in at.slider if s.key.startswith("z_vae-mnist-16d_"))
     times = []
@@ -128,7 +128,7 @@ def main():
     rows.append(("the same, while another user's training job runs in the app (p50 / p95)",
                  f"{pct(s, 50) * 1e3:.0f} / {pct(s, 95) * 1e3:.0f} ms", "usable (no target)",
                  ""))
-    for label, file in (("home page", "app.py"), ("VAE page", "pages/vae_sliders.py")):
+    for label, file in (("home page", "app.py"), ("VAE page", "app_pages/vae_sliders.py")):
         warm = first_render(file, warm=True)
         cold = first_render(file, warm=False)
         rows.append((f"first render of the {label}: first visitor of a server started with the "

@@ -99,5 +99,5 @@ print(json.dumps({{"import_streamlit": t1 - t0, "first_run": t2 - t1}}))
 def cold_open(page: str) -> dict[str, float]:
     """A page's first render in a fresh interpreter (cold imports, cold caches), as AppTest
     runs it: seconds to import Streamlit and seconds of the first script run."""
-    out = run_fresh(COLD_OPEN.format(file=str(ROOT / "pages" / page)))
+    out = run_fresh(COLD_OPEN.format(file=str(ROOT / "app_pages" / page)))
     return json.loads(out.strip().splitlines()[-1])  # the last line: imports may print

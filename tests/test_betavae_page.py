@@ -12,7 +12,7 @@ from unsup.models import betavae as B
 
 
 def run_page(section=None, **state):
-    at = AppTest.from_file(str(paths.ROOT / "pages" / "beta_vae.py"), default_timeout=60)
+    at = AppTest.from_file(str(paths.ROOT / "app_pages" / "beta_vae.py"), default_timeout=60)
     if section:
         at.session_state["bv_section"] = section
     for k, v in state.items():

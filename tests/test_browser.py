@@ -33,25 +33,34 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(runs: Path):
-    """`python -m unsup.serve` as the README runs it, on a free port; returns (process, url)."""
+LAUNCHERS = {
+    # the README's launcher: `streamlit run app.py` plus a warm-up thread
+    "serve": ["-m", "unsup.serve"],
+    # the way Streamlit apps are deployed (Community Cloud, Docker images): no launcher at all
+    "streamlit-run": ["-m", "streamlit", "run", "app.py"],
+}
+
+
+def _start_server(runs: Path, launcher: str = "serve"):
+    """The app on a free port, started by ``launcher`` (see :data:`LAUNCHERS`); returns
+    (process, url) once the server answers its health check (polled: a state, not a time)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (the README's test command installs it)")
     port = _free_port()
     env = dict(os.environ, UNSUP_RUNS_DIR=str(runs))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "unsup.serve", "--server.headless", "true",
+        [sys.executable, *LAUNCHERS[launcher], "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
+    deadline = time.time() + 180  # generous: a loaded machine imports slowly
+    while time.time() < deadline and proc.poll() is None:
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
                 break
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.5)  # polling interval of the health check, not a wait for a state
     else:
         proc.kill()
         raise RuntimeError("streamlit did not start:\n" + proc.stdout.read().decode())
@@ -143,22 +152,40 @@ def test_home_page(server, page):
     shot(page, "home")
 
 
-def test_deep_links_work_as_the_first_visit_after_a_server_start(browser, tmp_path):
-    """Issue 11.7: each page URL, opened first on a freshly started server, shows that page
-    with the real navigation and no "Page not found" dialog."""
-    proc, url = _start_server(tmp_path / "runs")
+def _check_deep_link(browser, url, info) -> None:
+    """Open ``url/<page key>`` in a fresh browser context: the page's own title shows, with the
+    app's navigation (not the file names of the page folder) and no "Page not found" dialog."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
-        for info in PAGES:
-            ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-            pg = ctx.new_page()
-            pg.goto(f"{url}/{info.key}")
-            wait_idle(pg, timeout=120_000)
-            title = pg.locator('[data-testid="stMain"] h1').first.inner_text()
-            assert info.title.split(" (")[0] in title, (info.key, title)
-            assert pg.get_by_text("Page not found").count() == 0, info.key
-            nav = pg.get_by_test_id("stSidebarNav").inner_text()
-            assert "Home" in nav and "Topic maps" in nav and "vae sliders" not in nav.lower()
-            ctx.close()
+        pg = ctx.new_page()
+        pg.goto(f"{url}/{info.key}")
+        wait_idle(pg, timeout=180_000)
+        title = pg.locator('[data-testid="stMain"] h1').first.inner_text()
+        assert info.title.split(" (")[0] in title, (info.key, title)
+        assert pg.get_by_text("Page not found").count() == 0, info.key
+        nav = pg.get_by_test_id("stSidebarNav").inner_text()
+        assert "Home" in nav and "Topic maps" in nav and "vae sliders" not in nav.lower(), (
+            info.key, nav)
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("launcher,first", [("streamlit-run", "topics"),
+                                            ("streamlit-run", "gan"),
+                                            ("serve", "topics")])
+def test_deep_links_work_as_the_first_visit_after_a_server_start(browser, tmp_path, launcher,
+                                                                 first):
+    """Issues 11.7 and 21.5: a page URL opened as the very first visit of a freshly started
+    server shows that page, with the app's navigation and no "Page not found" dialog, however
+    the app is started (`streamlit run app.py` as deployed, or the README's launcher). The
+    first visit is the one that used to break (`/topics`: "Page not found"; `/gan`: the page
+    file run bare, with a sidebar of file names); the other pages follow on the same server."""
+    proc, url = _start_server(tmp_path / "runs", launcher)
+    try:
+        order = sorted(PAGES, key=lambda p: p.key != first)
+        assert order[0].key == first
+        for info in order if launcher == "streamlit-run" and first == "topics" else order[:1]:
+            _check_deep_link(browser, url, info)
     finally:
         _stop_server(proc)
 

@@ -31,7 +31,7 @@ def one_thread():
 
 
 def run_page(section: str, **state) -> AppTest:
-    at = AppTest.from_file(str(paths.ROOT / "pages" / "clustering.py"), default_timeout=180)
+    at = AppTest.from_file(str(paths.ROOT / "app_pages" / "clustering.py"), default_timeout=180)
     at.session_state["cl_section"] = section
     for k, v in state.items():
         at.session_state[k] = v

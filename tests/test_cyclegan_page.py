@@ -70,7 +70,7 @@ def name_of(title: str) -> str:
 
 
 def run_page(section=None, at=None, **state):
-    at = at or AppTest.from_file(str(paths.ROOT / "pages" / "cyclegan.py"), default_timeout=180)
+    at = at or AppTest.from_file(str(paths.ROOT / "app_pages" / "cyclegan.py"), default_timeout=180)
     if section:
         at.session_state["cg_section"] = section
     for k, v in state.items():

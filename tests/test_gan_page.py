@@ -23,7 +23,7 @@ def one_thread():
 
 
 def run_page(section=None, at=None, **state):
-    at = at or AppTest.from_file(str(paths.ROOT / "pages" / "gan.py"), default_timeout=180)
+    at = at or AppTest.from_file(str(paths.ROOT / "app_pages" / "gan.py"), default_timeout=180)
     if section:
         at.session_state["gan_section"] = section
     for k, v in state.items():

@@ -43,7 +43,7 @@ def tiny_run():
 
 
 def run_page(section=None, at=None, **state):
-    at = at or AppTest.from_file(str(paths.ROOT / "pages" / "keypoints.py"), default_timeout=240)
+    at = at or AppTest.from_file(str(paths.ROOT / "app_pages" / "keypoints.py"), default_timeout=240)
     if section:
         at.session_state["kp_section"] = section
     at.session_state["kp_model"] = NAME

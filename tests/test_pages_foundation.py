@@ -1,4 +1,4 @@
-"""AppTest of the home page (app.py) and the VAE page (pages/vae_sliders.py)."""
+"""AppTest of the home page (app.py) and the VAE page (app_pages/vae_sliders.py)."""
 
 import io
 import pickle
@@ -20,7 +20,7 @@ def images(at):
 
 
 def vae_page():
-    at = AppTest.from_file(str(ROOT / "pages/vae_sliders.py"), default_timeout=T)
+    at = AppTest.from_file(str(ROOT / "app_pages/vae_sliders.py"), default_timeout=T)
     at.run()
     assert not at.exception, at.exception
     return at

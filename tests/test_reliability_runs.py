@@ -248,7 +248,7 @@ def test_broken_runs_are_listed_with_a_reason(broken_runs):
     assert not [e for e in checkpoints.list_models() if e.path.parent in broken_runs]
 
 
-@pytest.mark.parametrize("page", ["pages/vae_sliders.py", "pages/beta_vae.py"])
+@pytest.mark.parametrize("page", ["app_pages/vae_sliders.py", "app_pages/beta_vae.py"])
 def test_pages_open_with_broken_runs_in_the_folder(broken_runs, page):
     at = AppTest.from_file(str(ROOT / page), default_timeout=120)
     at.run()
@@ -268,7 +268,7 @@ def test_markdown_in_a_card_title_is_shown_as_text():
     run = paths.runs_dir() / "evil-title"
     checkpoints.save(m, run / "model", checkpoints.make_card(m, step=1, title=evil))
     try:
-        at = AppTest.from_file(str(ROOT / "pages/vae_sliders.py"), default_timeout=120)
+        at = AppTest.from_file(str(ROOT / "app_pages/vae_sliders.py"), default_timeout=120)
         at.run()
         names = at.selectbox(key="vae_model").options
         pick = next(n for n in names if "evil-title" in n or "example.invalid" in n)
@@ -286,7 +286,7 @@ def test_markdown_in_a_card_title_is_shown_as_text():
 def test_the_training_form_keeps_its_values_after_stop_and_clear():
     from unsup.jobs import get_runner
 
-    at = AppTest.from_file(str(ROOT / "pages/vae_sliders.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages/vae_sliders.py"), default_timeout=120)
     at.run()
     at.segmented_control(key="vae_section").set_value("Train").run()
     at.number_input(key="tr_epochs").set_value(7).run()

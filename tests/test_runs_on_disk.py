@@ -106,7 +106,7 @@ def test_a_broken_run_is_named_by_its_folder_never_by_a_server_path(runs):
     found = checkpoints.broken_runs()
     assert [e.path.parent for e in found] == [bad]  # neither data.npz is a checkpoint
     assert found[0].folder == bad.name and str(runs) not in found[0].problem
-    at = AppTest.from_file(str(ROOT / "pages" / "vae_sliders.py"), default_timeout=180).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "vae_sliders.py"), default_timeout=180).run()
     assert not at.exception, at.exception
     box = next(e for e in at.expander if "could not be read" in e.label)
     assert box.label.startswith("1 run")

@@ -32,3 +32,17 @@ def test_warm_up_draws_the_home_thumbnails_into_their_disk_cache(tmp_path, monke
     assert "thumbnails" in serve.warm_seconds
     drawn = {p.name.split("-")[0] for p in (tmp_path / "thumbnails").glob("*.png")}
     assert {"vae", "topics"} <= drawn
+
+
+def test_no_pages_folder_beside_app_py_and_every_page_file_exists():
+    """Issue 21.5: Streamlit reads a folder named ``pages/`` beside the main script as its legacy
+    page list; the first run of a fresh server then ignores app.py's navigation (a deep link
+    such as /topics shows "Page not found"), however the app is started. The pages live in
+    ``app_pages/``, and every page file the navigation names exists there."""
+    from unsup.ui.registry import PAGES
+
+    root = serve.ROOT
+    assert (root / "app.py").is_file()
+    assert not (root / "pages").exists()
+    for info in PAGES:
+        assert info.file.startswith("app_pages/") and (root / info.file).is_file(), info

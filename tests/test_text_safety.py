@@ -215,7 +215,7 @@ def unsafe_calls(path: Path) -> list[str]:
 
 def _ui_files() -> list[Path]:
     root = paths.ROOT
-    return sorted([*(root / "unsup" / "ui").glob("*.py"), *(root / "pages").glob("*.py"),
+    return sorted([*(root / "unsup" / "ui").glob("*.py"), *(root / "app_pages").glob("*.py"),
                    root / "app.py"])
 
 

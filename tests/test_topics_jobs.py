@@ -44,7 +44,7 @@ def test_fit_job_saves_a_run_that_the_page_shows_after_a_restart():
     # topics are named from their top words (issue 11.11), not "Topic 0", "Topic 1", ...
     assert all(" · " in x and not x.startswith("Topic ") for x in model.labels_)
 
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
     at.run()
     at.radio(key="topic_src").set_value("My file").run()
     assert not at.exception
@@ -93,7 +93,7 @@ def test_a_fit_with_no_vocabulary_fails_with_a_message():
 
 
 def test_page_without_a_file_asks_for_one():
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
     at.run()
     at.radio(key="topic_src").set_value("My file").run()
     at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()
@@ -116,7 +116,7 @@ def test_a_stopped_fit_can_be_resumed_after_a_restart():
     assert job.status == "stopped"
     found = dict(recipe.stopped_fits())
     assert run_dir in found and found[run_dir]["file"] == "restart.csv"
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
     at.run()
     at.radio(key="topic_src").set_value("My file").run()
     at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()

@@ -16,7 +16,7 @@ def _button(at, label):
 
 
 def test_page_opens_and_filters_change_the_map():
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
     at.run()
     assert not at.exception
     assert not at.error
@@ -45,7 +45,7 @@ def test_page_opens_and_filters_change_the_map():
 
 
 def test_every_section_renders():
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
     at.run()
     expect = {"topics": "plotly_chart", "trends": "plotly_chart", "doc": "plotly_chart",
               "try": "text_area", "k": "plotly_chart", "io": "download_button"}
@@ -58,7 +58,7 @@ def test_every_section_renders():
 
 def test_try_a_text_speaks_the_models_language_and_thai_labels_have_a_gloss():
     """Issue 11.11."""
-    at = AppTest.from_file("../pages/topic_maps.py", default_timeout=120)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
     at.run()
     at.segmented_control(key="topic_section").set_value("topics").run()
     table = at.get("arrow_data_frame")[0].value if at.get("arrow_data_frame") else None

@@ -5,6 +5,10 @@ pages need (torch above all, about 2 s of a cold start on 2 cores) while the ser
 waits for its first visitor. Streamlit runs every page in the server's own process, so the first
 person to open a page does not pay for those imports. Nothing is trained or computed here; a
 module that fails to import is skipped (the page that needs it will then show the error).
+
+The app does not depend on this launcher: ``streamlit run app.py`` (how Streamlit apps are
+deployed) serves the same app, deep links included; only the first visitor waits longer for
+imports and home-page thumbnails, which the pages then load or draw themselves.
 """
 
 from __future__ import annotations
@@ -55,26 +59,8 @@ def warm_up(modules=None, thumbnails: bool | None = None) -> None:
         warm_seconds["thumbnails"] = time.perf_counter() - t0
 
 
-def single_navigation() -> None:
-    """Make app.py's ``st.navigation`` the app's only page list.
-
-    Streamlit treats an app with a ``pages/`` folder beside its main script as a "pages
-    directory" app (its first multipage design): every run then registers the folder's files
-    as pages (URL paths = file names) before app.py replaces them with its own navigation. A
-    deep link such as ``/topics`` opened as the first visit after a server start is looked up
-    in that first list and gets a "Page not found" dialog and a sidebar of raw file names. The
-    project keeps its pages in ``pages/`` (the product's layout), so the launcher switches that
-    mode off; app.py's navigation is complete on its own.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-
-
 def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli
-
-    single_navigation()
 
     threading.Thread(target=warm_up, name="unsup-warm-up", daemon=True).start()
     args = list(sys.argv[1:] if argv is None else argv)

@@ -229,7 +229,7 @@ FAMILY = Family(
     build=build,
     evaluate=evaluate,
     data={"dsprites": "dSprites (737,280 sprites, five known factors)"},
-    page=PageInfo("beta-vae", "β-VAE traversals", ":material/explore:", "pages/beta_vae.py",
+    page=PageInfo("beta-vae", "β-VAE traversals", ":material/explore:", "app_pages/beta_vae.py",
                   "Disentanglement on dSprites: one latent, one factor, measured.",
                   "unsup.recipes.betavae:thumbnail", order=30),
     warm=("unsup.recipes.betavae", "unsup.ui.betavae", "unsup.viz.betavae"),

@@ -557,7 +557,7 @@ FAMILY = Family(
     data={"mnist-test": "MNIST test digits (500)",
           "dsprites-heldout": f"held-out dSprites ({DSPRITES_ATLAS_N:,}, seeded sample)"},
     page=PageInfo("clustering", "Clustering & latent atlas", ":material/scatter_plot:",
-                  "pages/clustering.py",
+                  "app_pages/clustering.py",
                   "K-means vs GMM vs the DP mixture on pixels, PCA and learned codes; a UMAP "
                   "atlas of any model's latent space.",
                   "unsup.recipes.clustering:thumbnail", order=70),

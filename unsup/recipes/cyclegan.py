@@ -624,7 +624,7 @@ FAMILY = Family(
     build=build,
     evaluate=evaluate,
     data=DATA,
-    page=PageInfo("cyclegan", "CycleGAN", ":material/sync_alt:", "pages/cyclegan.py",
+    page=PageInfo("cyclegan", "CycleGAN", ":material/sync_alt:", "app_pages/cyclegan.py",
                   "Image-to-image translation without paired data: digits ↔ MNIST-M and "
                   "photos ↔ winter, with the labels a translation keeps measured.",
                   "unsup.recipes.cyclegan:thumbnail", order=60),

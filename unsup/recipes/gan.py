@@ -824,7 +824,7 @@ FAMILY = Family(
     build=build,
     evaluate=evaluate,
     data=DATA,
-    page=PageInfo("gan", "GAN sample grids", ":material/casino:", "pages/gan.py",
+    page=PageInfo("gan", "GAN sample grids", ":material/casino:", "app_pages/gan.py",
                   "Counterfeiter against police: the lecture's seven GAN losses live in a 2-D "
                   "lab, mode collapse measured, and digits from a DCGAN.",
                   "unsup.recipes.gan:thumbnail", order=40),

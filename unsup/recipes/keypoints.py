@@ -542,7 +542,7 @@ FAMILY = Family(
     evaluate=evaluate,
     data=DATA,
     page=PageInfo("keypoints", "Keypoint discovery", ":material/location_on:",
-                  "pages/keypoints.py",
+                  "app_pages/keypoints.py",
                   "Landmarks learned without a single label: points a generator needs to "
                   "redraw a face, measured against annotated ones.",
                   "unsup.recipes.keypoints:thumbnail", order=50),

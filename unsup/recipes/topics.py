@@ -262,7 +262,7 @@ FAMILY = Family(
     load=tm.load,
     train=train,
     data=DATA,
-    page=PageInfo("topics", "Topic maps", ":material/map:", "pages/topic_maps.py",
+    page=PageInfo("topics", "Topic maps", ":material/map:", "app_pages/topic_maps.py",
                   "LDA over Thai and English property listings, drawn on a map, with trends "
                   "and niches.", "unsup.recipes.topics:thumbnail", order=10),
     warm=("unsup.recipes.topics", "unsup.ui.topics"),

@@ -265,7 +265,7 @@ FAMILY = Family(
     build=build,
     evaluate=evaluate,
     data=DATA,
-    page=PageInfo("vae", "VAE latent sliders", ":material/tune:", "pages/vae_sliders.py",
+    page=PageInfo("vae", "VAE latent sliders", ":material/tune:", "app_pages/vae_sliders.py",
                   "Drag a slider per latent dimension and watch the decoded digit morph.",
                   "unsup.recipes.vae:thumbnail", order=20),
     warm=("torch", "unsup.recipes.vae", "unsup.ui.training", "unsup.ui.vae", "unsup.viz.plots"),

@@ -9,7 +9,7 @@ from unsup.families import PageInfo, pages
 
 COMING: list[PageInfo] = [
     PageInfo("clustering", "Clustering & latent atlas", ":material/scatter_plot:",
-             "pages/clustering.py", "K-means vs GMM vs CRP, PCA and UMAP of any model's codes.",
+             "app_pages/clustering.py", "K-means vs GMM vs CRP, PCA and UMAP of any model's codes.",
              order=70),
 ]
 """Pages whose family is not written yet (a family that registers the key replaces it)."""

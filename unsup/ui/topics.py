@@ -1,4 +1,4 @@
-"""Streamlit panels of the topic-map page (pages/topic_maps.py): data source, the user's upload
+"""Streamlit panels of the topic-map page (app_pages/topic_maps.py): data source, the user's upload
 and fit job, and one panel per section. Compute lives in unsup.models / unsup.data, figures in
 unsup.viz.topics; this module only wires widgets to them and caches results."""
 

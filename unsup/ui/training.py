@@ -181,7 +181,7 @@ def _jobs_list() -> None:
                 st.progress(j.fraction)
             c1, c2 = st.columns(2)
             if j.page:
-                c1.page_link(f"pages/{PAGE_FILES.get(j.page, j.page)}.py", label="Open",
+                c1.page_link(f"app_pages/{PAGE_FILES.get(j.page, j.page)}.py", label="Open",
                              icon=":material/open_in_new:", query_params={_param(j.page): j.id})
             if j.active and c2.button("Stop", key=f"sidebar_stop_{j.id}", disabled=j.stopping):
                 get_runner().stop(j.id)
