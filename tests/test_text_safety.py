@@ -216,7 +216,7 @@ def unsafe_calls(path: Path) -> list[str]:
 def _ui_files() -> list[Path]:
     root = paths.ROOT
     return sorted([*(root / "unsup" / "ui").glob("*.py"), *(root / "app_pages").glob("*.py"),
-                   root / "app.py"])
+                   *(root / "pages").glob("*.py"), root / "app.py"])
 
 
 def test_every_message_label_and_help_text_is_escaped_or_a_literal():
