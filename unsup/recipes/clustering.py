@@ -144,6 +144,19 @@ def code_rep(entry: checkpoints.Entry, model, split: str) -> Representation:
                           f"{z.shape[1]}-D code (posterior mean) of {entry.kind}")
 
 
+def code_problem(X: np.ndarray) -> str | None:
+    """Why these codes (n, d) cannot be clustered or mapped, in words; None when they can.
+    A diverged model encodes to NaN or infinity, which K-means, mixtures, PCA and UMAP refuse."""
+    X = np.asarray(X)
+    if X.ndim != 2 or len(X) == 0:
+        return "it gives no codes"
+    bad = int((~np.isfinite(X).all(axis=1)).sum())
+    if bad:
+        return (f"its codes are not numbers (NaN or infinite) for {bad:,} of {len(X):,} images — "
+                "the model diverged in training")
+    return None
+
+
 def clustering_table(reps: list[Representation], y: np.ndarray, *, k: int = 10, seed: int = 0,
                      methods: tuple[str, ...] = tuple(C.METHODS), alpha: float = 1.0,
                      on_cell: Callable[[int, int, str], None] | None = None) -> list[dict]:
@@ -151,18 +164,23 @@ def clustering_table(reps: list[Representation], y: np.ndarray, *, k: int = 10, 
 
     One row per (representation, method): ``nmi``, ``ari`` (None where the method was left out:
     a full covariance above :data:`~unsup.metrics.clustering.FULL_MAX_DIMS` dimensions),
-    ``k`` the clusters used (the DP mixture's suggestion, capped at 2k), ``seconds``, ``note``.
+    ``k`` the clusters used (the DP mixture's suggestion, capped at 2k), ``seconds``, ``note``;
+    ``skipped``: why a representation was not clustered at all (codes that are not numbers, see
+    :func:`code_problem`), else absent.
     ``on_cell(done, total, what)`` reports progress. Fixed seeds: the table is reproducible.
     """
     rows, total, done = [], len(reps) * len(methods), 0
     for rep in reps:
+        problem = code_problem(rep.X)
         for m in methods:
             if on_cell:
                 on_cell(done, total, f"{C.METHODS[m]} on {rep.label}")
             row = {"representation": rep.label, "key": rep.key, "dims": rep.dims,
                    "method": C.METHODS[m], "method_key": m, "nmi": None, "ari": None,
                    "k": None, "seconds": 0.0, "note": ""}
-            if m == "gmm_full" and rep.dims > C.FULL_MAX_DIMS:
+            if problem:
+                row.update(note=f"skipped: {problem}", skipped=problem)
+            elif m == "gmm_full" and rep.dims > C.FULL_MAX_DIMS:
                 row["note"] = (f"left out: a full covariance in {rep.dims} dimensions has "
                                f"{rep.dims * (rep.dims + 1) // 2:,} numbers per cluster")
             else:
@@ -467,6 +485,9 @@ def compute_atlas(entry: checkpoints.Entry, params: dict,
                          f"atlas has {len(data.x)} ({data.description}). Use the PCA map.")
     progress(0.05, f"encoding {len(data.x):,} images")
     codes = encode(model, data.x_in)
+    problem = code_problem(codes)
+    if problem:
+        raise ValueError(f"No map of {entry.title}: {problem}.")
     if should_stop():
         raise InterruptedError
     progress(0.08, "importing umap-learn (15-30 s the first time on this machine, then ~2 s)")

@@ -18,7 +18,7 @@ from unsup.metrics import clustering as C
 from unsup.recipes import clustering as R
 from unsup.ui import training
 from unsup.ui.models import broken_runs_note, load_model, model_of
-from unsup.ui.text import md
+from unsup.ui.text import md, safe
 from unsup.viz import clustering as V
 
 PAGE = "clustering"
@@ -247,10 +247,19 @@ def table_section() -> None:
                                           f"({i + 1} of {len(cells)})")
         rows.append(table_cell(key, split, pca_k, path, mtime, method, k))
     bar.empty()
+    skipped_note(rows)
+    rows = [r for r in rows if not r.get("skipped")]
     st.dataframe(V.score_table(rows, metric), hide_index=True, width="stretch",
                  key="tb_table")
     st.plotly_chart(V.scores_chart(rows, metric), key="tb_chart")
     st.caption(md(table_caption(rows, split, k, metric)))
+
+
+def skipped_note(rows: list[dict]) -> None:
+    """One line per representation the table leaves out, and why (a diverged model's codes)."""
+    why = {r["representation"]: r["skipped"] for r in rows if r.get("skipped")}
+    for rep, reason in why.items():
+        st.warning(safe("Skipped {}: {}.", rep, reason))
 
 
 def table_caption(rows: list[dict], split: str, k: int, metric: str) -> str:
@@ -428,6 +437,10 @@ def atlas_section() -> None:
         return
     inp = atlas_inputs(str(entry.path), entry.mtime)
     data, codes = inp["data"], inp["codes"]
+    problem = R.code_problem(codes)
+    if problem:
+        st.warning(safe("Skipped {}: {}. Pick another model.", entry.title, problem))
+        return
     color_opts = (["label"] if data.labels is not None else []) + ["cluster"] + [
         f for f in data.factors if f != data.label_name]
     color_by = c3.selectbox("Colour by", color_opts, key="atlas_color", format_func=lambda c: {
