@@ -100,3 +100,34 @@ def test_evaluate_on_digits_with_a_trained_classifier_and_an_identity_translator
     r = M.evaluate(m, bare, classifier_b=clf_b)
     assert r["n_a"] == 5 and r["cycle_l1_b"] == pytest.approx(0.0, abs=1e-6)
     assert "paired_error_ab" not in r and "label_kept_ab" not in r
+
+
+class _Fixed:
+    """A stand-in classifier that answers a fixed label per image."""
+
+    def __init__(self, labels):
+        self.labels = torch.tensor(labels)
+
+    def predict(self, x):
+        return self.labels[: len(x)]
+
+
+def test_right_and_judged_needs_both_the_digit_and_the_target_domain():
+    x = torch.zeros(4, 3, 8, 8)
+    digits = _Fixed([1, 2, 3, 9])  # the last one misread
+    judge = _Fixed([1, 1, 0, 1])  # the third one judged to be still in domain A
+    r = M.right_and_judged(digits, judge, x, [1, 2, 3, 4], domain=1)
+    assert r == {"joint": 0.5, "judged": 0.75, "kept": 0.75}
+    # "do nothing": every digit read right, none judged to be in the other domain
+    r = M.right_and_judged(_Fixed([1, 2, 3, 4]), _Fixed([0, 0, 0, 0]), x, [1, 2, 3, 4], 1)
+    assert r["kept"] == 1.0 and r["joint"] == 0.0
+
+
+def test_instrument_scores_read_each_direction_through_each_instrument_set():
+    x = torch.zeros(2, 3, 8, 8)
+    y = [5, 6]
+    right, judge_b, judge_a = _Fixed(y), _Fixed([1, 1]), _Fixed([0, 0])
+    out = M.instrument_scores(x, x, x, x, x, None, y, y,
+                              [(right, right, judge_b), (right, right, judge_a)])
+    assert out["joint_ab"] == [1.0, 0.0] and out["joint_ba"] == [0.0, 1.0]
+    assert "joint_ba_truth" not in out and out["joint_ab_truth"] == [1.0, 0.0]

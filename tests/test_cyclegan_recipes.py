@@ -53,8 +53,10 @@ def test_the_family_is_registered_with_its_page_presets_and_kinds():
     assert families.model_class("domain_classifier") is DomainClassifier
     assert fam.page.key == "cyclegan" and fam.page.ready and fam.page.order == 60
     names = [p.name for p in fam.presets]
-    assert names == ["cyclegan-clf-mnist", "cyclegan-clf-mnistm", "cyclegan-digits",
-                     "cyclegan-photo"]
+    assert names == ["cyclegan-clf-mnist", "cyclegan-clf-mnistm", "cyclegan-clf-mnist-s1",
+                     "cyclegan-clf-mnistm-s1", "cyclegan-clf-mnist-s2", "cyclegan-clf-mnistm-s2",
+                     "cyclegan-clf-domain", "cyclegan-clf-domain-s1", "cyclegan-clf-domain-s2",
+                     "cyclegan-digits", "cyclegan-photo"]
     from unsup.ui.registry import COMING
 
     assert "cyclegan" not in {p.key for p in COMING}  # the real page replaced "coming"
@@ -73,6 +75,13 @@ def test_the_family_is_registered_with_its_page_presets_and_kinds():
             assert a.shape == b.shape == (4, 3, 32, 32)
         else:
             assert data.shape[1] == 1 + 3 * 32 * 32 and card["domain"] == p.options["domain"]
+            if p.options["domain"] == "ab":  # the A-vs-B judge: real training images of both
+                assert model.config.n_classes == 2 and len(data) == card["n_train"] == (
+                    card["n_train_a"] + card["n_train_b"])
+                assert set(data[:, 0].long().tolist()) == {0, 1}
+            else:
+                assert model.config.seed == int(p.name.rsplit("-s", 1)[1]) \
+                    if p.name.endswith(("-s1", "-s2")) else model.config.seed == 0
 
 
 def test_cli_lists_the_presets(capsys):

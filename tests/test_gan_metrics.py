@@ -199,3 +199,21 @@ def test_classifier_features():
     assert feats.shape == (7, 128) and probs.shape == (7, 10)
     assert np.allclose(probs.sum(1), 1.0)
     assert np.allclose(probs, clf.predict_proba(x).numpy(), atol=1e-6)
+
+
+def test_sampled_metrics_over_seeds_keep_the_mean_and_each_seed():
+    from unsup.metrics import seeds as S
+
+    runs = [{"fd": 10.0, "modes": 8, "n": 5, "extra_metrics": {"shares": [0.2, 0.8]}},
+            {"fd": 12.0, "modes": 8, "n": 5, "extra_metrics": {"shares": [0.4, 0.6]}},
+            {"fd": 14.0, "modes": 7, "n": 5, "extra_metrics": {"shares": [0.3, 0.7]}}]
+    out = S.combine(runs, [1, 2, 3], ("fd", "modes"), digits={"modes": 2},
+                    extra_keys=("shares",))
+    assert out["fd"] == 12.0 and out["modes"] == 7.67 and out["n"] == 5
+    assert out["seeds"] == [1, 2, 3] and out["per_seed"]["fd"] == [10.0, 12.0, 14.0]
+    assert out["extra_metrics"]["shares"] == [0.3, 0.7]
+    assert S.spread(out, "fd") == {"mean": 12.0, "std": 2.0, "min": 10.0, "max": 14.0, "n": 3}
+    assert S.spread_text(out, "fd") == "12.0 ± 2.0 (3 seeds)"
+    # a count every seed agrees on stays a count; a one-draw card shows just its value
+    assert S.combine(runs[:2], [1, 2], ("modes",))["modes"] == 8
+    assert S.spread_text({"fd": 3.14159}, "fd", "{:.2f}") == "3.14"

@@ -8,6 +8,12 @@
   (Hoffman et al. 2018), CyCADA's pixel-only SVHN→MNIST ~70%.
 - **Cycle L1**: mean |F(G(x)) - x| over every value of held-out images in [0, 1] (0 = perfect
   reconstruction; lower is better).
+- **Right digit and judged B** (the joint measure): label kept alone does not show that a
+  translation works — returning the input untranslated already keeps most digits. A translation
+  must keep the digit *and* look like the target domain: the share of translations that the
+  target domain's digit classifier reads as the source label and that an A-vs-B judge (a
+  classifier of the domain, trained on real images of both) assigns to the target domain.
+  Doing nothing scores about 0, the paired truth about the instruments' accuracy.
 - **Paired error**: mean |G(x) - B(x)| against the ground truth the project can build for the
   digit and photo pairs (lower is better), reported beside the **identity baseline**
   mean |x - B(x)|, the error of a "translator" that returns its input: a translation is only
@@ -58,6 +64,60 @@ def label_kept(classifier, translated, labels) -> dict:
             "n": int(len(y))}
 
 
+def judged_as(judge, images, domain: int) -> float:
+    """Share of ``images`` (n, c, s, s) that ``judge`` (an A-vs-B classifier with
+    ``predict(x) -> (n,)``, 0 = domain A, 1 = domain B) assigns to ``domain``."""
+    x = _t(images)
+    return float((judge.predict(x).cpu().long() == int(domain)).float().mean()) if len(x) \
+        else float("nan")
+
+
+def right_and_judged(classifier, judge, images, labels, domain: int) -> dict:
+    """The joint measure of a translation into ``domain`` (0 = A, 1 = B): the share of
+    ``images`` that the target domain's digit ``classifier`` reads as their source ``labels``
+    **and** that the A-vs-B ``judge`` assigns to ``domain``. A translator that returns its input
+    keeps the digit but is never judged to be in the other domain (near 0); a perfect one (the
+    paired truth) scores about its instruments' accuracy.
+
+    Returns ``joint`` (that share), ``judged`` (share judged ``domain`` alone) and ``kept``
+    (share read as the right digit alone), each in [0, 1], higher is better.
+    """
+    x = _t(images)
+    y = torch.tensor(np.asarray(labels)).long()
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} images but {len(y)} labels")
+    if not len(y):
+        return {"joint": float("nan"), "judged": float("nan"), "kept": float("nan")}
+    kept = classifier.predict(x).cpu().long() == y
+    judged = judge.predict(x).cpu().long() == int(domain)
+    return {"joint": float((kept & judged).float().mean()),
+            "judged": float(judged.float().mean()), "kept": float(kept.float().mean())}
+
+
+def instrument_scores(fake_b, fake_a, a, b, truth_ab, truth_ba, y_a, y_b,
+                      instruments) -> dict:
+    """Label kept, judged-as-target and the joint measure (:func:`right_and_judged`) of the two
+    translations ``fake_b`` = G_AB(a) and ``fake_a`` = G_BA(b), beside doing nothing (``a`` and
+    ``b`` as they are) and a perfect translator (the paired truths ``truth_ab`` = B(a),
+    ``truth_ba`` = A(b); None where unknown), read through each triple
+    ``(classifier_a, classifier_b, judge)`` of ``instruments`` (independently trained
+    instruments). Returns ``{key: [value per triple]}``; keys ``{kept,judged,joint}_ab``
+    (G_AB(a) read by classifier_b, judged B), ``..._ab_input``, ``..._ab_truth`` and the same
+    for ``_ba`` (G_BA(b) read by classifier_a, judged A)."""
+    out: dict[str, list[float]] = {}
+    cases = {"ab": (fake_b, a, truth_ab, y_a, 1), "ba": (fake_a, b, truth_ba, y_b, 0)}
+    for clf_a, clf_b, judge in instruments:
+        for d, (fake, src, truth, y, target) in cases.items():
+            clf = clf_b if target == 1 else clf_a
+            for suffix, x in (("", fake), ("_input", src), ("_truth", truth)):
+                if x is None:
+                    continue
+                r = right_and_judged(clf, judge, x, y, target)
+                for m in ("kept", "judged", "joint"):
+                    out.setdefault(f"{m}_{d}{suffix}", []).append(r[m])
+    return out
+
+
 def cycle_l1(model, x, source: str = "a") -> float:
     """Cycle reconstruction error mean |F(G(x)) - x| of ``model`` (its ``cycle(x, source)``)
     on images ``x`` of domain ``source`` ("a" or "b"); 0 is a perfect cycle."""
@@ -76,7 +136,8 @@ def identity_baseline(source, truth) -> float:
     return mean_l1(source, truth)
 
 
-def evaluate(model, pair, classifier_a=None, classifier_b=None, *, n: int | None = None) -> dict:
+def evaluate(model, pair, classifier_a=None, classifier_b=None, *, n: int | None = None,
+             instruments=()) -> dict:
     """Every metric of the module docstring on the held-out images of ``pair``
     (:class:`unsup.data.domains.DomainPair`), first ``n`` of each domain (all if None).
 
@@ -91,6 +152,8 @@ def evaluate(model, pair, classifier_a=None, classifier_b=None, *, n: int | None
     direction: ``label_kept_ab_input`` (the untranslated a under the domain-B classifier: what
     doing nothing scores) and ``label_kept_ab_truth`` (the paired truth B(a) under it: what a
     perfect translator scores, the instrument's own ceiling), and the same for ``_ba``.
+    With ``instruments`` (triples of digit classifier A, digit classifier B and A-vs-B judge)
+    and labels: ``per_instrument``, :func:`instrument_scores` of the translations.
     """
     k = slice(None) if n is None else slice(0, int(n))
     a, b = _t(pair.a_test[k]), _t(pair.b_test[k])
@@ -126,4 +189,8 @@ def evaluate(model, pair, classifier_a=None, classifier_b=None, *, n: int | None
         out["label_kept_ba_input"] = label_kept(classifier_a, b, y_b[k])["accuracy"]
         if truth_ba is not None:
             out["label_kept_ba_truth"] = label_kept(classifier_a, truth_ba[k], y_b[k])["accuracy"]
+    if instruments and y_a is not None and y_b is not None:
+        out["per_instrument"] = instrument_scores(
+            fake_b, fake_a, a, b, None if truth_ab is None else truth_ab[k],
+            None if truth_ba is None else truth_ba[k], y_a[k], y_b[k], instruments)
     return out
