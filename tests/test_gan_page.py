@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from unsup import checkpoints, paths
 from unsup.data import toy2d
 from unsup.models import gan as G
+from unsup.models.gan_losses import LOSS_LABELS
 from unsup.recipes import gan as R
 from unsup.train import fit
 
@@ -70,15 +72,57 @@ def test_lab_opens_on_the_ring_with_every_layer_and_the_published_figures():
     assert any("6.3 ring modes" in c.value for c in at.caption)
 
 
-def test_play_trains_and_the_step_counter_moves():
-    at = run_page(gl_per_tick=25)
+def _wait_for(cond, timeout: float = 120.0) -> None:
+    """Wait for a state (generous deadline: the machine may be loaded)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "the state was not reached"
+        time.sleep(0.02)
+
+
+def test_play_trains_in_the_lab_thread_and_the_canvas_only_draws():
+    """Issue 21.15: Play starts the lab's own trainer thread; a canvas tick draws what it
+    trained (and trains nothing itself); Play off stops the thread."""
+    at = run_page()
     lab = at.session_state["gan_lab"]
-    assert lab.step == 0
+    assert lab.step == 0 and not lab.playing
     at = run_page(at=at, gl_play=True)
     assert not at.exception, at.exception
-    assert at.session_state["gan_lab"].step == 25
-    assert "step 25" in canvas(at)["layout"]["title"]["text"]
-    assert any("training steps/s" in c.value and "– training" not in c.value for c in at.caption)
+    assert lab.playing
+    # lab.play() is what each canvas tick calls (the page's heartbeat)
+    _wait_for(lambda: lab.play() and lab.step > 0 and lab.steps_per_second is not None)
+    at.run()  # a canvas tick
+    assert not at.exception, at.exception
+    title = canvas(at)["layout"]["title"]["text"]
+    assert int(title.split("step ")[1].split(" ")[0].replace(",", "")) > 0
+    assert any("training steps/s" in c.value and "– training" not in c.value
+               and "(measured)" in c.value for c in at.caption)
+    at = run_page(at=at, gl_play=False)
+    assert not at.exception, at.exception
+    assert not lab.playing and not lab._thread
+    step = lab.step
+    time.sleep(0.3)
+    assert lab.step == step
+
+
+def test_a_loss_changed_while_playing_applies_between_steps():
+    """Issue 21.1: a control changed during Play reruns the page while the lab trains; the
+    setting applies between two of the trainer's chunks, and training goes on with it."""
+    at = run_page(gl_play=True)
+    lab = at.session_state["gan_lab"]
+    try:
+        for loss in ("wgan-gp", "mm", "dragan", "ls", "wgan", "began", "ns"):
+            _wait_for(lambda: lab.play() and lab.step > 0)
+            at = run_page(at=at, gl_loss=loss)
+            assert not at.exception, at.exception
+            assert lab.config.loss == loss and lab.error is None
+            mark = lab.step
+            _wait_for(lambda: lab.play() and lab.step > mark)  # trains on with the new loss
+            at.run()  # a canvas tick with the new loss
+            assert not at.exception, at.exception
+            assert LOSS_LABELS[loss] in canvas(at)["layout"]["title"]["text"]
+    finally:
+        lab.pause()
 
 
 def test_one_d_update_moves_the_heat_map_only():

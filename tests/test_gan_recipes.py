@@ -5,6 +5,9 @@ cases, the train-on-demand job, and the page's figures."""
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -163,6 +166,137 @@ def test_lab_from_a_model_continues_it(ring_small):
     assert np.array_equal(lab.view()["fake"], R.decode(m, lab.z_view).numpy())
     lab.train(1)
     assert m.step_ == 4  # the original is not touched
+
+
+# -- the lab's background trainer (issue 21, parts 1 and 15) ------------------------------------
+def _wait_for(cond, timeout: float = 120.0) -> None:
+    """Wait for a state (generous deadline: the machine may be loaded)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "the state was not reached"
+        time.sleep(0.01)
+
+
+def _hammer(lab, rounds: int) -> None:
+    """What the page does while the lab trains: change settings (live ones, and one that
+    rebuilds the networks), read the view and the modes, make single updates."""
+    losses = ("mm", "wgan-gp", "ls", "dragan", "wgan", "ns")
+    for i in range(rounds):
+        lab.apply(loss=losses[i % len(losses)], lr_g=(1e-3, 5e-4)[i % 2], d_steps=1 + i % 2,
+                  optimizer=("adam", "rmsprop")[(i // 6) % 2])
+        if i % 25 == 24:
+            lab.apply(g_hidden=(16, 8)[(i // 25) % 2])  # new networks mid-training
+        lab.view(grid=12, lines=3, line_points=5, n_arrows=10)
+        lab.stats(n=200)
+        (lab.d_step, lab.g_step, lambda: lab.train(1))[i % 3]()
+
+
+def test_lab_calls_from_two_threads_interleave_safely(ring_small):
+    """Issue 21.1: the app's rerun (applying a changed loss) and the auto-refreshing canvas
+    trained the same model at once: "a tensor modified in place during backward". Every call
+    takes the lab's lock, so a thread that trains and one that changes settings, draws and
+    single-steps never meet inside a step."""
+    lab = R.Lab2D(ring_small, **tiny_settings())
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def trainer():
+        try:
+            while not stop.is_set():
+                lab.train(2)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    t = threading.Thread(target=trainer, daemon=True)
+    t.start()
+    try:
+        _hammer(lab, 150)
+    finally:
+        stop.set()
+        t.join(60)
+    assert not errors, errors
+    assert lab.step > 0 and lab.d_updates > 0
+
+
+def test_lab_background_trainer_and_page_calls_interleave_safely(ring_small):
+    """The same with the lab's own trainer thread (Play): settings apply between its chunks;
+    it keeps training through them and reports no error."""
+    lab = R.Lab2D(ring_small, **tiny_settings())
+    lab.play()
+    try:
+        _wait_for(lambda: lab.play() and lab.step > 0)
+        for _ in range(3):
+            lab.play()  # the page's heartbeat
+            _hammer(lab, 50)
+        assert lab.error is None and lab.playing
+        before = lab.step
+        _wait_for(lambda: lab.play() and lab.step > before)  # still training after all that
+        snap = lab.snapshot()
+        assert snap["playing"] and snap["step"] >= before and snap["config"] == lab.config
+        assert snap["view"]["heat"].shape == (48, 48) and snap["stats"]["n_modes"] == 8
+    finally:
+        lab.pause()
+
+
+def test_pausing_stops_the_lab_thread_and_so_does_a_silent_page(ring_small):
+    lab = R.Lab2D(ring_small, **tiny_settings())
+    assert not lab.playing
+    lab.play()
+    thread = lab._thread
+    _wait_for(lambda: lab.play() and lab.step >= 3 and lab.steps_per_second is not None)
+    if hasattr(os, "getpriority"):  # a lower priority than the page's threads, as jobs have
+        from unsup.jobs import JOB_NICENESS
+
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) >= JOB_NICENESS
+    lab.pause()
+    assert not lab.playing and not thread.is_alive()
+    step = lab.step
+    lab.view()
+    time.sleep(0.3)
+    assert lab.step == step  # nothing trains after Pause
+    # an abandoned tab: no heartbeat for HEARTBEAT_S and the thread ends by itself
+    lab.HEARTBEAT_S = 0.5
+    lab.play()
+    thread = lab._thread
+    _wait_for(lambda: not thread.is_alive())
+    assert not lab.playing
+    lab.play()  # the page is back: training goes on
+    assert lab.playing
+    lab.pause()
+
+
+def test_a_diverged_loss_stops_the_lab_thread_with_its_reason(ring_small, monkeypatch):
+    from unsup.train import DivergedError
+
+    lab = R.Lab2D(ring_small, **tiny_settings())
+
+    def diverge(n):
+        raise DivergedError("training diverged at step 1 (a loss became nan)")
+
+    monkeypatch.setattr(lab, "_train", diverge)
+    lab.play()
+    _wait_for(lambda: not lab.playing)
+    assert "diverged" in lab.error and lab.snapshot()["error"] == lab.error
+    assert lab.play() is False and not lab.playing  # not again with the same settings
+    monkeypatch.undo()
+    lab.apply(lr_g=1e-4)  # a change clears it
+    assert lab.error is None and lab.play() is True
+    lab.pause()
+
+
+def test_the_lab_speed_limit_holds(ring_small):
+    lab = R.Lab2D(ring_small, **tiny_settings())
+    lab.speed_limit = 20.0
+    lab.play()
+    try:
+        _wait_for(lambda: lab.play() and lab.step >= 1)
+        t0, s0 = time.monotonic(), lab.step
+        time.sleep(1.0)
+        lab.play()
+        rate = (lab.step - s0) / (time.monotonic() - t0)
+        assert rate <= 20.0 * 1.5 + 2  # a cap, not a speed claim
+    finally:
+        lab.pause()
 
 
 def test_evaluate_2d_counts_modes_of_a_known_generator():

@@ -14,16 +14,18 @@ without touching pages.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
+import shutil
 import threading
 import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -131,6 +133,44 @@ def new_run_dir(title: str) -> Path:
     path = paths.runs_dir() / f"{stamp}-{slug}-{uuid.uuid4().hex[:4]}"
     path.mkdir(parents=True, exist_ok=False)
     return path
+
+
+@contextlib.contextmanager
+def fresh_run_dir(title: str) -> Iterator[Path]:
+    """A new run folder (:func:`new_run_dir`) for what must be on disk before a job starts (the
+    uploaded images a run keeps); removed again when filling it fails (a full disk), so a failed
+    start leaves no empty run folder behind."""
+    path = new_run_dir(title)
+    try:
+        yield path
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+def _is_write_failure(exc: BaseException) -> bool:
+    from unsup.fileio import DISK_FULL, NOT_WRITABLE
+
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL + NOT_WRITABLE
+
+
+def _write_failure(exc: OSError, run_dir: Path | None) -> str:
+    """A job's message when a checkpoint could not be written (a full disk): what went wrong, and
+    which checkpoint is kept (saves are atomic, so the previous one is whole), by the run's folder
+    name only, never a server path."""
+    from unsup.fileio import os_error_text
+
+    msg = os_error_text(exc, "the latest checkpoint").rstrip(".")
+    last = None if run_dir is None else run_dir / "model.safetensors"
+    try:
+        step = checkpoints.read_card(last).get("step") if last is not None and last.exists() \
+            else None
+    except CheckpointError:
+        step = None
+    if isinstance(step, int):
+        msg += (f". The last checkpoint (step {step:,}) is kept in your run {run_dir.name}: "
+                "resume it from the Train section once there is space")
+    return msg
 
 
 class ThreadRunner:
@@ -257,7 +297,8 @@ class ThreadRunner:
             except Exception as exc:  # shown in the page, never raised into it
                 traceback.print_exc()
                 msg = str(exc) if isinstance(exc, (FloatingPointError, CheckpointError)) else (
-                    f"{type(exc).__name__}: {exc}")
+                    _write_failure(exc, self.get(job_id).run_dir) if _is_write_failure(exc)
+                    else f"{type(exc).__name__}: {exc}")
                 self._update(job_id, status="failed", error=msg, stopping=False, phase="",
                              seconds=time.perf_counter() - t0)
 

@@ -324,18 +324,19 @@ def load_run_images(run_dir: Path, digest: str | None) -> tuple[np.ndarray, np.n
     f = Path(run_dir) / DATA_FILE
     if not f.exists():
         raise CheckpointError(
-            f"The images this run was trained on are gone ({f} is missing), so it cannot be "
-            "resumed or measured on them. Train a new run on your images instead.")
+            f"The images this run was trained on are gone ({f.parent.name}/{f.name} is "
+            "missing), so it cannot be resumed or measured on them. Train a new run on your "
+            "images instead.")
     try:
         with np.load(f, allow_pickle=False) as z:
             a, b = np.asarray(z["a"], np.float32), np.asarray(z["b"], np.float32)
     except (OSError, ValueError, KeyError) as exc:
-        raise CheckpointError(f"{f} cannot be read ({type(exc).__name__}); train a new run on "
-                              "your images instead.") from None
+        raise CheckpointError(f"{f.parent.name}/{f.name} cannot be read ({type(exc).__name__}); "
+                              "train a new run on your images instead.") from None
     if digest and images_hash(a, b) != digest:
         raise CheckpointError(
-            f"{f} no longer holds the images this run was trained on (their hash changed); "
-            "train a new run on your images instead.")
+            f"{f.parent.name}/{f.name} no longer holds the images this run was trained on (their "
+            "hash changed); train a new run on your images instead.")
     return a, b
 
 
@@ -594,7 +595,7 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     Raises CheckpointError when a resumed run's images are gone, ValueError when
     an upload is too small."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec, new_run_dir
+    from unsup.jobs import JobSpec, fresh_run_dir
 
     run_dir = None
     prev = None
@@ -625,8 +626,8 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
         pair = upload_pair(images_a, images_b)
         if resume is None:
             title = f"CycleGAN {labels[0]} ↔ {labels[1]}, {steps:,} steps"
-            run_dir = new_run_dir(title)
-            digest = save_run_images(run_dir, images_a, images_b)
+            with fresh_run_dir(title) as run_dir:  # removed if the disk is full
+                digest = save_run_images(run_dir, images_a, images_b)
         else:
             digest = images_hash(images_a, images_b)
         dcard = {"name": "upload", "label": f"{labels[0]} ↔ {labels[1]} (your images)",

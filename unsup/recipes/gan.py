@@ -7,9 +7,15 @@ Fréchet distance, KID, precision and recall for images), the 2-D lab's state
 
 from __future__ import annotations
 
+import atexit
+import collections
+import contextlib
 import dataclasses
 import functools
+import os
+import threading
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -476,10 +482,26 @@ class Lab2D:
     the same settings); ``d_step``/``g_step`` make one discriminator or one generator update;
     ``apply`` changes settings (live ones in place, architectural ones by restarting);
     ``view`` returns the arrays the canvas draws; ``stats`` the mode metrics.
+
+    ``play()`` trains in a background thread (one torch thread, a lower scheduling priority
+    than the page's) until ``pause()``; so drawing and training are independent: a slow redraw
+    never slows training, and the page only reads :meth:`snapshot`. Every call takes the lab's
+    lock, so a setting changed by the page applies between two training chunks, never during a
+    step. Each ``play()`` call is also the page's heartbeat: the trainer pauses itself when the
+    page has not called for :attr:`HEARTBEAT_S` seconds (a closed or abandoned tab, an ended
+    session), and the next ``play()`` starts it again.
     """
 
     VIEW_SEED = 4_242
     N_VIEW = 400
+    HEARTBEAT_S = 10.0
+    """The background trainer pauses when ``play()`` has not been called for this long (the
+    canvas calls it about 6 times a second; a loaded machine may stretch that to seconds)."""
+    CHUNK_S = 0.04
+    """The trainer holds the lock for about this long at a time (the steps of one chunk are
+    sized to it), so a page call waits at most about this long."""
+    RATE_WINDOW_S = 2.0
+    """Training speed is measured over the last this many seconds of playing."""
 
     def __init__(self, data: toy2d.Mixture2D, **settings):
         self.data = data
@@ -489,6 +511,19 @@ class Lab2D:
         self.real_view = data.sample(self.N_VIEW, seed=self.VIEW_SEED)
         self.z_view = torch.randn(self.N_VIEW, self.config.n_latent,
                                   generator=torch.Generator().manual_seed(self.VIEW_SEED))
+        self.lock = threading.RLock()
+        self._waiting = 0  # page calls waiting for the lock (the trainer lets them in first)
+        self._waiting_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._thread_lock = threading.Lock()
+        self._polled = 0.0
+        self.error: str | None = None
+        """Why the background trainer stopped by itself (a diverged loss), or None."""
+        self.speed_limit: float | None = None
+        """Most training steps a second while playing (None: as fast as the machine goes)."""
+        self._view_cache: tuple[Any, dict] | None = None
+        self._stats_cache: tuple[Any, dict] | None = None
         self._reset_counters()
 
     @classmethod
@@ -507,14 +542,38 @@ class Lab2D:
         self.train_seconds = 0.0
         self.trained = 0
         self.last_rate: float | None = None
+        self._rate_marks: collections.deque = collections.deque()
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """The lab's lock for a page call: the trainer steps aside between two chunks."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     @property
     def step(self) -> int:
         return int(self.model.step_)
 
+    def _version(self) -> tuple:
+        return (id(self.model), self.step, self.d_updates, self.g_updates, self.config)
+
     def apply(self, **settings) -> bool:
         """Change settings; returns True when the networks had to be rebuilt (training restarts
         from step 0). Raises ValueError, naming the setting, when a value is not usable."""
+        with self._locked():
+            changed = self._apply(**settings)
+        return changed
+
+    def _apply(self, **settings) -> bool:
         unknown = set(settings) - set(LIVE_FIELDS) - set(ARCH_FIELDS)
         if unknown:
             raise ValueError(f"unknown lab setting(s): {', '.join(sorted(unknown))}")
@@ -526,6 +585,7 @@ class Lab2D:
         if new.batch_size < new.pack:
             raise ValueError(f"batch size ({new.batch_size}) must be at least the packing "
                              f"({new.pack})")
+        self.error = None  # new settings: the trainer may try again
         rebuild = (any(getattr(new, f) != getattr(old, f) for f in ARCH_FIELDS)
                    or (new.loss == "began") != (old.loss == "began"))
         if rebuild:
@@ -555,6 +615,10 @@ class Lab2D:
     def train(self, n: int) -> dict[str, float]:
         """n training steps (``d_steps`` D updates, then ``g_steps`` G updates, each). Raises
         :class:`unsup.train.DivergedError` when a loss stops being finite."""
+        with self._locked():
+            return self._train(n)
+
+    def _train(self, n: int) -> dict[str, float]:
         from unsup.train import fit
 
         t0 = time.perf_counter()
@@ -580,31 +644,113 @@ class Lab2D:
 
     def d_step(self) -> dict[str, float]:
         """One discriminator update (G unchanged)."""
-        self.model.optimizers()
-        with torch.enable_grad():
-            out = self.model.d_update(self._batch())
-        self.d_updates += 1
-        return out
+        with self._locked():
+            self.model.optimizers()
+            with torch.enable_grad():
+                out = self.model.d_update(self._batch())
+            self.d_updates += 1
+            return out
 
     def g_step(self) -> dict[str, float]:
         """One generator update (D unchanged)."""
-        self.model.optimizers()
-        self._batch()  # reseed the in-step noise
-        with torch.enable_grad():
-            out = self.model.g_update(self.config.batch_size)
-        self.g_updates += 1
-        return out
+        with self._locked():
+            self.model.optimizers()
+            self._batch()  # reseed the in-step noise
+            with torch.enable_grad():
+                out = self.model.g_update(self.config.batch_size)
+            self.g_updates += 1
+            return out
 
     @property
     def steps_per_second(self) -> float | None:
+        """Measured training speed: steps per wall-clock second over the last
+        :attr:`RATE_WINDOW_S` of playing (waits for the page included); when not playing, the
+        speed of the last ``train`` call."""
+        marks = self._rate_marks
+        if self.playing and len(marks) >= 2 and marks[-1][0] > marks[0][0]:
+            return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
         return self.last_rate
 
+    # -- the background trainer -------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        """Whether the background trainer is running."""
+        t = self._thread
+        return t is not None and t.is_alive()
+
+    def play(self) -> bool:
+        """Train in a background thread until :meth:`pause` (started if it is not running);
+        each call is also the page's heartbeat. Returns False, without starting, while
+        :attr:`error` says why the last run stopped (until the settings change)."""
+        self._polled = time.monotonic()
+        if self.error is not None:
+            return False
+        with self._thread_lock:
+            if not self.playing:
+                self._stop = threading.Event()
+                self._rate_marks.clear()
+                self._thread = threading.Thread(target=self._run, args=(self._stop,),
+                                                daemon=True, name="gan-lab-trainer")
+                _PLAYING.add(self)
+                self._thread.start()
+        return True
+
+    def pause(self, timeout: float = 5.0) -> None:
+        """Stop the background trainer (after its current chunk) and wait for it."""
+        with self._thread_lock:
+            t, self._thread = self._thread, None
+            self._stop.set()
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+
+    def _run(self, stop: threading.Event) -> None:
+        from unsup.train import DivergedError
+
+        _lab_thread_setup()
+        n = 1
+        while not stop.is_set() and time.monotonic() - self._polled <= self.HEARTBEAT_S:
+            while self._waiting and not stop.is_set():
+                time.sleep(0.0005)  # a page call is waiting: let it in first
+            with self.lock:
+                if stop.is_set():
+                    break
+                t0 = time.perf_counter()
+                try:
+                    self._train(n)
+                except DivergedError as exc:
+                    self.error = str(exc)
+                    break
+                except Exception as exc:  # noqa: BLE001 - reported on the page, not lost
+                    self.error = f"training stopped: {type(exc).__name__}: {exc}"
+                    break
+                dt = time.perf_counter() - t0
+                now = time.monotonic()
+                self._rate_marks.append((now, self.trained))
+                while len(self._rate_marks) > 2 and now - self._rate_marks[1][0] > \
+                        self.RATE_WINDOW_S:
+                    self._rate_marks.popleft()
+            ran = n
+            # size the next chunk to about CHUNK_S (between 1 and 500 steps)
+            n = int(max(1, min(500, round(n * min(4.0, self.CHUNK_S / max(dt, 1e-4))))))
+            limit = self.speed_limit
+            if limit:  # at most `limit` steps a second: chunks of <= 0.1 s of steps, then wait
+                n = max(1, min(n, int(limit * 0.1)))
+                stop.wait(max(0.0, ran / limit - dt))
+
+    # -- what the page draws ------------------------------------------------------------------
     def view(self, grid: int = 48, lines: int = 11, line_points: int = 40,
              n_arrows: int = 80) -> dict[str, Any]:
         """What the canvas draws: real and generated points (fixed noise, so points move
         smoothly between frames), D's verdict on a grid x grid lattice, the generator's image of
         a lines x lines grid of its input plane (z in [-2.5, 2.5]², other dims 0), and
-        generated points with G's gradient (-∂L_G/∂x̂)."""
+        generated points with G's gradient (-∂L_G/∂x̂). Kept until the model changes."""
+        with self._locked():
+            key = (self._version(), grid, lines, line_points, n_arrows)
+            if self._view_cache is None or self._view_cache[0] != key:
+                self._view_cache = (key, self._view(grid, lines, line_points, n_arrows))
+            return self._view_cache[1]
+
+    def _view(self, grid: int, lines: int, line_points: int, n_arrows: int) -> dict[str, Any]:
         m = self.model
         x0, x1, y0, y1 = self.extent
         with torch.no_grad():
@@ -628,8 +774,50 @@ class Lab2D:
                 "arrow_vectors": g.numpy(), "extent": self.extent}
 
     def stats(self, n: int = M.N_MODE_SAMPLES) -> dict[str, Any]:
-        """Modes captured and high-quality share of n fresh samples (see :func:`evaluate_2d`)."""
-        return evaluate_2d(self.model, self.data, n)
+        """Modes captured and high-quality share of n fresh samples (see :func:`evaluate_2d`).
+        Kept until the model changes."""
+        with self._locked():
+            key = (self._version(), n)
+            if self._stats_cache is None or self._stats_cache[0] != key:
+                self._stats_cache = (key, evaluate_2d(self.model, self.data, n))
+            return self._stats_cache[1]
+
+    def snapshot(self) -> dict[str, Any]:
+        """One consistent reading for the page (under the lock, between two training chunks):
+        the view, the mode statistics, the counters, the last losses and the speed."""
+        with self._locked():
+            return {"view": self.view(), "stats": self.stats(), "step": self.step,
+                    "d_updates": self.d_updates, "g_updates": self.g_updates,
+                    "config": self.config, "losses": dict(self.history[-1]) if self.history
+                    else {}, "steps_per_second": self.steps_per_second,
+                    "playing": self.playing, "error": self.error}
+
+
+_PLAYING: "weakref.WeakSet[Lab2D]" = weakref.WeakSet()
+"""Labs whose trainer thread was started (stopped when the interpreter exits)."""
+
+
+@atexit.register
+def _pause_every_lab() -> None:
+    """Stop the trainer threads before the interpreter goes (a daemon thread killed inside a
+    torch call aborts the process)."""
+    for lab in list(_PLAYING):
+        lab.pause(timeout=2.0)
+
+
+def _lab_thread_setup() -> None:
+    """The lab's trainer thread: one torch thread, and a lower scheduling priority than the
+    page's threads (as a training job's, :data:`unsup.jobs.JOB_NICENESS`), so the UI stays
+    responsive. Linux schedules threads one by one; elsewhere the priority is left as it is."""
+    from unsup.jobs import JOB_NICENESS
+
+    torch.set_num_threads(1)
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid),
+                                                 JOB_NICENESS))
+    except (AttributeError, OSError):
+        pass
 
 
 # -- train on demand ----------------------------------------------------------------------------

@@ -428,7 +428,7 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
     resume trains on the same ones). ``resume``: a user run's weights to continue for ``steps``
     more steps (raises CheckpointError when its images are gone)."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec, new_run_dir
+    from unsup.jobs import JobSpec, fresh_run_dir
     from unsup.recipes.vae import images_hash, load_run_images, save_run_images, split_images
 
     run_dir = None
@@ -458,8 +458,8 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
         label = (prev.get("data") or {}).get("label") or data_label or (
             f"{len(images)} uploaded images")
         if run_dir is None:
-            run_dir = new_run_dir(f"keypoints-{label}")
-            digest = save_run_images(run_dir, images)
+            with fresh_run_dir(f"keypoints-{label}") as run_dir:  # removed if the disk is full
+                digest = save_run_images(run_dir, images)
         else:
             digest = images_hash(images)
         dataset = pairs_of(_Images(x_train, {

@@ -294,12 +294,13 @@ def user_fit(df, cfg: tm.TopicConfig, file_name: str):
     ``resume()`` continues the same chain (also after an app restart, see
     :func:`stopped_fits`); the finished model is saved there as ``model.npz`` + card."""
     from unsup import fileio
-    from unsup.jobs import new_run_dir
+    from unsup.jobs import fresh_run_dir
 
-    run_dir = new_run_dir(f"topics-{file_name}")
     df = df.reset_index(drop=True)
-    df.to_parquet(run_dir / TABLE_FILE)
-    fileio.atomic_write_json(run_dir / FIT_FILE, {"file": file_name, "config": cfg.to_dict()})
+    with fresh_run_dir(f"topics-{file_name}") as run_dir:  # removed if the disk is full
+        df.to_parquet(run_dir / TABLE_FILE)
+        fileio.atomic_write_json(run_dir / FIT_FILE, {"file": file_name,
+                                                      "config": cfg.to_dict()})
     return _fit_job(run_dir, df, cfg, file_name)
 
 

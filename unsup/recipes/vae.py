@@ -88,14 +88,14 @@ def load_run_images(run_dir: Path, digest: str | None) -> np.ndarray:
     f = Path(run_dir) / DATA_FILE
     if not f.exists():
         raise checkpoints.CheckpointError(
-            f"The images this run was trained on are gone ({f} is missing), so it cannot be "
-            "resumed on the same data. Train a new run on your images instead.")
+            f"The images this run was trained on are gone ({f.parent.name}/{f.name} is missing), "
+            "so it cannot be resumed on the same data. Train a new run on your images instead.")
     with np.load(f, allow_pickle=False) as z:
         images = np.asarray(z["images"], np.float32)
     if digest and images_hash(images) != digest:
         raise checkpoints.CheckpointError(
-            f"{f} no longer holds the images this run was trained on (their hash changed); the "
-            "run was not resumed. Train a new run on your images instead.")
+            f"{f.parent.name}/{f.name} no longer holds the images this run was trained on (their "
+            "hash changed); the run was not resumed. Train a new run on your images instead.")
     return images
 
 
@@ -168,7 +168,7 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
     data are kept; ``epochs`` more are trained in the same run folder). Raises CheckpointError if
     that run's data are gone.
     """
-    from unsup.jobs import JobSpec, new_run_dir
+    from unsup.jobs import JobSpec, fresh_run_dir
     from unsup.viz.images import grid
 
     run_dir = None
@@ -192,8 +192,8 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
         label = label or data_label or f"{len(images)} uploaded images"
         held_label = f"every 10th of your images ({len(x_held)})"
         if run_dir is None:
-            run_dir = new_run_dir(f"vae-{label}")
-            digest = save_run_images(run_dir, images)
+            with fresh_run_dir(f"vae-{label}") as run_dir:  # removed if the disk is full
+                digest = save_run_images(run_dir, images)
         else:
             digest = images_hash(images)
         dcard = {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,

@@ -184,22 +184,8 @@ def training_form() -> None:
                           preview_caption="Live preview: six samples from fixed codes, then "
                                           "reconstructions of six training sprites."):
         return
-    runs = [e for e in entries() if e.source == "user"]
-    if runs:
-        with st.container(border=True):
-            names = [e.name for e in runs]
-            pick = st.selectbox("Continue one of your runs", names, key="bv_resume_pick",
-                                format_func=lambda n: runs[names.index(n)].label)
-            more = st.number_input("More steps", 100, 200_000, 1_000, step=500,
-                                   key="bv_resume_steps")
-            if st.button("Resume training", icon=":material/play_arrow:", key="bv_resume"):
-                try:
-                    spec = training_spec(steps=int(more), resume=runs[names.index(pick)].path)
-                except checkpoints.CheckpointError as exc:
-                    st.error(md(str(exc)))
-                else:
-                    training.start_job("beta-vae", spec)
-                    st.rerun()
+    training.resume_from_disk("beta-vae", entries(), lambda path, more: training_spec(
+        steps=int(more), resume=path))
     st.write("Train a model of the shipped architecture and recipe on dSprites in the background. "
              "Switch pages or refresh freely; Stop keeps the last checkpoint, which then appears "
              "in the model picker.")
@@ -224,7 +210,8 @@ def training_form() -> None:
                    "(the shipped β = 1, β = 4 and β-TCVAE models: 0.023, 0.058, 0.060). Choose "
                    "**Data order: Pairs** (weak supervision) to see latents that each move one "
                    "factor (the shipped Ada-GVAE: MIG 0.41).")
-    if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-        training.start_job("beta-vae", training_spec(kind=kind, beta=beta, steps=int(steps),
-                                                    pairs=order == "Pairs"))
+    if st.button("Start training", type="primary", icon=":material/play_arrow:") and \
+            training.start("beta-vae", lambda: training_spec(kind=kind, beta=beta,
+                                                             steps=int(steps),
+                                                             pairs=order == "Pairs")):
         st.rerun()

@@ -457,6 +457,8 @@ def training_form() -> None:
     st.write("Train a CycleGAN in the background on a built-in pair or on two sets of your own "
              "images (no pairs needed: any pictures of domain A and any of domain B). Switch "
              "pages freely; Stop keeps the last checkpoint, which then appears in the pickers.")
+    training.resume_from_disk("cyclegan", entries(), lambda path, more: R.training_spec(
+        steps=int(more), resume=path))
     src = st.radio("Data", ["digits", "photos", "upload"], key="cg_tr_src", horizontal=True,
                    format_func=lambda k: R.DATA.get(k, "my two image sets (ZIPs or images)"))
     images_a = images_b = None
@@ -510,14 +512,8 @@ def training_form() -> None:
                 "train on them.")
     if st.button("Start training", type="primary", icon=":material/play_arrow:",
                  key="cg_tr_start", disabled=not ready):
-        try:
-            spec = R.training_spec(data=src if src != "upload" else "digits", steps=int(steps),
-                                   g_filters=int(filters), n_blocks=int(blocks),
-                                   image_size=size, norm=norm, images_a=images_a,
-                                   images_b=images_b,
-                                   labels=names)
-        except (ValueError, KeyError, CheckpointError) as exc:
-            st.error(md(str(exc)))
-            return
-        training.start_job("cyclegan", spec)
-        st.rerun()
+        if training.start("cyclegan", lambda: R.training_spec(
+                data=src if src != "upload" else "digits", steps=int(steps),
+                g_filters=int(filters), n_blocks=int(blocks), image_size=size, norm=norm,
+                images_a=images_a, images_b=images_b, labels=names)):
+            st.rerun()

@@ -25,8 +25,10 @@ from unsup.viz.images import labelled_row, strip
 
 LAB_KEY = "gan_lab"
 POINTS_KEY = "gan_points"
-TICK_SECONDS = 0.3
-"""How often the playing lab trains a batch of steps and redraws."""
+TICK_SECONDS = 0.15
+"""How often the playing lab's canvas redraws (the lab trains in its own thread meanwhile)."""
+SPEED_OPTIONS = [1, 2, 5, 10, 25, 50, 100, 200, "no limit"]
+"""Choices of the playing lab's speed limit (training steps a second)."""
 CLICK_EXTENT = (-2.0, 2.0, -2.0, 2.0)
 LR_OPTIONS = [1e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 0.1]
 BATCH_OPTIONS = [32, 64, 128, 256, 512]
@@ -200,6 +202,8 @@ def get_lab(data_key: str, points, settings: dict) -> R.Lab2D | None:
     try:
         if lab is None or st.session_state.get("gl_sig") != sig:
             data = R.data_2d(data_key, points, n=20_000)
+            if lab is not None:
+                lab.pause()  # the old data's trainer stops
             lab = R.Lab2D(data, **settings)
             st.session_state[LAB_KEY], st.session_state["gl_sig"] = lab, sig
         elif lab.apply(**settings):
@@ -236,19 +240,28 @@ def lab_section() -> None:
     if lab is None:
         return
     c = st.columns([1, 2, 1])
-    playing = c[0].toggle("Play", key="gl_play", help="Train continuously; off = pause.")
-    per_tick = c[1].select_slider("Steps per redraw", [1, 5, 10, 25, 50, 100, 200], 50,
-                                  key="gl_per_tick")
+    playing = c[0].toggle("Play", key="gl_play", help="Train continuously (in the background, "
+                          "while the canvas redraws); off = pause.")
+    limit = c[1].select_slider("Speed limit (training steps/s)", SPEED_OPTIONS, "no limit",
+                               key="gl_speed", help="Slow training down to watch each move; "
+                                                    "'no limit': as fast as this machine goes.")
+    lab.speed_limit = None if limit == "no limit" else float(limit)
     if c[2].button("Reset", key="gl_reset", help="New networks, step 0."):
+        lab.pause()
         st.session_state.pop(LAB_KEY, None)
         st.rerun()
     layers = st.pills("Layers", viz.LAYERS, selection_mode="multi", default=list(viz.LAYERS),
                       key="gl_layers", help="; ".join(f"{md(k)}: {viz.LAYER_HELP[k]}"
                                                        for k in viz.LAYER_HELP))
+    if playing:
+        lab.play()  # starts the lab's trainer thread; each call also tells it the page is here
+    else:
+        lab.pause()
 
     @st.fragment(run_every=TICK_SECONDS if playing else None)
     def canvas() -> None:
-        # widgets of a fragment must live in containers made inside it
+        # widgets of a fragment must live in containers made inside it; this fragment only
+        # draws what the lab's own thread trained (and makes the single updates asked for)
         b = st.columns(3)
         note = ""
         try:
@@ -263,10 +276,10 @@ def lab_section() -> None:
                            help="One generator update only."):
                 lab.g_step()
                 note = "one G update: only the purple points moved"
-            if playing:
-                lab.train(per_tick)
         except DivergedError as exc:
             st.error(f"{md(str(exc))}. Press Reset or change the settings.")
+        if playing:
+            lab.play()
         draw_lab(lab, set(layers or []), note)
 
     canvas()
@@ -274,9 +287,19 @@ def lab_section() -> None:
         st.markdown(LOSS_TABLE)
 
 
+def redraw_rate(now: float, window: float = 3.0) -> float | None:
+    """Redraws a second of this session's canvas over the last ``window`` seconds, measured."""
+    marks = st.session_state.setdefault("gl_draw_times", [])
+    marks.append(now)
+    del marks[:-200]
+    recent = [t for t in marks if now - t <= window]
+    return (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) >= 3 else None
+
+
 def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
     t0 = time.perf_counter()
-    v = lab.view()
+    snap = lab.snapshot()  # one consistent reading, between two of the trainer's chunks
+    v, stats, cfg = snap["view"], snap["stats"], snap["config"]
     arrows = (viz.arrow_segments(v["arrow_points"], v["arrow_vectors"],
                                  0.12 * (v["extent"][1] - v["extent"][0]))
               if "gradients" in layers else None)
@@ -286,15 +309,14 @@ def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
         heat=v["heat"] if "heat-map" in layers else None, heat_label=v["heat_label"],
         heat_range=v["heat_range"], manifold=v["manifold"] if "manifold" in layers else None,
         arrows=arrows, means=lab.data.means, sigma=lab.data.sigma,
-        title=f"step {lab.step:,} · {LOSS_LABELS[lab.config.loss]}"
-              + (f" · pack {lab.config.pack}" if lab.config.pack > 1 else ""))
-    stats = lab.stats()
+        title=f"step {snap['step']:,} · {LOSS_LABELS[cfg.loss]}"
+              + (f" · pack {cfg.pack}" if cfg.pack > 1 else ""))
+    if snap["error"]:
+        st.error(f"{md(snap['error'])}. Press Reset or change the settings.")
     left, right = st.columns([3, 2])
     left.plotly_chart(fig, key="gl_canvas")
     now = time.perf_counter()
-    last = st.session_state.get("gl_last_draw")
-    fps = 1.0 / (now - last) if last and now - last < 5 else None
-    st.session_state["gl_last_draw"] = now
+    fps = redraw_rate(now) if snap["playing"] else None
     with right:
         st.metric("Modes captured", f"{stats['modes']} / {stats['n_modes']}",
                   help=f"Modes with at least {MIN_MODE_COUNT} of {N_MODE_SAMPLES:,} fresh "
@@ -302,13 +324,13 @@ def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
         st.metric("High-quality samples", f"{stats['hq']:.1%}",
                   help=f"Share of {N_MODE_SAMPLES:,} samples within {HQ_THRESHOLD:g}σ of a "
                        "mode (higher is better).")
-        st.caption(f"D updates {lab.d_updates:,} · G updates {lab.g_updates:,} · "
-                   f"{md(viz.speed_text(lab.steps_per_second, fps))} · draw "
+        st.caption(f"D updates {snap['d_updates']:,} · G updates {snap['g_updates']:,} · "
+                   f"{md(viz.speed_text(snap['steps_per_second'], fps))} (measured) · draw "
                    f"{(now - t0) * 1000:.0f} ms")
         if note:
             st.caption(md(note))
-        if lab.history:
-            last_losses = lab.history[-1]
+        if snap["losses"]:
+            last_losses = snap["losses"]
             st.caption(" · ".join(f"{md(k)} {v:.3g}" for k, v in last_losses.items()
                                   if k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "k")))
         if lab.data.name in ("ring", "grid"):
@@ -396,6 +418,9 @@ def collapse_section() -> None:
 def open_in_lab(model, data) -> None:
     """Continue a 2-D model live in the lab (a copy; the checkpoint is not changed). A button
     callback: it runs before the page, so it may set the lab's widgets."""
+    old = st.session_state.get(LAB_KEY)
+    if old is not None:
+        old.pause()
     lab = R.Lab2D.from_model(model, R.data_2d(data.name, data.means.tolist(), n=20_000)
                              if data.name not in ("ring", "grid") else
                              R.data_2d(data.name, n=20_000))

@@ -280,14 +280,26 @@ def metrics_section(entry: Entry, model) -> None:
                       help="The numbers below were measured on held-out data when the model was "
                            "saved; this measures them again (read-only: the file is not "
                            "changed).")
+    name = entry.name.replace("`", "")
+    on_card = (f"measured when the model was saved at step {int(entry.card.get('step') or 0):,} "
+               f"(`python -m unsup eval {name}` or the toggle recomputes them)")
+    m, source = card_m, on_card
     if again or not saved:
-        m = metrics(str(entry.path), entry.mtime)
-        source = "recomputed just now"
-    else:
-        m = card_m
-        name = entry.name.replace("`", "")
-        source = (f"measured when the model was saved at step {entry.card.get('step'):,} "
-                  f"(`python -m unsup eval {name}` or the toggle recomputes them)")
+        try:
+            m, source = metrics(str(entry.path), entry.mtime), "recomputed just now"
+        except (checkpoints.CheckpointError, ValueError):
+            if not upload:
+                raise  # the built-in faces are always there
+            gone = ("the images this run was trained on (a tenth of them held out to measure "
+                    "it) are gone from its run folder")
+            if not saved:  # a stopped run: nothing on its card either
+                st.metric("Equivariance error", "not measured (its data are gone)",
+                          help=f"Not measured: {gone}, and its card holds no numbers (it was "
+                               "stopped before it was measured).")
+                st.caption(f"Not measured: {gone}. Train a new run on your images to measure "
+                           "one.")
+                return
+            st.warning(f"Not recomputed: {gone}. Showing the numbers saved with the model.")
     if upload:
         st.info("This model learnt your own images, which have no annotated landmarks: only "
                 "its equivariance is measured. The landmark score applies to models of the "
@@ -363,6 +375,8 @@ def training_form() -> None:
              "pictures of one kind of object (unlabelled: the model learns keypoints only; the "
              "landmark score exists only for the built-in faces). Switch pages freely; Stop "
              "keeps the last checkpoint, which then appears in this page's model picker.")
+    training.resume_from_disk("keypoints", entries(), lambda path, more: R.training_spec(
+        steps=int(more), resume=path))
     source = st.radio("Data", ["faces", "upload"], horizontal=True, key="kt_src",
                       format_func=lambda s: R.DATA.get(s, "my images (files or a ZIP)"))
     images = None
@@ -397,11 +411,6 @@ def training_form() -> None:
         st.info(f"Upload at least {R.MIN_UPLOAD} readable images to train on them.")
     if st.button("Start training", type="primary", icon=":material/play_arrow:",
                  disabled=not ready, key="kt_start"):
-        try:
-            spec = R.training_spec(n_keypoints=int(k), steps=steps,
-                                   images=images if source == "upload" else None)
-        except (ValueError, checkpoints.CheckpointError) as exc:
-            st.error(md(str(exc)))
-            return
-        training.start_job("keypoints", spec)
-        st.rerun()
+        if training.start("keypoints", lambda: R.training_spec(
+                n_keypoints=int(k), steps=steps, images=images if source == "upload" else None)):
+            st.rerun()

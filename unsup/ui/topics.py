@@ -280,7 +280,13 @@ def upload_panel() -> None:
     cfg = tm.TopicConfig(n_topics=int(k), iterations=int(iters), text=text_cfg)
     job = training.current_job("topics")
     if st.button("Fit topics", type="primary", disabled=bool(job and job.active)):
-        title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, f.name)
+        try:
+            title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, f.name)
+        except OSError as exc:  # a full disk: the run folder it began is removed again
+            from unsup.fileio import os_error_text
+
+            st.error(md(os_error_text(exc, "the new run")))
+            return
         training.follow("topics", get_runner().submit_work(title, work, page="topics",
                                                            resume=resume, run_dir=run_dir))
         st.session_state.pop("topic_loaded", None)

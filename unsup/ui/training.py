@@ -8,6 +8,9 @@ runner once a second for the progress bar, time left, live curves and preview st
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable
+
 import streamlit as st
 
 from unsup.jobs import JobSnapshot, JobSpec, get_runner
@@ -54,6 +57,59 @@ def start_job(key: str, spec: JobSpec) -> str:
     job_id = get_runner().submit(spec)
     st.query_params[_param(key)] = job_id
     return job_id
+
+
+def start(key: str, make: Callable[[], JobSpec]) -> bool:
+    """Start the job ``make()`` builds (a recipe's ``training_spec(...)``) under ``key``; True if
+    it started. Otherwise says in the page why not, in one line, and nothing crashes: bad input
+    or a run that cannot be resumed (the recipe's message), or a disk that is full or not
+    writable (said without any server path; the recipe has removed the run folder it began)."""
+    from unsup.checkpoints import CheckpointError
+    from unsup.fileio import os_error_text
+
+    try:
+        start_job(key, make())
+    except OSError as exc:
+        st.error(md(os_error_text(exc, "the new run")))
+    except (ValueError, KeyError, CheckpointError) as exc:
+        st.error(md(str(exc)))
+    else:
+        return True
+    return False
+
+
+def resume_from_disk(key: str, entries: list, make_spec: Callable[[Path, float], JobSpec], *,
+                     unit: str = "steps", default: int = 1_000, maximum: int = 200_000,
+                     step: int = 500, prefer=None) -> None:
+    """Continue one of the user's runs saved on disk — also one trained before the app was
+    restarted, which no job of this process remembers. ``entries``: the page's models (only the
+    user's runs whose checkpoint holds the optimizer state of its step are offered, with their
+    step); ``make_spec(weights, more)``: the recipe's spec that trains ``more`` ``unit`` from
+    that checkpoint, in the same run folder (a run on uploads finds its stored images again).
+    ``prefer``: the entry to offer first (the one the page shows)."""
+    from unsup import checkpoints
+
+    runs = [e for e in entries if e.source == "user" and e.problem is None
+            and not e.path.name.endswith(".best.safetensors")
+            and checkpoints.resumable(e.path)]
+    if not runs:
+        return
+    if prefer is not None and prefer in runs:
+        runs.remove(prefer)
+        runs.insert(0, prefer)
+    names = [e.name for e in runs]
+    with st.container(border=True):
+        c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
+        pick = c1.selectbox("Continue one of your runs (also one from before a restart)", names,
+                            key=f"{key}_disk_pick",
+                            format_func=lambda n: runs[names.index(n)].label)
+        more = c2.number_input(f"More {unit}", 1, maximum, default, step=step,
+                               key=f"{key}_disk_more")
+        if c3.button("Resume training", icon=":material/play_arrow:", key=f"{key}_disk_resume",
+                     width="stretch"):
+            entry = runs[names.index(pick)] if pick in names else runs[0]
+            if start(key, lambda: make_spec(entry.path, more)):
+                st.rerun()
 
 
 def follow(key: str, job_id: str) -> None:

@@ -238,8 +238,6 @@ def denoise_models() -> dict[str, ConvVAE]:
 
 def import_checkpoint(upload) -> None:
     """Validate an uploaded checkpoint; if it is a VAE, offer to add it to the user's models."""
-    from unsup.jobs import new_run_dir
-
     try:
         tensors, card = checkpoints.read_checkpoint_bytes(upload.getvalue())
         model = checkpoints.build_model(card, tensors)
@@ -253,9 +251,16 @@ def import_checkpoint(upload) -> None:
     st.success(f"Valid VAE checkpoint: {md(card.get('title') or 'untitled')}, "
                f"step {md(card.get('step'))}.")
     if st.button("Add to my models", key="ckpt_add"):
-        run = new_run_dir(card.get("title") or "imported")
-        card = {**card, "name": run.name, "origin": "upload"}
-        checkpoints.save(model, run / "model", card, optimizer=False)
+        from unsup.fileio import os_error_text
+        from unsup.jobs import fresh_run_dir
+
+        try:
+            with fresh_run_dir(card.get("title") or "imported") as run:  # removed if it fails
+                card = {**card, "name": run.name, "origin": "upload"}
+                checkpoints.save(model, run / "model", card, optimizer=False)
+        except OSError as exc:
+            st.error(md(os_error_text(exc, "the imported model")))
+            return
         st.rerun()
 
 
@@ -264,18 +269,8 @@ def training_form(entry: Entry) -> None:
     st.write("Train a VAE of the shipped architecture on the built-in digits or on your own "
              "images. Training runs in the background: you can switch pages or refresh and "
              "come back; Stop keeps the last checkpoint.")
-    if entry.source == "user":
-        with st.container(border=True):
-            st.write(f"Continue **{md(entry.title)}** (your run, step {md(entry.card.get('step'))}):")
-            more = st.number_input("More epochs", 1, 500, 10, key="resume_epochs")
-            if st.button("Resume training", icon=":material/play_arrow:"):
-                try:
-                    spec = training_spec(epochs=more, resume=entry.path)
-                except checkpoints.CheckpointError as exc:
-                    st.error(md(str(exc)))
-                else:
-                    training.start_job("vae", spec)
-                    st.rerun()
+    training.resume_from_disk("vae", entries(), lambda path, more: training_spec(
+        epochs=more, resume=path), unit="epochs", default=10, maximum=500, step=1, prefer=entry)
 
     source = st.radio("Data", ["mnist", "digits8", "upload"], horizontal=True, key="tr_src",
                       format_func=lambda s: DATA.get(s, "My images (files or a ZIP)"))
@@ -310,9 +305,9 @@ def training_form(entry: Entry) -> None:
     ready = source != "upload" or (images is not None and len(images) >= 8)
     if source == "upload" and not ready:
         st.info("Upload at least 8 readable images to train on them.")
-    if st.button("Start training", type="primary", disabled=not ready, icon=":material/play_arrow:"):
-        spec = training_spec(n_latent=n_latent, beta=beta, epochs=epochs,
-                                 data=source if source != "upload" else "mnist",
-                                 images=images if source == "upload" else None)
-        training.start_job("vae", spec)
+    if st.button("Start training", type="primary", disabled=not ready,
+                 icon=":material/play_arrow:") and training.start("vae", lambda: training_spec(
+                     n_latent=n_latent, beta=beta, epochs=epochs,
+                     data=source if source != "upload" else "mnist",
+                     images=images if source == "upload" else None)):
         st.rerun()
