@@ -103,13 +103,15 @@ def resume_from_disk(key: str, entries: list, make_spec: Callable[[Path, float],
         pick = c1.selectbox("Continue one of your runs (also one from before a restart)", names,
                             key=f"{key}_disk_pick",
                             format_func=lambda n: runs[names.index(n)].label)
-        more = c2.number_input(f"More {unit}", 1, maximum, default, step=step,
+        more = c2.number_input(f"More {md(unit)}", 1, maximum, default, step=step,
                                key=f"{key}_disk_more")
+        entry = runs[names.index(pick)] if pick in names else runs[0]
+        st.markdown(f"Continues **{md(entry.title)}** from its step "
+                    f"{int(entry.card.get('step') or 0):,} in its own run folder, on the data it "
+                    "was trained on.")
         if c3.button("Resume training", icon=":material/play_arrow:", key=f"{key}_disk_resume",
-                     width="stretch"):
-            entry = runs[names.index(pick)] if pick in names else runs[0]
-            if start(key, lambda: make_spec(entry.path, more)):
-                st.rerun()
+                     width="stretch") and start(key, lambda: make_spec(entry.path, more)):
+            st.rerun()
 
 
 def follow(key: str, job_id: str) -> None:
