@@ -20,7 +20,8 @@ GRID_MODES_REACHED = 20
 measured value."""
 FD_RATIO_REACHED = 3.0
 """The issue's bar: the best shipped image model's classifier-space Fréchet distance, as a
-multiple of the real-data floor (train split vs test split), stays within 3x. Measured: 2.80x
+multiple of the real-data floor (train split vs test split), stays within 3x, as the mean over
+the evaluation's three noise seeds and for each seed. Measured (first seed): 2.80x
 for `dcgan-mnist-best` (width 32, spectral norm, 12,000 steps) once its averaged generator draws
 with its own BatchNorm statistics (4.10x while it copied the trained generator's)."""
 
@@ -66,10 +67,13 @@ def test_plain_ns_gan_collapses_and_the_same_gan_packed_does_not():
 
 def test_grid_model_reaches_what_its_card_reports():
     m = shipped("gan-grid-pac2")
-    s = R.evaluate_2d(m)
+    s = R.evaluate_2d(m, seeds=R.EVAL_SEEDS)
     assert s["n_modes"] == 25
-    assert s["modes"] >= GRID_MODES_REACHED, s
-    assert s["hq"] >= 0.5, s
+    assert min(s["per_seed"]["modes"]) >= GRID_MODES_REACHED, s
+    assert min(s["per_seed"]["hq"]) >= 0.5, s
+    # the card holds these very numbers (measured with the same seeds when it was made)
+    card = m.card_["metrics"]
+    assert card["seeds"] == list(R.EVAL_SEEDS) and card["per_seed"] == s["per_seed"]
 
 
 def test_collapse_preset_is_reproduced_exactly_by_the_cli(tmp_path):
@@ -91,7 +95,9 @@ LOSS_PRESETS = [f"dcgan-mnist-{loss}" for loss in LOSSES]
 
 @functools.lru_cache(maxsize=None)
 def image_scores(name: str) -> dict:
-    return R.evaluate_images(shipped(name))
+    """The held-out scores of a shipped image model over the evaluation's noise seeds (the
+    card's protocol): the mean under each name, each seed's value in ``per_seed``."""
+    return R.evaluate_images(shipped(name), seeds=R.EVAL_SEEDS)
 
 
 def test_a_dcgan_is_shipped_for_each_of_the_seven_losses():
@@ -108,6 +114,10 @@ def test_best_image_model_covers_every_digit_near_the_real_data_floor():
     assert e["classes_covered"] == 10
     assert e["min_class_share"] >= 0.04, (best, e["extra_metrics"]["digit_shares"])
     assert e["fd_ratio"] <= FD_RATIO_REACHED, (best, e["fd"], e["fd_floor"])
+    # not one lucky draw of noise: the bar holds for each of the evaluation's seeds
+    assert len(e["per_seed"]["fd_ratio"]) >= 3
+    assert max(e["per_seed"]["fd_ratio"]) <= FD_RATIO_REACHED, (best, e["per_seed"])
+    assert min(e["per_seed"]["classes_covered"]) == 10
     assert e["recall"] >= 0.7  # the real digits are covered (the floor's recall is 0.89)
     assert e["confident_share"] >= 0.5
 
@@ -116,8 +126,8 @@ def test_best_image_model_covers_every_digit_near_the_real_data_floor():
 def test_every_loss_family_draws_digits_the_classifier_reads(name):
     """Per loss family: at least half the samples read with ≥ 80% confidence, all ten digits."""
     e = image_scores(name)
-    assert e["confident_share"] >= 0.5, e["confident_share"]
-    assert e["classes_covered"] == 10
+    assert min(e["per_seed"]["confident_share"]) >= 0.5, e["per_seed"]
+    assert min(e["per_seed"]["classes_covered"]) == 10
 
 
 def test_progressive_gan_reached_full_size_and_draws_digits():

@@ -24,6 +24,7 @@ import torch
 from unsup.data import toy2d
 from unsup.families import Family, PageInfo, Preset
 from unsup.metrics import gan as M
+from unsup.metrics import seeds as S
 from unsup.models import gan as G
 from unsup.models import gan_variants as V
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES, SIGMOID_LOSSES
@@ -46,6 +47,19 @@ DATA_IMAGES = ("mnist", "digits8")
 
 EVAL_SEED = 2_500
 """Seed of the noise of every evaluation sample (fresh noise, never the training noise)."""
+EVAL_SEEDS = (EVAL_SEED, EVAL_SEED + 1, EVAL_SEED + 2)
+"""The noise seeds of the held-out evaluation: every sampled metric is measured on fresh samples
+drawn with each, and the card keeps the mean under the metric's name with each seed's value in
+``per_seed`` (see :mod:`unsup.metrics.seeds`)."""
+SAMPLED_2D = ("modes", "hq", "modes_any")
+"""The sampled metrics of a 2-D GAN (averaged over :data:`EVAL_SEEDS`)."""
+SAMPLED_IMAGES = ("fd", "fd_ratio", "kid", "precision", "recall", "classes_covered",
+                  "min_class_share", "confident_share")
+"""The sampled metrics of an image GAN (averaged over :data:`EVAL_SEEDS`); the floor's are not
+sampled (the real training digits against the test digits)."""
+_DIGITS = {"fd": 4, "fd_ratio": 3, "kid": 5, "precision": 4, "recall": 4, "hq": 4,
+           "min_class_share": 4, "confident_share": 4, "classes_covered": 2, "modes": 2,
+           "modes_any": 2}
 N_DIGIT_SAMPLES = 10_000
 """Generated digits classified for the histogram (the "stacked MNIST" view)."""
 CONFIDENT = 0.8
@@ -275,10 +289,23 @@ def nearest_training(images: torch.Tensor, train: torch.Tensor, k: int = 5
 
 
 # -- evaluation ---------------------------------------------------------------------------------
+def _seeds(seed: int | None, seeds) -> tuple[int, ...]:
+    return (int(seed),) if seed is not None else tuple(int(s) for s in seeds)
+
+
 def evaluate_2d(model, data: toy2d.Mixture2D | None = None, n: int = M.N_MODE_SAMPLES,
-                seed: int = EVAL_SEED) -> dict[str, Any]:
+                seed: int | None = None, seeds=(EVAL_SEED,)) -> dict[str, Any]:
     """Modes captured and the high-quality share of ``n`` fresh samples (VEEGAN/PacGAN
-    protocol): unsup's rule (≥ 20 high-quality samples per mode) and the papers' (≥ 1)."""
+    protocol): unsup's rule (≥ 20 high-quality samples per mode) and the papers' (≥ 1).
+    Measured once per seed of ``seeds`` (or for ``seed`` alone): the mean under each metric's
+    name, each seed's value in ``per_seed``, the mode counts averaged. The default is one draw
+    (the lab recomputes it while it trains); the card's is :data:`EVAL_SEEDS` (:func:`evaluate`)."""
+    runs = [_evaluate_2d_once(model, data, n, s) for s in _seeds(seed, seeds)]
+    return S.combine(runs, _seeds(seed, seeds), SAMPLED_2D, digits=_DIGITS,
+                     extra_keys=("mode_counts",))
+
+
+def _evaluate_2d_once(model, data, n: int, seed: int) -> dict[str, Any]:
     data = data or mixture_of(model) or toy2d.ring(n=16)
     x = samples(model, n, seed).numpy()
     s = M.mode_stats(x, data.means, data.sigma)
@@ -338,14 +365,22 @@ def real_floor(name: str = "mnist") -> dict[str, float]:
     return {k: round(v, 4) for k, v in feature_scores(f["train"], f["test"]).items()}
 
 
-def evaluate_images(model, n: int = N_DIGIT_SAMPLES, seed: int = EVAL_SEED,
-                    data: str | None = None) -> dict[str, Any]:
+def evaluate_images(model, n: int = N_DIGIT_SAMPLES, seed: int | None = None,
+                    data: str | None = None, seeds=EVAL_SEEDS) -> dict[str, Any]:
     """Held-out image metrics of a DCGAN, recomputed: ``n`` fresh samples are read by the digit
     classifier (histogram, classes covered, share read with ≥ 80% confidence); as many samples
     as the training split has digits are compared with the held-out test split in the
     classifier's feature space (Fréchet distance, KID, precision, recall), beside the same
     scores of the real training digits (the floor). ``data``: the built-in set it learnt
-    (default: the one its card names)."""
+    (default: the one its card names). Measured once per seed of ``seeds`` (or for ``seed``
+    alone): the mean under each metric's name, each seed's value in ``per_seed``, the digit
+    shares averaged."""
+    runs = [_evaluate_images_once(model, n, s, data) for s in _seeds(seed, seeds)]
+    return S.combine(runs, _seeds(seed, seeds), SAMPLED_IMAGES, digits=_DIGITS,
+                     extra_keys=("digit_shares",))
+
+
+def _evaluate_images_once(model, n: int, seed: int, data: str | None) -> dict[str, Any]:
     name = data or ((model.card_ or {}).get("data") or {}).get("name")
     name = name if name in DATA_IMAGES else "mnist"
     x = samples(model, n, seed)
@@ -373,8 +408,8 @@ def evaluate_images(model, n: int = N_DIGIT_SAMPLES, seed: int = EVAL_SEED,
 def evaluate(model) -> dict[str, Any]:
     """Held-out metrics of a GAN (see :func:`evaluate_2d` and :func:`evaluate_images`)."""
     if model.kind == "gan2d":
-        return evaluate_2d(model)
-    return evaluate_images(model)
+        return evaluate_2d(model, seeds=EVAL_SEEDS)
+    return evaluate_images(model, seeds=EVAL_SEEDS)
 
 
 # -- timelapse and the autoencoder frontier -----------------------------------------------------
@@ -957,7 +992,7 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
 
     def finish(model):
         if kind == "gan2d":
-            return evaluate_2d(model, dataset)
+            return evaluate_2d(model, dataset, seeds=EVAL_SEEDS)
         if x_held is not None:
             return evaluate_upload(model, x_held)
         return evaluate_images(model, n=5_000, data=data)
@@ -969,18 +1004,25 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
                    resume_unit="steps")
 
 
-def evaluate_upload(model, x_held: torch.Tensor, n: int = 1_000) -> dict[str, Any]:
+def evaluate_upload(model, x_held: torch.Tensor, n: int = 1_000,
+                    seeds=EVAL_SEEDS) -> dict[str, Any]:
     """A GAN trained on the user's images, measured on their held-out tenth: the Fréchet
     distance between ``n`` samples and the held-out images in the digit classifier's feature
     space (grey, 28 px; meaningful as a relative number for any images), and the sharpness of
-    the samples beside that of the held-out images."""
-    x = samples(model, n, EVAL_SEED).clamp(0, 1)
-    fs, _ = _features(x)
+    the samples beside that of the held-out images; the mean over the noise seeds ``seeds``
+    (each seed's value in ``per_seed``)."""
     fh, _ = _features(x_held)
-    out = {"fd_heldout": round(M.frechet_distance(fs, fh), 4),
-           "sharpness": round(sharpness(x), 4), "sharpness_heldout": round(sharpness(x_held), 4),
-           "n_heldout": int(len(x_held)), "heldout": f"every 10th of your images ({len(x_held)})"}
-    return out
+    runs = []
+    for seed in seeds:
+        x = samples(model, n, int(seed)).clamp(0, 1)
+        fs, _ = _features(x)
+        runs.append({"fd_heldout": round(M.frechet_distance(fs, fh), 4),
+                     "sharpness": round(sharpness(x), 4),
+                     "sharpness_heldout": round(sharpness(x_held), 4),
+                     "n_heldout": int(len(x_held)),
+                     "heldout": f"every 10th of your images ({len(x_held)})"})
+    return S.combine(runs, seeds, ("fd_heldout", "sharpness"),
+                     digits={"fd_heldout": 4, "sharpness": 4})
 
 
 # -- home card ----------------------------------------------------------------------------------
