@@ -312,6 +312,20 @@ def test_evaluate_2d_counts_modes_of_a_known_generator():
     assert out["extra_metrics"]["mode_counts"][2] == 2_500
 
 
+def test_the_card_evaluation_measures_every_sampled_metric_over_three_noise_seeds():
+    """Issue 21.17: what training writes in a card (the family's ``evaluate``) is the mean over
+    the evaluation's noise seeds, each seed's value kept beside it."""
+    m = G.Toy2DGAN(G.Toy2DGANConfig.tiny())
+    m.card_ = {"data": {"name": "ring"}}
+    out = R.evaluate(m)
+    assert out["seeds"] == list(R.EVAL_SEEDS) and len(R.EVAL_SEEDS) >= 3
+    for key in R.SAMPLED_2D:
+        values = out["per_seed"][key]
+        assert len(values) == 3 and out[key] == pytest.approx(np.mean(values), abs=0.01)
+    one = [R.evaluate_2d(m, seed=s)["hq"] for s in R.EVAL_SEEDS]
+    assert out["per_seed"]["hq"] == [round(v, 4) for v in one]
+
+
 # -- images --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_dcgan():
@@ -348,7 +362,7 @@ def test_nearest_training_finds_a_copy():
 def test_image_metrics_separate_noise_from_real_digits(tiny_dcgan):
     """An untrained generator is far from the test digits; the real training digits (the
     floor) are close, and every number is in its range."""
-    out = R.evaluate_images(tiny_dcgan, n=4_500)
+    out = R.evaluate_images(tiny_dcgan, n=4_500, seed=R.EVAL_SEED)  # one draw of noise
     floor = R.real_floor("mnist")
     assert out["fd_floor"] == floor["fd"] and floor["fd"] < out["fd"]
     assert out["fd_ratio"] == pytest.approx(out["fd"] / floor["fd"], rel=1e-3)
