@@ -915,7 +915,7 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
     10th is held out), with the loss's recipe and ``overrides`` (e.g. ``pack``, ``width``).
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec, new_run_dir
+    from unsup.jobs import JobSpec, fresh_run_dir
     from unsup.recipes.vae import (DATA_FILE, images_hash, load_run_images, save_run_images,
                                    split_images)
 
@@ -961,8 +961,8 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         dataset, x_held = split_images(images)
         label = data_label or f"{len(images)} uploaded images"
         if run_dir is None:
-            run_dir = new_run_dir(f"gan-{label}")
-            digest = save_run_images(run_dir, images)
+            with fresh_run_dir(f"gan-{label}") as run_dir:  # removed if the disk is full
+                digest = save_run_images(run_dir, images)
         else:
             digest = images_hash(images)
         dcard = {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,

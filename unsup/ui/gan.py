@@ -718,6 +718,8 @@ def training_form() -> None:
     st.write("Train a GAN in the background: a 2-D GAN (about 5 ms a step) or an image GAN on "
              "digits or your own images (about 0.05–0.2 s a step). Switch pages freely; Stop "
              "keeps the last checkpoint, which then appears in the pickers of this page.")
+    training.resume_from_disk("gan", entries(R.FAMILY.kinds), lambda path, more: R.training_spec(
+        steps=int(more), resume=path))
     c = st.columns(5)
     kind = c[0].selectbox("Model", ["gan2d", *R.IMAGE_KINDS], key="gt_kind",
                           format_func=R.KIND_LABELS.get)
@@ -753,15 +755,11 @@ def training_form() -> None:
                "cores).")
     if st.button("Start training", type="primary", icon=":material/play_arrow:",
                  key="gt_start"):
-        try:
-            spec = R.training_spec(kind=kind, loss=loss, steps=int(steps), data=data,
-                                   points=st.session_state.get(POINTS_KEY), images=images,
-                                   data_label=label, **extra)
-        except (ValueError, KeyError) as exc:
-            st.error(md(str(exc)))
-            return
-        training.start_job("gan", spec)
-        st.rerun()
+        if training.start("gan", lambda: R.training_spec(
+                kind=kind, loss=loss, steps=int(steps), data=data,
+                points=st.session_state.get(POINTS_KEY), images=images, data_label=label,
+                **extra)):
+            st.rerun()
 
 
 def upload_images() -> tuple[np.ndarray | None, str | None]:
