@@ -581,7 +581,10 @@ class Lab2D:
 
     @contextlib.contextmanager
     def _locked(self):
-        """The lab's lock for a page call: the trainer steps aside between two chunks."""
+        """The lab's lock for a page call: the trainer steps aside between two chunks. The
+        call computes with one torch thread (restored after): this small network gains nothing
+        from more, and on a busy machine a second OpenMP thread waiting for a core made one
+        step take seconds instead of milliseconds."""
         with self._waiting_lock:
             self._waiting += 1
         try:
@@ -589,9 +592,14 @@ class Lab2D:
         finally:
             with self._waiting_lock:
                 self._waiting -= 1
+        threads = torch.get_num_threads()
         try:
+            if threads != 1:
+                torch.set_num_threads(1)
             yield
         finally:
+            if threads != 1:
+                torch.set_num_threads(threads)
             self.lock.release()
 
     @property
@@ -739,9 +747,16 @@ class Lab2D:
             t.join(timeout)
 
     def _run(self, stop: threading.Event) -> None:
+        threads = torch.get_num_threads()
+        _lab_thread_setup()
+        try:
+            self._train_loop(stop)
+        finally:
+            torch.set_num_threads(threads)  # new threads' default, as it was
+
+    def _train_loop(self, stop: threading.Event) -> None:
         from unsup.train import DivergedError
 
-        _lab_thread_setup()
         n = 1
         while not stop.is_set() and time.monotonic() - self._polled <= self.HEARTBEAT_S:
             while self._waiting and not stop.is_set():
