@@ -26,7 +26,7 @@ section = st.segmented_control("Section", ["Traversal", "Latents", "Metrics", "T
 if not items and section != "Train":
     st.info("**The β-VAE models are still training and coming soon.** They are reproduced with "
             "`python -m unsup train betavae-b1`, `betavae-b4`, `adagvae-b1` and `adatcvae-b6` "
-            "(about 20 minutes each on 2 CPU cores), or trained here in the **Train** section. Meanwhile, here is "
+            "or trained here in the **Train** section. Meanwhile, here is "
             "the data they learn from: pick the factors of a sprite.")
     x, what = ui.pick_image("bv_demo")
     if x is not None:

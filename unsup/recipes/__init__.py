@@ -99,3 +99,51 @@ def evaluate_entry(entry: checkpoints.Entry) -> dict[str, Any]:
         raise checkpoints.CheckpointError(f"The {family.label} family has no evaluation.")
     model = family.load_model(entry.path)
     return dict(family.evaluate(model))
+
+
+def merged_metrics(card: dict) -> dict[str, Any]:
+    """A card's held-out metrics with its per-item arrays (``extra_metrics``, kept at the card's
+    top level by :func:`train_preset` and inside ``metrics`` by a job's finish) in one dict;
+    empty when the card holds none, or holds the numbers of an earlier step (a measurement
+    records ``measured_step``; a run resumed after it has moved on)."""
+    metrics = dict(card.get("metrics") or {})
+    measured = metrics.get("measured_step")
+    if measured is not None and card.get("step") is not None and int(measured) != int(
+            card["step"]):
+        return {}
+    extra = {**(card.get("extra_metrics") or {}), **(metrics.get("extra_metrics") or {})}
+    if extra:
+        metrics["extra_metrics"] = extra
+    return metrics
+
+
+def measure_work(entry: checkpoints.Entry):
+    """A background job (see :meth:`unsup.jobs.ThreadRunner.submit_work`) that measures a user
+    run on held-out data with its family's evaluation — the same function the training command
+    and the page used — and writes the numbers into the run's card (atomically, its weights
+    untouched), so they survive a restart. Shipped checkpoints are never written to."""
+    if entry.source == "shipped":
+        raise ValueError("shipped checkpoints are measured by the command that made them; "
+                         "see scripts/refresh_cards.py")
+    path, step = entry.path, entry.card.get("step")
+
+    def work(progress, should_stop):
+        progress(0.05, "loading the model")
+        family = families.of_kind(entry.kind)
+        if family.evaluate is None:
+            raise checkpoints.CheckpointError(f"The {family.label} family has no evaluation.")
+        model = family.load_model(path)
+        if should_stop():
+            raise InterruptedError
+        progress(0.15, "measuring on held-out data")
+        t0 = time.perf_counter()
+        metrics = dict(family.evaluate(model))
+        if should_stop():
+            raise InterruptedError
+        progress(0.95, "writing the numbers into the run's card")
+        metrics["measured_step"] = step
+        metrics["measured_seconds"] = round(time.perf_counter() - t0, 1)
+        checkpoints.update_card(path, expect_step=step, metrics=metrics)
+        return {"path": str(path), "seconds": metrics["measured_seconds"]}
+
+    return work

@@ -166,12 +166,30 @@ def sweep_caption(rows: list[dict]) -> str:
     return ("These models: " + "; ".join(bits) + ".") if bits else ""
 
 
-SECONDS_PER_STEP = 0.09
-"""Measured seconds per training step of 32 images on 2 idle cores (bench/RESULTS.md)."""
+def recorded_step_seconds() -> tuple[float, float, int] | None:
+    """(fastest, slowest) seconds a training step of the shipped models took, as their cards
+    record (seconds / steps of the command that made them), and the threads they used; None
+    without shipped cards. A measured rate, not a constant."""
+    rates, threads = [], set()
+    for e in entries():
+        secs, step = e.card.get("seconds"), e.card.get("step")
+        if e.source == "shipped" and secs and step:
+            rates.append(float(secs) / int(step))
+            threads.add(e.card.get("threads"))
+    if not rates:
+        return None
+    return min(rates), max(rates), (threads.pop() if len(threads) == 1 else 0) or 0
 
 
-def estimate_minutes(steps: int) -> float:
-    return steps * SECONDS_PER_STEP / 60
+def estimate_text(steps: int) -> str:
+    r = recorded_step_seconds()
+    if r is None:
+        return "No shipped model records its training time yet, so there is no estimate."
+    lo, hi, threads = r
+    on = f" on {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+    return (f"The shipped models trained at {lo:.2f}–{hi:.2f} s a step{on} (their cards): "
+            f"{steps:,} steps ≈ {steps * lo / 60:.0f}–{steps * hi / 60:.0f} min (longer while "
+            "other jobs or visitors share the cores).")
 
 
 def training_form() -> None:
@@ -202,8 +220,7 @@ def training_form() -> None:
                               "posteriors are averaged where they agree (Ada-GVAE, Locatello et "
                               "al. 2020): weak supervision.")
     steps = c4.number_input("Steps", 100, 200_000, 5_000, step=1_000, key="bv_train_steps")
-    st.caption(f"About {estimate_minutes(int(steps)):.0f} minutes on 2 idle cores (several times "
-               "longer while other jobs or visitors share them).")
+    st.caption(md(estimate_text(int(steps))))
     if order == "Shuffled":
         st.warning("Expect little disentanglement from an unsupervised run of this budget: every "
                    "shuffled-order model trained here for up to 2 hours reached MIG 0.01–0.06 "

@@ -466,8 +466,8 @@ def _umap_missing(entry, note: str) -> None:
     running = training.job_panel(PAGE, curves=False)
     job = training.current_job(PAGE)
     why = f" ({md(note)})" if note else ""
-    st.info(f"No UMAP atlas of {md(entry.title)} yet{why}: showing PCA meanwhile. A UMAP takes "
-            "about 5-30 s in the background (the first one on a machine also compiles UMAP).")
+    st.info(f"No UMAP atlas of {md(entry.title)} yet{why}: showing PCA meanwhile. A UMAP is "
+            "computed in the background (the first one on a machine also compiles UMAP).")
     if not running or (job and not job.active):
         if st.button("Compute the UMAP atlas (background)", icon=":material/play_arrow:",
                      key="atlas_compute"):

@@ -13,6 +13,7 @@ from unsup.data import uploads
 from unsup.data.uploads import read_uploads
 from unsup.metrics.cyclegan import mean_l1
 from unsup.recipes import cyclegan as R
+from unsup.ui.measure import NOT_MEASURED, card_metrics, job_status, measure_controls
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import code, join, md, safe
 from unsup.viz import cyclegan as viz
@@ -39,8 +40,7 @@ def not_shipped_note() -> None:
     if cmds:
         st.info("Not shipped yet (they will be before release): make them with "
                 + "; then ".join(code(c) for c in cmds)
-                + f" — about {len(cmds) * 10}–{len(cmds) * 25} minutes on 2 CPU cores in all. "
-                "Or train your own in **Train**.")
+                + ". Or train your own in **Train**.")
 
 
 def model_picker():
@@ -51,7 +51,7 @@ def model_picker():
         cmds = [f"python -m unsup train {n}" for n in SHIPPED]
         st.info("No CycleGAN yet. Make the shipped ones with "
                 + " and ".join(code(c) for c in cmds)
-                + " (about 20 minutes each on 2 CPU cores), or train one in **Train**.")
+                + ", or train one in **Train**.")
         return None, None
     names = [e.name for e in items]
     pick = st.selectbox("CycleGAN", names, key="cg_model",
@@ -74,21 +74,18 @@ def heldout(entry: Entry):
         return None
 
 
-@st.cache_data(max_entries=16, show_spinner="Translating the held-out images and measuring "
-                                            "them (a few seconds)…")
-def stats(path: str, mtime: float, classifiers_stamp: tuple) -> dict:
-    """Recomputed held-out metrics of a CycleGAN (see
-    :func:`unsup.recipes.cyclegan.evaluate_cyclegan`); recomputed when a classifier ships."""
-    model = load_model(path, mtime)
-    return R.evaluate_cyclegan(model, R.heldout_pair(model))
+CARD_METRICS = ("cycle_l1_a", "cycle_l1_b", "cycle_l1_untrained_a", "cycle_l1_untrained_b",
+                "identity_l1_a", "identity_l1_b")
+"""What every CycleGAN card records (a card without them: "not measured")."""
+FLIP_METRICS = ("label_kept_ab", "label_kept_ba", "label_kept_ab_input", "label_kept_ba_input",
+                "label_kept_ab_truth", "label_kept_ba_truth")
 
 
-def stats_of(entry: Entry) -> dict | None:
-    try:
-        return stats(str(entry.path), entry.mtime, tuple(R.missing_classifiers()))
-    except CheckpointError as exc:
-        st.error(md(str(exc)))
-        return None
+def stats_of(entry: Entry, need: tuple[str, ...] = ()) -> dict | None:
+    """The held-out metrics recorded in ``entry``'s card (by the command or job that trained
+    it, or later by Measure); None if it has none (or lacks one of ``need``). Nothing is
+    measured on the page's thread."""
+    return card_metrics(entry, CARD_METRICS + tuple(need))
 
 
 def direction_labels(model) -> dict[str, str]:
@@ -253,11 +250,15 @@ def flips_section() -> None:
     missing = R.missing_classifiers()
     if missing:
         st.info("The domain classifiers that read translated digits are not shipped yet: make "
-                "them with " + " and ".join(code(c) for c in missing) + " (about 4 minutes "
-                "each on 2 CPU cores).")
+                "them with " + " and ".join(code(c) for c in missing) + ".")
         return
-    s = stats_of(entry)
-    if s is None:
+    job_status("cyclegan")
+    s = stats_of(entry, FLIP_METRICS)
+    if s is None or "flips_ab" not in (s.get("extra_metrics") or {}):
+        st.info(f"The label flips of {md(entry.title)} are {NOT_MEASURED}: its card records no "
+                "reading of its translations by the digit classifiers (a run stopped before "
+                "it finished, or one trained before they shipped).")
+        measure_controls("cyclegan", [entry], what="label flips")
         return
     st.markdown("A translation should change the style, not the digit. A classifier trained on "
                 "the *target* domain reads every translated held-out digit; a **label flip** is "
@@ -345,6 +346,8 @@ def metrics_rows(items: list[Entry]) -> tuple[list[dict], dict | None]:
     for e in items:
         s = stats_of(e)
         if s is None:
+            rows.append({"model": e.title, "steps": e.card.get("step"),
+                         "meets the bars": NOT_MEASURED})
             continue
         if s.get("pair") == "digits" and "label_kept_ab" in s:
             ref = s
@@ -370,6 +373,7 @@ def metrics_rows(items: list[Entry]) -> tuple[list[dict], dict | None]:
 def metrics_section() -> None:
     items = entries()
     not_shipped_note()
+    job_status("cyclegan")
     if not items:
         st.info("No CycleGAN to measure yet; the table below holds the published anchors.")
     rows, ref = metrics_rows(items)

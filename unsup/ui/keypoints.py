@@ -40,8 +40,7 @@ def entries() -> list[Entry]:
 
 def not_shipped_note() -> None:
     st.info(f"**The shipped keypoint model is not trained yet.** It is made with "
-            f"`{TRAIN_COMMAND}` ({R.SHIPPED_STEPS:,} steps, about 50 minutes on 2 idle CPU "
-            "cores, resumable), or train your own in the **Train** section.")
+            f"`{TRAIN_COMMAND}` ({R.SHIPPED_STEPS:,} steps, resumable), or train your own in the **Train** section.")
 
 
 def model_picker():

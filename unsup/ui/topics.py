@@ -123,7 +123,7 @@ def sidebar_source() -> Active | None:
     path = recipe.shipped_path(name)
     if not path.exists():
         st.error(f"The shipped model {code(name)} is missing. Recreate it with "
-                 f"{code('python -m unsup train ' + name)} (about a minute), then reload this "
+                 f"{code('python -m unsup train ' + name)}, then reload this "
                  "page.")
         return None
     try:

@@ -300,7 +300,7 @@ def training_form(entry: Entry) -> None:
     epochs = c3.number_input(
         "Epochs", 1, 500, 60, key="tr_epochs",
         help="Passes over the training images. On the built-in digits, 60 epochs (2,100 steps) "
-             "take about 1.5 min on 2 cores and end within about 5% of the shipped 16-D VAE's "
+             "end within about 5% of the shipped 16-D VAE's "
              "test −ELBO (bench/RESULTS.md).")
     ready = source != "upload" or (images is not None and len(images) >= 8)
     if source == "upload" and not ready:

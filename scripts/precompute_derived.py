@@ -1,0 +1,62 @@
+"""Precompute the derived data the pages show for the shipped models, into
+``checkpoints/derived/<table>.json`` (see :mod:`unsup.derived`), so a section opens on them
+instead of computing them on the page's thread. Weights and cards are not touched.
+
+    .venv/bin/python scripts/precompute_derived.py frontier     # GAN page, AE frontier
+    .venv/bin/python scripts/precompute_derived.py clustering   # Clustering page, MNIST table
+
+Rerun it after a shipped checkpoint's weights change: the stored rows are keyed by the SHA-256
+of the weights (not of the card, so re-measuring a card keeps them), so stale rows are simply not
+found (and the page offers to measure in the background); it computes only what is missing.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from unsup import checkpoints, derived  # noqa: E402
+
+
+def frontier_models() -> list[tuple[str, Path]]:
+    out = []
+    for e in checkpoints.list_models():
+        if e.source != "shipped":
+            continue
+        cfg = e.card.get("config") or {}
+        if e.kind == "conv_vae" and cfg.get("variational", True) and cfg.get("image_size",
+                                                                              28) == 28:
+            out.append(("VAE", e.path))
+        elif e.kind in ("dcgan", "pggan"):
+            out.append(("GAN", e.path))
+        elif e.kind == "vaegan":
+            out.append(("VAE-GAN", e.path))
+    return out
+
+
+def frontier() -> None:
+    from unsup.recipes import frontier as F
+
+    todo = [(role, p) for role, p in frontier_models()
+            if derived.shipped_table(F.TABLE).get(F.row_key(role, p)) is None]
+    print(f"frontier: {len(todo)} rows to compute", flush=True)
+    F.work(todo, shipped=True)(lambda f, m, losses=None: print(f"  {f:.0%} {m}", flush=True),
+                               lambda: False)
+
+
+def clustering() -> None:
+    from unsup.recipes import clustering_table as T
+
+    cells = T.default_cells(shipped_only=True)
+    todo = [c for c in cells if derived.shipped_table(T.TABLE).get(T.cell_key(c)) is None]
+    print(f"clustering: {len(todo)} cells to compute", flush=True)
+    T.work(todo, shipped=True)(lambda f, m, losses=None: print(f"  {f:.0%} {m}", flush=True),
+                               lambda: False)
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    for what in sys.argv[1:] or ["frontier", "clustering"]:
+        {"frontier": frontier, "clustering": clustering}[what]()
+    print(f"done in {time.perf_counter() - t0:.0f} s")

@@ -1,0 +1,76 @@
+"""The autoencoder frontier's numbers, stored per model (see :mod:`unsup.derived`).
+
+Each row of the GAN page's frontier table (Fréchet distance and sharpness of 4,500 prior samples,
+reconstruction L1 and sharpness of the held-out digits) depends on one model only, so it is
+computed once per model file (:func:`unsup.recipes.gan.frontier` with that model alone) and kept:
+for the shipped models in ``checkpoints/derived/frontier.json``
+(``python scripts/precompute_derived.py frontier``), for any other model by a background job
+(:func:`work`) in the user's cache. The page reads them; it never samples 4,500 digits itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from unsup import checkpoints, derived
+from unsup.recipes import gan as R
+
+TABLE = "frontier"
+ROLES = ("VAE", "GAN", "VAE-GAN")
+N_SAMPLES = 4_500
+REAL = "real test digits"
+
+
+def row_key(role: str, path: str | Path) -> str:
+    return derived.key("frontier-row", role, derived.file_sha(path), N_SAMPLES, R.EVAL_SEED)
+
+
+REAL_KEY = derived.key("frontier-real", "mnist", N_SAMPLES)
+
+
+def stored(picks: dict[str, Path | None]) -> tuple[dict[str, Any], list[tuple[str, Path]]]:
+    """(the stored rows of the picked models, keyed by role, plus the real-digit row when
+    stored; the (role, path) pairs whose rows are not stored yet)."""
+    rows: dict[str, Any] = {}
+    missing: list[tuple[str, Path]] = []
+    for role in ROLES:
+        path = picks.get(role)
+        if path is None:
+            continue
+        row = derived.get(TABLE, row_key(role, path))
+        if row is None:
+            missing.append((role, Path(path)))
+        else:
+            rows[role] = row
+    real = derived.get(TABLE, REAL_KEY)
+    if real is not None:
+        rows[REAL] = real
+    return rows, missing
+
+
+def compute(role: str, path: str | Path) -> tuple[dict[str, float], dict[str, float]]:
+    """(the row of the model at ``path`` in ``role``, the real-digit row), computed now."""
+    model = checkpoints.load(path)
+    args = {r: (model if r == role else None) for r in ROLES}
+    out = R.frontier(args["VAE"], args["GAN"], args["VAE-GAN"], n=N_SAMPLES)
+    return out[role], out[REAL]
+
+
+def work(missing: list[tuple[str, Path]], *, shipped: bool = False):
+    """A background job computing and storing the rows ``missing`` (see :func:`stored`)."""
+
+    def run(progress, should_stop):
+        for i, (role, path) in enumerate(missing):
+            if should_stop():
+                raise InterruptedError
+            progress(i / len(missing), f"sampling {N_SAMPLES:,} digits from the {role} "
+                                       f"({i + 1} of {len(missing)})")
+            row, real = compute(role, path)
+            derived.put(TABLE, row_key(role, path), row, shipped=shipped,
+                        about={"role": role, "file": Path(path).name})
+            derived.put(TABLE, REAL_KEY, real, shipped=shipped, about={"real": "mnist"})
+        progress(1.0, "done")
+        return {"rows": len(missing)}
+
+    return run
