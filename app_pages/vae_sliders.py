@@ -50,21 +50,28 @@ if section == "Sliders":
         st.info("This is a plain autoencoder: its codes are not pulled towards N(0, I), so "
                 "slider values far from the codes of real digits decode to smudges. Compare it "
                 "with a VAE.")
-    left, right = st.columns([3, 2] if model.config.n_latent > 2 else [2, 3])
-    with left:
-        z = ui.sliders(tag, model, stats)
-    with right:
-        img = ui.decode_one(model, z)
-        if model.config.n_latent == 2:
-            manifold, extent = ui.manifold(str(entry.path), entry.mtime)
-            codes = ui.test_codes(str(entry.path), entry.mtime)
-            st.plotly_chart(plots.manifold_figure(manifold, extent, codes, labels,
-                                                  marker=(float(z[0]), float(z[1]))),
-                            key="manifold")
-            st.caption("The decoder's output over a grid of Gaussian quantiles (5%…95%), with "
-                       "the 500 test digits' codes on top. The ✕ is the sliders' code.")
-        st.image(to_pil(img, scale=8), caption="decoded from the sliders' code", width=224,
-                 output_format="PNG")
+
+    @st.fragment
+    def slider_panel() -> None:
+        """The sliders and their image: a slider move reruns only this panel, not the page
+        (issue 21, part 15: the time from a move to the new image in the browser)."""
+        left, right = st.columns([3, 2] if model.config.n_latent > 2 else [2, 3])
+        with left:
+            z = ui.sliders(tag, model, stats)
+        with right:
+            img = ui.decode_one(model, z)
+            if model.config.n_latent == 2:
+                manifold, extent = ui.manifold(str(entry.path), entry.mtime)
+                codes = ui.test_codes(str(entry.path), entry.mtime)
+                st.plotly_chart(plots.manifold_figure(manifold, extent, codes, labels,
+                                                      marker=(float(z[0]), float(z[1]))),
+                                key="manifold")
+                st.caption("The decoder's output over a grid of Gaussian quantiles (5%…95%), "
+                           "with the 500 test digits' codes on top. The ✕ is the sliders' code.")
+            st.image(to_pil(img, scale=8), caption="decoded from the sliders' code", width=224,
+                     output_format="PNG")
+
+    slider_panel()
 
 elif section == "Encode":
     src = st.radio("Image", ["Test digit", "Upload", "Draw"], horizontal=True, key="enc_src")
