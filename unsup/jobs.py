@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import os
 import re
 import shutil
@@ -48,17 +49,71 @@ MAX_RUNNING = 2
 """Jobs that train at once in this process; more wait in a queue (shown as "queued")."""
 
 PREVIEW_SECONDS = 1.0
-"""How often (at most) a running job refreshes its preview images."""
+"""How often (at most) a running job refreshes its preview images; a preview that takes long
+(an image GAN recomputing its averaged generator's statistics on a loaded machine) is drawn less
+often, so that previews never take more than about a fifth of the job's time."""
+
+STOP_GRACE = 1.2
+"""Seconds a job gets to honour Stop by itself (end its step, save, return). Past them the
+runner ends the job as "stopped" on its own, keeping the last checkpoint on disk, without
+waiting for the job's thread: that thread runs at a low priority and one step of it may take a
+minute on a loaded machine (a CycleGAN's first step). The abandoned thread writes nothing more
+(its next stop check raises :class:`InterruptedError`) and ends when its current computation
+returns."""
+
+
+class JobContext:
+    """What a job's ``build`` and ``finish`` see of their job: :meth:`phase` says what it does
+    now (shown with a ticking clock in the job panel), :meth:`check` honours Stop between
+    sub-steps by raising :class:`InterruptedError` (the runner then ends the job as "stopped",
+    keeping the last checkpoint on disk)."""
+
+    def __init__(self, runner: "ThreadRunner", job_id: str):
+        self._runner, self._id = runner, job_id
+        self._stop = runner._stops[job_id]
+
+    def stop_requested(self) -> bool:
+        """True once Stop was pressed (``fit``'s ``should_stop``). Raises InterruptedError when
+        the runner has already ended the job: nothing may be written after that."""
+        if self._runner._ended_by_runner(self._id):
+            raise InterruptedError("the job was ended by Stop")
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        """Raise InterruptedError if Stop was pressed (call it between sub-steps)."""
+        if self.stop_requested():
+            raise InterruptedError("stopped")
+
+    def phase(self, text: str) -> None:
+        """Show ``text`` as what the job does now ("reading your 40 images", "building the
+        model"); honours a pending Stop first."""
+        self.check()
+        self._runner._update(self._id, phase=text)
+
+
+def _required_args(fn: Callable) -> int:
+    """How many positional arguments without a default ``fn`` takes (0 for an uninspectable
+    callable): a spec's ``build``/``finish`` take the :class:`JobContext` as their last one when
+    they declare it (older zero-argument builds still work)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in params)
 
 
 @dataclass
 class JobSpec:
     """What to train. ``build`` runs inside the job, off the page's thread.
 
-    ``build()`` returns (model, data, card): a model (new, or loaded from a checkpoint with its
+    ``build(job)`` returns (model, data, card): a model (new, or loaded from a checkpoint with its
     optimizer state, to resume), its training data (see :class:`unsup.train.Indexable`) and card
-    fields for the checkpoint (title, data fingerprint, command...). ``preview(model)`` returns a
-    few images (each (h, w) or (h, w, 3) float in [0, 1]) to show while training.
+    fields for the checkpoint (title, data fingerprint, command...). ``job`` is the
+    :class:`JobContext`: ``job.phase("reading your 40 images")`` between sub-steps shows what it
+    does and honours a Stop (a build that takes no argument is called without it).
+    ``preview(model)`` returns a few images (each (h, w) or (h, w, 3) float in [0, 1]) to show
+    while training. ``finish(model)`` or ``finish(model, job)`` measures the trained model.
     """
 
     title: str
@@ -182,6 +237,8 @@ class ThreadRunner:
         self._stops: dict[str, threading.Event] = {}
         self._slots = threading.Semaphore(max_running)
         self._specs: dict[str, Any] = {}  # job id -> its JobSpec (or WorkSpec), for Resume
+        self._ended: set[str] = set()  # jobs the runner ended (Stop not honoured in time)
+        self._holding: set[str] = set()  # jobs that hold a training slot
 
     # -- the interface pages use ------------------------------------------------------------
     def submit(self, spec: JobSpec) -> str:
@@ -221,19 +278,83 @@ class ThreadRunner:
                          name=f"unsup-work-{job_id}").start()
         return job_id
 
+    @staticmethod
+    def _copy(job: JobSnapshot) -> JobSnapshot:
+        """A copy whose clock ticks: an active job's ``seconds`` count from its submission, also
+        before its first step reports (model building, data loading, a slow first step)."""
+        snap = copy.copy(job)
+        if snap.status == "running":
+            snap.seconds = max(snap.seconds, time.time() - snap.started)
+        return snap
+
     def get(self, job_id: str | None) -> JobSnapshot | None:
         with self._lock:
             job = self._jobs.get(job_id or "")
-            return None if job is None else copy.copy(job)
+            return None if job is None else self._copy(job)
 
     def stop(self, job_id: str) -> None:
-        """Ask the job to stop; it takes effect after the step it is in (it saves first)."""
+        """Ask the job to stop. It saves and ends after the step (or sub-step) it is in; if it
+        has not ended :data:`STOP_GRACE` seconds later, the runner ends it as "stopped" itself,
+        keeping the last checkpoint on disk. A queued job ends at once."""
         ev = self._stops.get(job_id)
-        if ev is not None:
-            ev.set()
-            with self._lock:
-                if job_id in self._jobs and self._jobs[job_id].active:
-                    self._jobs[job_id].stopping = True
+        if ev is None:
+            return
+        ev.set()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or not job.active:
+                return
+            job.stopping = True
+            queued = job.status == "queued"
+        if queued:
+            self._end_stopped(job_id)
+        else:
+            timer = threading.Timer(STOP_GRACE, self._end_stopped, args=(job_id,))
+            timer.daemon = True
+            timer.name = f"unsup-stop-{job_id}"
+            timer.start()
+
+    def _end_stopped(self, job_id: str) -> None:
+        """End a job that has not honoured Stop in time (or is still queued): "stopped", with
+        the checkpoint its run folder holds now (none for a new run stopped before its first
+        save), its training slot given back. Its thread may still be inside one computation;
+        it writes nothing more and its later reports are ignored."""
+        snap = self.get(job_id)
+        if snap is None or not snap.active:
+            return
+        last = _kept_checkpoint(snap.run_dir)
+        step = snap.step
+        if last is not None:
+            try:
+                step = int(checkpoints.read_card(last).get("step") or step)
+            except (CheckpointError, OSError, ValueError):
+                pass
+        spec = self._specs.get(job_id)
+        resumable = (spec[4] is not None) if isinstance(spec, tuple) else (
+            spec is not None and spec.resume is not None and last is not None)
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or not job.active:
+                return
+            self._ended.add(job_id)
+            job.status, job.stopping, job.phase = "stopped", False, ""
+            job.seconds = time.time() - job.started
+            if job.done_fraction is None:
+                job.step = step
+                job.checkpoint = last
+            job.resumable = resumable
+        self._release_slot(job_id)
+
+    def _ended_by_runner(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._ended
+
+    def _release_slot(self, job_id: str) -> None:
+        with self._lock:
+            if job_id not in self._holding:
+                return
+            self._holding.discard(job_id)
+        self._slots.release()
 
     def resume(self, job_id: str, more: float = 0) -> str:
         """Continue a stopped (or finished) job from its last checkpoint; returns the new id."""
@@ -255,10 +376,11 @@ class ThreadRunner:
         for j in ended[KEEP_FINISHED:]:
             for table in (self._jobs, self._stops, self._specs):
                 table.pop(j.id, None)
+            self._ended.discard(j.id)
 
     def list(self, owner: str | None = None) -> list[JobSnapshot]:
         with self._lock:
-            jobs = [copy.copy(j) for j in self._jobs.values()]
+            jobs = [self._copy(j) for j in self._jobs.values()]
         return [j for j in jobs if owner is None or j.owner == owner]
 
     def wait(self, job_id: str, timeout: float = 600.0) -> JobSnapshot:
@@ -273,108 +395,159 @@ class ThreadRunner:
 
     # -- inside the job thread ----------------------------------------------------------------
     def _update(self, job_id: str, **fields: Any) -> None:
+        """Change a job's snapshot (ignored once the runner has ended the job: see
+        :meth:`_end_stopped`)."""
         with self._lock:
+            if job_id in self._ended:
+                return
             job = self._jobs[job_id]
             for k, v in fields.items():
                 setattr(job, k, v)
 
-    def _execute(self, job_id: str, body: Callable[[threading.Event, float], None]) -> None:
+    def _execute(self, job_id: str, body: Callable[[JobContext, float], None]) -> None:
         """What every job thread does around its ``body``: wait for a slot, honour an early
-        stop, step aside for the UI, and turn any exception into a "failed" status."""
+        stop, step aside for the UI, and turn any exception into a "failed" status. A Stop
+        honoured inside (``InterruptedError``, raised by :meth:`JobContext.check` between
+        sub-steps of the model building, the data preparation or the held-out measurement) ends
+        it as "stopped", keeping whatever checkpoint its run folder holds."""
         stop = self._stops[job_id]
-        with self._slots:
-            if stop.is_set():
-                self._update(job_id, status="stopped")
+        self._slots.acquire()
+        with self._lock:
+            self._holding.add(job_id)
+        try:
+            if stop.is_set() or self._ended_by_runner(job_id):
+                self._update(job_id, status="stopped", stopping=False, phase="")
                 return
-            _yield_to_ui()
+            _yield_to_ui(self._running_jobs() + 1)
             t0 = time.perf_counter()
-            self._update(job_id, status="running", phase="building the model and loading data")
+            self._update(job_id, status="running", phase="starting")
+            ctx = JobContext(self, job_id)
             try:
-                body(stop, t0)
+                _prepare_torch(ctx)
+                body(ctx, t0)
             except InterruptedError:
-                self._update(job_id, status="stopped", seconds=time.perf_counter() - t0,
-                             stopping=False, phase="")
+                snap = self.get(job_id)
+                kept = _kept_checkpoint(snap.run_dir) if snap.done_fraction is None else None
+                spec = self._specs.get(job_id)
+                self._update(job_id, status="stopped", stopping=False, phase="",
+                             seconds=time.time() - snap.started,
+                             **({} if snap.done_fraction is not None else {
+                                 "checkpoint": kept, "resumable": kept is not None and getattr(
+                                     spec, "resume", None) is not None}))
             except Exception as exc:  # shown in the page, never raised into it
+                if self._ended_by_runner(job_id):
+                    return
                 traceback.print_exc()
                 msg = str(exc) if isinstance(exc, (FloatingPointError, CheckpointError)) else (
                     _write_failure(exc, self.get(job_id).run_dir) if _is_write_failure(exc)
                     else f"{type(exc).__name__}: {exc}")
                 self._update(job_id, status="failed", error=msg, stopping=False, phase="",
-                             seconds=time.perf_counter() - t0)
+                             seconds=time.time() - self.get(job_id).started)
+        finally:
+            self._release_slot(job_id)
+
+    def _running_jobs(self) -> int:
+        with self._lock:
+            return sum(j.status == "running" for j in self._jobs.values())
 
     def _run(self, job_id: str, spec: JobSpec, run_dir: Path) -> None:
-        def body(stop: threading.Event, t0: float) -> None:
-            model, data, card = spec.build()
+        def body(job: JobContext, t0: float) -> None:
+            job.phase("building the model and loading data")
+            model, data, card = spec.build(job) if _required_args(spec.build) else spec.build()
             start = int(getattr(model, "step_", 0))
             self._update(job_id, step=start, start_step=start, total=start + spec.steps)
-            last_preview = [0.0]
+            preview_at, preview_cost = [0.0], [0.0]
 
-            self._update(job_id, phase="training")
+            job.phase("first step")
+
+            def draw_preview() -> None:
+                t = time.perf_counter()
+                with torch.no_grad():
+                    was = model.training
+                    model.eval()
+                    imgs = spec.preview(model)
+                    model.train(was)
+                preview_at[0] = time.perf_counter()
+                preview_cost[0] = preview_at[0] - t
+                self._update(job_id, previews=imgs)
 
             def on_progress(p: Progress) -> None:
                 with self._lock:
-                    job = self._jobs[job_id]
-                    job.step = p.step
-                    job.history = job.history + [{"step": p.step, **p.losses}]
-                    job.seconds = time.perf_counter() - t0
-                    job.train_seconds = p.seconds
-                now = time.perf_counter()
-                if spec.preview is not None and now - last_preview[0] > PREVIEW_SECONDS:
-                    last_preview[0] = now
-                    with torch.no_grad():
-                        was = model.training
-                        model.eval()
-                        imgs = spec.preview(model)
-                        model.train(was)
-                    self._update(job_id, previews=imgs)
+                    if job_id in self._ended:
+                        return
+                    snap = self._jobs[job_id]
+                    snap.step, snap.phase = p.step, "training"
+                    snap.history = snap.history + [{"step": p.step, **p.losses}]
+                    snap.seconds = time.time() - snap.started
+                    snap.train_seconds = p.seconds
+                wait = max(PREVIEW_SECONDS, 4 * preview_cost[0])
+                if spec.preview is not None and time.perf_counter() - preview_at[0] > wait \
+                        and not job.stop_requested():
+                    draw_preview()
                 time.sleep(0)  # let the page's threads in
 
             try:
                 result = fit(model, data, steps=spec.steps, on_progress=on_progress,
-                             should_stop=stop.is_set, checkpoint_every=spec.checkpoint_every,
+                             should_stop=job.stop_requested,
+                             checkpoint_every=spec.checkpoint_every,
                              checkpoint_path=run_dir / "model", card=card, log_every=10)
             except FloatingPointError:
                 last = run_dir / "model.safetensors"
                 self._update(job_id, checkpoint=last if last.exists() else None,
                              resumable=False)
                 raise
-            previews = spec.preview(model) if spec.preview is not None else []
-            # a stopped run ends now (its held-out numbers are measured when a page needs them);
-            # a finished one is measured first, its metrics embedded in its checkpoint
-            if spec.finish is not None and result.checkpoint is not None and not result.stopped:
-                self._update(job_id, previews=previews, phase="measuring on held-out data")
+            resumable = spec.resume is not None and result.checkpoint is not None
+            if result.stopped:
+                # a stopped run ends now, with the preview it showed last (its held-out numbers
+                # are measured when a page needs them)
+                self._update(job_id, status="stopped", checkpoint=result.checkpoint, phase="",
+                             stopping=False, seconds=time.time() - self.get(job_id).started,
+                             resumable=resumable)
+                return
+            # a finished one is measured first, its metrics embedded in its checkpoint; a Stop
+            # meanwhile keeps the trained weights (saved by fit) and skips the measurement
+            self._update(job_id, checkpoint=result.checkpoint, resumable=resumable)
+            if spec.preview is not None:
+                job.phase("drawing the preview")
+                draw_preview()
+            if spec.finish is not None and result.checkpoint is not None:
+                job.phase("measuring on held-out data")
                 card = {**model.card_, **checkpoints.read_card(result.checkpoint)}
-                card["metrics"] = spec.finish(model)
+                card["metrics"] = (spec.finish(model, job) if _required_args(spec.finish) > 1
+                                   else spec.finish(model))
+                job.check()
                 checkpoints.save(model, result.checkpoint, card)  # metrics embedded too
-            self._update(job_id, status="stopped" if result.stopped else "done",
-                         checkpoint=result.checkpoint, previews=previews, phase="",
-                         stopping=False, seconds=time.perf_counter() - t0,
-                         resumable=spec.resume is not None and result.checkpoint is not None)
+            self._update(job_id, status="done", phase="", stopping=False,
+                         seconds=time.time() - self.get(job_id).started)
 
         self._execute(job_id, body)
 
     def _run_work(self, job_id: str, work: Work) -> None:
         resumable = self._specs.get(job_id, (None,) * 6)[4] is not None
 
-        def body(stop: threading.Event, t0: float) -> None:
+        def body(ctx: JobContext, t0: float) -> None:
             def progress(fraction: float, message: str, losses: dict | None = None) -> None:
                 with self._lock:
+                    if job_id in self._ended:
+                        return
                     job = self._jobs[job_id]
                     job.done_fraction = float(min(1.0, max(0.0, fraction)))
                     job.message, job.phase = message, ""
-                    job.seconds = job.train_seconds = time.perf_counter() - t0
+                    job.seconds = time.time() - job.started
+                    job.train_seconds = time.perf_counter() - t0
                     if losses:
                         job.step += 1
                         job.history = job.history + [{"step": job.step, **losses}]
                 time.sleep(0)  # let the page's threads in
 
+            ctx.phase("starting")
             try:
-                result = work(progress, stop.is_set)
+                result = work(progress, ctx.stop_requested)
             except InterruptedError:
                 self._update(job_id, resumable=resumable)
                 raise
             self._update(job_id, status="done", done_fraction=1.0, result=result,
-                         seconds=time.perf_counter() - t0, stopping=False)
+                         seconds=time.time() - self.get(job_id).started, stopping=False)
 
         self._execute(job_id, body)
 
@@ -383,12 +556,41 @@ JOB_NICENESS = 10
 """Scheduling priority of training threads: lower than the page's, so the UI stays responsive."""
 
 
-def _yield_to_ui() -> None:
+def job_threads(running: int = 0) -> int:
+    """Torch threads of a job: every core but one (the app's), shared with the other jobs that
+    train (``running``); one on a 2-core machine. Two threads per job there were measured 10–25
+    times slower than one on a busy machine (a 32-px CycleGAN step: 0.9–1.4 s with one thread,
+    10–26 s with two, load average 3.5; each of a step's thousands of small operations waits for
+    its slower, low-priority worker), and a step that slow is a Stop that takes a minute."""
+    return max(1, ((os.cpu_count() or 1) - 1) // max(1, running))
+
+
+def _kept_checkpoint(run_dir: Path | None) -> Path | None:
+    """The "last" checkpoint a run folder holds now (None: nothing saved yet)."""
+    last = None if run_dir is None else run_dir / "model.safetensors"
+    return last if last is not None and last.exists() else None
+
+
+def _prepare_torch(job: JobContext) -> None:
+    """Import what PyTorch loads lazily on a process's first optimizer (``torch._dynamo``: 2–6 s,
+    longer on a busy machine) under its own phase, so that the panel says why the first job of an
+    app start waits, and a Stop meanwhile ends it (the import runs on; nothing is written)."""
+    import sys
+
+    if "torch._dynamo" not in sys.modules:
+        job.phase("loading PyTorch's training code (once after each app start)")
+        import torch._dynamo  # noqa: F401
+        job.check()
+
+
+def _yield_to_ui(running: int = 1) -> None:
     """Run this job thread (and the torch worker threads it starts, which inherit the setting) at
-    a lower priority than the app's own threads: training uses every core while the pages are
-    idle and steps aside the moment a page reruns. Linux schedules threads individually, so
-    ``setpriority`` on the thread id affects this thread only; elsewhere this is a no-op."""
-    torch.set_num_threads(os.cpu_count() or 1)
+    a lower priority than the app's own threads: training uses the cores the pages leave idle and
+    steps aside the moment a page reruns. Linux schedules threads individually, so
+    ``setpriority`` on the thread id affects this thread only; elsewhere this is a no-op.
+    ``running``: jobs training now, this one included (they share the cores, see
+    :func:`job_threads`)."""
+    torch.set_num_threads(job_threads(running))
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid),

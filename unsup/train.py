@@ -141,8 +141,9 @@ def fit(model: Model, data: Indexable, *, steps: int,
     on_progress : callable, optional
         Called with a :class:`Progress` every ``log_every`` steps and at the end.
     should_stop : callable, optional
-        Checked before every step; when it returns True the loop ends (and saves, if a
-        checkpoint path is set).
+        Checked before every step and before every save; when it returns True the loop ends
+        (and saves, if a checkpoint path is set). It may raise ``InterruptedError`` to end the
+        run at once without writing anything more (a job the runner has already ended).
     checkpoint_every : int
         Save every this many steps (0: only at the end).
     checkpoint_path : path, optional
@@ -172,24 +173,29 @@ def fit(model: Model, data: Indexable, *, steps: int,
     stopped = False
     saved: Path | None = None
 
-    best_saved = [math.inf]  # the best monitored loss saved so far, also by an earlier call
-    if checkpoint_path is not None and best_path(checkpoint_path).exists():
-        try:
-            prior = checkpoints.read_card(best_path(checkpoint_path)).get("monitor") or {}
-            best_saved[0] = float(next(iter(prior.values()), math.inf))
-        except checkpoints.CheckpointError:
-            pass
+    # the best monitored loss of the run so far, also of an earlier call (a resume): from its
+    # "best" copy, else from the card of the checkpoint it resumes (the "watch" each save writes)
+    best_saved = [_carried_best(model, checkpoint_path)]
+    last_losses: dict[str, float] = {}  # of the latest step
 
     def save_now() -> Path | None:
         """Save "last" (resumable); while the monitored loss is at its best, also a "best"
-        copy beside it (weights only), so that a run that later goes bad keeps its best state."""
+        copy beside it (weights only), so that a run that later goes bad keeps its best state.
+        A run that is going bad (its losses far above their best or absurd, or a weight not
+        finite) saves nothing: its last good "last" checkpoint is kept."""
         if checkpoint_path is None:
             return None
+        if should_stop is not None:
+            should_stop()  # raises when nothing may be written any more
+        if watch.alarming(last_losses) or not _finite_weights(model):
+            return saved
         extra = dict(card or {})
         secs = extra.pop("seconds", 0.0) or 0.0
         c = checkpoints.make_card(model, step=model.step_, seconds=secs + time.perf_counter() - t0,
                                   **{k: v for k, v in extra.items() if k in _CARD_ARGS})
         c.update({k: v for k, v in extra.items() if k not in _CARD_ARGS})
+        if watch.key is not None and math.isfinite(watch.best):
+            c["watch"] = {"key": watch.key, "best": float(watch.best)}  # carried to a resume
         path = checkpoints.save(model, checkpoint_path, c)
         now = watch.last if watch.key is not None and watch.last is not None else None
         if now is not None and now <= best_saved[0] and math.isfinite(now):
@@ -202,8 +208,9 @@ def fit(model: Model, data: Indexable, *, steps: int,
         return path
 
     watch = DivergenceWatch(getattr(model, "monitor", "loss"))
-    if math.isfinite(best_saved[0]):  # a resumed run: its best so far is the yardstick
-        watch.best, watch.warmup = best_saved[0], 0
+    carried = min(best_saved[0], _card_best(model, watch.key))
+    if math.isfinite(carried):  # a resumed run: its best so far is the yardstick
+        watch.best, watch.warmup = carried, 0
 
     def report() -> None:
         if not window:
@@ -218,6 +225,14 @@ def fit(model: Model, data: Indexable, *, steps: int,
             raise DivergedError(f"training diverged at step {model.step_}: {why}. The last "
                                 "checkpoint saved before it is kept; lower the learning rate")
 
+    def check_end() -> None:
+        """A run that ends (or is stopped) while going bad ends as diverged, unsaved."""
+        why = watch.alarm(last_losses) or (None if _finite_weights(model) else
+                                           "a weight is no longer finite")
+        if why:
+            raise DivergedError(f"training diverged by step {model.step_}: {why}. The last "
+                                "checkpoint saved before it is kept; lower the learning rate")
+
     def run() -> None:
         nonlocal stopped, saved
         step = start
@@ -229,6 +244,8 @@ def fit(model: Model, data: Indexable, *, steps: int,
             batch = data[idx].to(device, non_blocking=True)
             model.rng.manual_seed(step_seed(seed, step) + 7_919 * rank)
             losses = model.train_step(batch)
+            last_losses.clear()
+            last_losses.update(losses)
             for k, v in losses.items():
                 window.setdefault(k, []).append(v)
             if any(not math.isfinite(v) for v in losses.values()):
@@ -239,11 +256,12 @@ def fit(model: Model, data: Indexable, *, steps: int,
                     "checkpoint saved before it is kept; lower the learning rate")
             step += 1
             model.step_ = step
-            if step % log_every == 0:
-                report()
+            if step % log_every == 0 or step == start + 1:  # the first step at once: it is
+                report()                                     # the slowest (lazy set-up)
             if checkpoint_every and step % checkpoint_every == 0 and step < end:
                 saved = save_now()
         report()
+        check_end()
 
     try:
         with torch.enable_grad():  # a caller (a page's thread, a loaded model) may have turned
@@ -257,6 +275,32 @@ def fit(model: Model, data: Indexable, *, steps: int,
     return FitResult(model.step_ - start, stopped, time.perf_counter() - t0, history, saved)
 
 
+def _carried_best(model: Model, checkpoint_path: str | Path | None) -> float:
+    """The monitored loss of the run's "best" copy beside ``checkpoint_path`` (inf: none)."""
+    if checkpoint_path is None or not best_path(checkpoint_path).exists():
+        return _card_best(model, getattr(model, "monitor", "loss"))
+    try:
+        prior = checkpoints.read_card(best_path(checkpoint_path)).get("monitor") or {}
+        return float(next(iter(prior.values()), math.inf))
+    except (checkpoints.CheckpointError, TypeError, ValueError):
+        return _card_best(model, getattr(model, "monitor", "loss"))
+
+
+def _card_best(model: Model, key: str | None) -> float:
+    """The best monitored loss the card of a loaded (resumed) model carries (inf: none)."""
+    w = (getattr(model, "card_", None) or {}).get("watch") or {}
+    try:
+        best = float(w.get("best")) if key is not None and w.get("key") == key else math.inf
+    except (TypeError, ValueError):
+        return math.inf
+    return best if math.isfinite(best) else math.inf
+
+
+def _finite_weights(model: Model) -> bool:
+    with torch.no_grad():
+        return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
 def best_path(weights: str | Path) -> Path:
     """Where :func:`fit` keeps the best checkpoint of the run whose last one is ``weights``."""
     w = checkpoints.weights_path(weights)
@@ -268,20 +312,67 @@ class DivergedError(FloatingPointError):
     what happened and what to do."""
 
 
+ABSURD_LOSS = 1e6
+"""The magnitude no logged loss of a model without a monitored loss (a GAN) reaches while it
+trains (:class:`DivergenceWatch`)."""
+
+
 class DivergenceWatch:
     """Flags a run whose monitored loss ran away: after ``warmup`` reports, ``patience``
     reports in a row far above the running best (more than ``factor`` times the best's scale
-    above it) without coming back down. ``key`` None turns the watch off (e.g. adversarial
-    losses, which have no "best")."""
+    above it) without coming back down. The best comes from the run so far, or, for a resumed
+    run, from the run it continues (:func:`fit` carries it in the card of every save).
+
+    ``key`` None (adversarial losses, which have no "best": a GAN's losses rise and fall as its
+    two players take turns) watches magnitudes instead: a report in which any logged loss
+    exceeds ``limit`` in absolute value. The seven GAN losses of this project are, per item,
+    log-likelihoods of a discriminator's guess (a few nats at worst: -log of a sigmoid), squared
+    or hinged scores and Wasserstein critic values of networks whose outputs stay within tens,
+    and BEGAN's L1 reconstruction of images in [0, 1]. Measured on the 2-D ring with each of
+    the seven losses and the lab's settings (600-2,000 steps from a fresh model, where the
+    losses swing the most): no logged value above 11 (DRAGAN's d_loss 10.3, WGAN-GP's 6.2, the
+    others under 2). 10^6 leaves five orders of magnitude for image models and long runs, yet a
+    run at a learning rate of 10^3 passes it within tens of steps (d_loss 8.2e33 in the issue's
+    trial). Non-finite losses and weights are caught for every model."""
 
     def __init__(self, key: str | None = "loss", factor: float = 4.0, patience: int = 3,
-                 warmup: int = 5):
+                 warmup: int = 5, limit: float = ABSURD_LOSS):
         self.key, self.factor, self.patience, self.warmup = key, factor, patience, warmup
+        self.limit = limit
         self.best, self.last, self.n = math.inf, None, 0
         self.far: list[float] = []  # the current run of reports far above the best
 
+    def _absurd(self, values: dict[str, float]) -> str | None:
+        for k, v in values.items():
+            if k != "lr" and abs(float(v)) > self.limit:
+                return f"{k} reached {float(v):.3g}, beyond ±{self.limit:.0e}"
+        return None
+
+    def alarm(self, losses: dict[str, float] | None = None) -> str | None:
+        """Why the run is going bad now (None: it is not): its last report was far above the
+        best, or ``losses`` (one step's) are absurd or far above the best. Unlike
+        :meth:`update` this does not wait for ``patience``: it keeps a save from writing weights
+        that are on their way out."""
+        losses = losses or {}
+        if self.key is None:
+            return self._absurd(losses)
+        v = losses.get(self.key)
+        if self.far:
+            return (f"{self.key} {self.far[-1]:.4g} is far above its best {self.best:.4g}")
+        if v is not None and math.isfinite(self.best) and self._is_far(float(v)):
+            return f"{self.key} {float(v):.4g} is far above its best {self.best:.4g}"
+        return None
+
+    def alarming(self, losses: dict[str, float] | None = None) -> bool:
+        return self.alarm(losses) is not None
+
+    def _is_far(self, v: float) -> bool:
+        return v > self.best + self.factor * max(abs(self.best), 1.0)
+
     def update(self, means: dict[str, float]) -> str | None:
-        if self.key is None or self.key not in means:
+        if self.key is None:
+            return self._absurd(means)
+        if self.key not in means:
             return None
         v = float(means[self.key])
         self.n += 1
@@ -289,7 +380,7 @@ class DivergenceWatch:
         if v < self.best:
             self.best, self.far = v, []
             return None
-        if v > self.best + self.factor * max(abs(self.best), 1.0):
+        if self._is_far(v):
             self.far.append(v)
         else:
             self.far = []

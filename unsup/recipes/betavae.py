@@ -170,14 +170,17 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     fixed_z = torch.randn(6, 10, generator=torch.Generator().manual_seed(1))
     shown = torch.arange(0, 704_512, 704_512 // 6)[:6]
 
-    def build():
+    def build(job):
+        job.phase("preparing dSprites (737,280 sprites, drawn as they are needed)")
         data = training_data(pairs)
         if resume is not None:
+            job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)
             p = model.card_
             return model, data, {"title": p.get("title"), "data": p.get("data"),
                                  "seconds": p.get("seconds") or 0.0, "command": None,
                                  "extra": {"origin": "app", "name": p.get("name")}}
+        job.phase("building the model")
         model = make_model(kind, **RECIPE, beta=float(beta), pairs=bool(pairs),
                            n_data=len(data))
         return model, data, {"title": title, "data": data.card(), "command": None,

@@ -644,9 +644,13 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     cfg = job_config(steps, g_filters=g_filters, n_blocks=n_blocks, image_size=pair.image_size,
                      norm=norm)
 
-    def build():
+    def build(job):
+        reading = (f"preparing the {len(pair.a_train):,} + {len(pair.b_train):,} "
+                   "training images")
         if resume is not None:
+            job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)
+            job.phase(reading)
             x = pair.training_data(model.seed)
             c = model.config
             end = int(model.step_) + int(steps)
@@ -657,12 +661,15 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
             return model, x, {"title": p.get("title"), "data": p.get("data"),
                               "seconds": p.get("seconds") or 0.0, "command": None,
                               "extra": {"origin": "app", "name": p.get("name")}}
+        job.phase("building the model")
         model = new_cyclegan(pair, **cfg)
+        job.phase(reading)
         return model, pair.training_data(model.seed), {"title": title, "data": dcard,
                                                         "command": None,
                                                         "extra": {"origin": "app"}}
 
-    def finish(model):
+    def finish(model, job):
+        job.phase("measuring on held-out data")
         out = evaluate_cyclegan(model, pair)
         out.pop("extra_metrics", None)
         return out

@@ -986,14 +986,18 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         dataset = None
         dcard = image_data_card(data)
 
-    def build():
+    def build(job):
+        if dataset is None:
+            job.phase(f"reading the {data} images")
         x = dataset if dataset is not None else image_data(data)
         if resume is not None:
+            job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)
             p = model.card_
             return model, x, {"title": p.get("title"), "data": p.get("data"),
                               "seconds": p.get("seconds") or 0.0, "command": None,
                               "extra": {"origin": "app", "name": p.get("name")}}
+        job.phase("building the model")
         return make_model(kind, **cfg), x, {"title": title, "data": dcard, "command": None,
                                             "extra": {"origin": "app"}}
 
@@ -1005,7 +1009,8 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         return [im[0].numpy() if im.shape[0] == 1 else im.permute(1, 2, 0).numpy()
                 for im in out]
 
-    def finish(model):
+    def finish(model, job):
+        job.phase("measuring on held-out data")
         if kind == "gan2d":
             return evaluate_2d(model, dataset, seeds=EVAL_SEEDS)
         if x_held is not None:

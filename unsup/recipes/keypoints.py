@@ -477,13 +477,15 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
     if resume is None:
         title = f"Keypoints K = {cfg['n_keypoints']} on {label}, {int(steps):,} steps"
 
-    def build():
+    def build(job):
         if resume is not None:
+            job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)
             p = model.card_
             return model, dataset, {"title": p.get("title"), "data": p.get("data"),
                                     "seconds": p.get("seconds") or 0.0, "command": None,
                                     "extra": {"origin": "app", "name": p.get("name")}}
+        job.phase("building the model")
         return make_model(**cfg), dataset, {"title": title, "data": dcard, "command": None,
                                             "extra": {"origin": "app"}}
 

@@ -213,13 +213,15 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
         title = f"{kind} {n_latent}-D, β={beta:g} on {label}" if variational else (
             f"{kind} {n_latent}-D on {label}")
 
-    def build():
+    def build(job):
         if resume is not None:
+            job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)
             prev = model.card_
             return model, x, {"title": prev.get("title"), "data": prev.get("data"),
                               "seconds": prev.get("seconds") or 0.0, "command": None,
                               "extra": {"origin": "app", "name": prev.get("name")}}
+        job.phase("building the model")
         model = ConvVAE(VAEConfig(**cfg_kw))
         return model, x, {"title": title, "data": dcard, "command": None,
                           "extra": {"origin": "app"}}
@@ -230,9 +232,10 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
             recon = model.reconstruct(shown.to(model.device)).cpu()
         return [np.asarray(grid(torch.cat([samples, recon]), 8, pad=1), dtype=np.float32) / 255]
 
-    def finish(model):
+    def finish(model, job):
         from unsup.metrics.elbo import evaluate as elbo_evaluate
 
+        job.phase(f"measuring on held-out data ({len(x_held):,} images, 100 samples each)")
         return {**elbo_evaluate(model, x_held.to(model.device), k=100), "heldout": held_label}
 
     return JobSpec(title=title, build=build, steps=steps, preview=preview, owner=owner,

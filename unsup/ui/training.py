@@ -128,13 +128,16 @@ def status_line(job: JobSnapshot) -> str:
     if job.status == "queued":
         return "waiting for one of the running jobs to end"
     if job.active and job.stopping:
-        return "stopping after this step…"
+        return "stopping…"
+    clock = f"{job.seconds:.0f} s"  # ticks from submission (model building, data, first step)
     if job.done_fraction is not None:
-        bits = [f"{job.fraction:.0%}", job.message or job.phase]
+        bits = [f"{job.fraction:.0%}", job.message or job.phase] + ([clock] if job.active else [])
     elif job.active and job.step <= job.start_step:
-        bits = [job.phase or "starting", f"{job.seconds:.0f} s"]
+        bits = [job.phase or "starting", clock]
     else:
-        bits = [f"step {job.step:,} / {job.total:,}", f"{job.seconds:.0f} s"]
+        bits = [f"step {job.step:,} / {job.total:,}", clock]
+        if job.active and job.phase not in ("", "training"):
+            bits.insert(1, job.phase)  # after the steps: the preview, the held-out measurement
     left = job.seconds_left
     if job.active and left is not None:
         bits.append(f"about {left:.0f} s left" if left < 120 else f"about {left / 60:.0f} min left")
@@ -153,7 +156,7 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
             if st.button("Stop", key=f"{key}_stop", type="primary", icon=":material/stop:",
                          disabled=job.stopping, width="stretch"):
                 get_runner().stop(job.id)
-                st.toast("Stopping after this step; the last checkpoint is kept.")
+                st.toast("Stopping; the last checkpoint is kept.")
         elif st.button("Clear", key=f"{key}_clear", width="stretch"):
             forget_job(key)
             st.rerun(scope="app")
