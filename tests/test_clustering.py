@@ -243,7 +243,7 @@ def test_shipped_atlases_are_small_current_and_keep_digit_neighbourhoods():
         if entry is None:
             continue
         card = json.loads((R.ATLAS_DIR / f"{name}.json").read_text())
-        assert card["command"] == f"python -m unsup train atlas-{name}"
+        assert card["command"] == f"python -m unsup train atlas-{name} --out checkpoints"
         model = checkpoints.load(entry.path)
         data = R.atlas_data(entry.card, model)
         coords, _, note = R.find_atlas(entry, data)

@@ -95,7 +95,7 @@ def test_translations_beat_the_identity_baseline_against_the_paired_truth(name):
 def test_shipped_card_says_how_it_was_made_and_keeps_a_timelapse(name):
     model = shipped(name)
     card = model.card_
-    assert card["command"] == f"python -m unsup train {name}"
+    assert card["command"] == f"python -m unsup train {name} --out checkpoints"
     n = {"cyclegan-digits": R.DIGIT_STEPS, "cyclegan-photo": R.STEPS}[name]
     assert card["step"] == n
     steps, frames = model.timelapse_frames()

@@ -73,7 +73,7 @@ def test_cli_list_json_shows_shipped_models(capsys):
     for name in ("vae-mnist-16d", "vae-mnist-2d", "ae-mnist-16d", "dae-mnist-16d",
                  "digit-classifier"):
         assert names[name]["source"] == "shipped"
-        assert names[name]["command"] == f"python -m unsup train {name}"
+        assert names[name]["command"] == f"python -m unsup train {name} --out checkpoints"
 
 
 README_ROWS = {  # the README's quality table, row by row (values as printed there)

@@ -1,7 +1,8 @@
 """Command line: ``python -m unsup train|list|eval|presets|bench``.
 
     python -m unsup train <preset> [--steps N] [--out DIR] [--device cpu|cuda]
-                                                             rebuild a shipped checkpoint
+                                                             train a preset into a run folder
+    python -m unsup train <preset> --out checkpoints        rebuild a shipped checkpoint in place
     python -m unsup list [--json]                           shipped and user models + metrics
     python -m unsup eval <name> [--json]                    recompute metrics on held-out data
     python -m unsup presets                                 every preset with one line each
@@ -10,6 +11,13 @@
 Every family comes from the one registry (unsup.families). ``train`` under
 ``torchrun --nproc_per_node N`` trains data-parallel (NCCL on GPUs, gloo on CPUs); rank 0 writes.
 ``eval`` only prints: it never writes to a checkpoint.
+
+``train`` writes into a folder of the user's runs (``cli-<preset>`` under ``$UNSUP_RUNS_DIR`` or
+``~/.unsup/runs``; rerun, it continues an unfinished run there, and never replaces a finished one)
+unless ``--out`` names another folder; the shipped ``checkpoints/`` folder is written only when
+named (``--out checkpoints``, the command every shipped card records). A mistake (an unknown
+preset, ``--steps 0``, a GPU this machine lacks, a folder it cannot write) is one line on stderr
+and a nonzero exit code, never a traceback (``UNSUP_DEBUG=1`` shows one for unexpected errors).
 """
 
 from __future__ import annotations
@@ -101,8 +109,75 @@ def _init_distributed(device: str | None) -> str | None:
     return "cpu"
 
 
+def positive_steps(text: str) -> int:
+    """``--steps``: a whole number of at least 1 (argparse reports anything else in one line)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of steps") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} steps trains nothing; give at least 1")
+    return n
+
+
+def check_device(device: str | None) -> str | None:
+    """Why ``--device`` cannot be used on this machine (None: it can)."""
+    if device is None:
+        return None
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        return f"--device {device!r} is not a device; use cpu, cuda or cuda:N"
+    if dev.type == "cpu":
+        return None
+    if dev.type != "cuda":
+        return f"--device {device!r}: this command trains on cpu, cuda or cuda:N"
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n == 0:
+        return f"--device {device}: this machine has no usable CUDA GPU; use --device cpu"
+    if dev.index is not None and dev.index >= n:
+        return (f"--device {device}: this machine has {n} GPU(s), cuda:0 to cuda:{n - 1}")
+    return None
+
+
+def shipped_out(out: str | Path) -> bool:
+    """True when ``out`` is the shipped ``checkpoints/`` folder itself."""
+    from unsup import paths
+
+    return Path(out).expanduser().resolve() == paths.SHIPPED_DIR.resolve()
+
+
+def default_out(preset: str) -> Path:
+    """The user run folder ``cli-<preset>`` (then ``-2``, ``-3``...): the first that is new,
+    empty, or holds an unfinished run to continue (its optimizer state); a finished run of an
+    earlier command is never written over."""
+    from unsup import paths
+
+    base = paths.runs_dir() / f"cli-{preset}"
+    for i in range(1, 10_000):
+        folder = base if i == 1 else base.with_name(f"{base.name}-{i}")
+        if not folder.exists() or not any(folder.iterdir()) or any(folder.glob("*.optim*.pt")):
+            return folder
+    raise OSError(f"no free run folder named {base.name}-N under {base.parent}")
+
+
+def check_writable(folder: Path) -> str | None:
+    """Why nothing can be written into ``folder`` (None: a probe file could be written)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".unsup-probe-"):
+            pass
+    except OSError as exc:
+        return f"cannot write into {folder}: {exc.strerror or exc}"
+    return None
+
+
 def cmd_train(args) -> int:
-    from unsup import families, recipes
+    from unsup import families, paths, recipes
 
     try:
         families.of_preset(args.preset)
@@ -110,10 +185,21 @@ def cmd_train(args) -> int:
         print(f"error: unknown preset {args.preset!r}; try `python -m unsup presets`",
               file=sys.stderr)
         return 2
+    problem = check_device(args.device)
+    if args.out is None:
+        out_dir, where = default_out(args.preset), "run"
+    elif shipped_out(args.out):
+        out_dir, where = None, "shipped"  # the family's shipped place (atlases: checkpoints/atlas)
+    else:
+        out_dir, where = Path(args.out).expanduser(), "folder"
+    problem = problem or check_writable(paths.SHIPPED_DIR if out_dir is None else out_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     device = _init_distributed(args.device)
     try:
         path = recipes.train_preset(args.preset, steps=args.steps, device=device,
-                                    out_dir=Path(args.out) if args.out else None)
+                                    out_dir=out_dir)
     finally:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             import torch.distributed as dist
@@ -122,6 +208,9 @@ def cmd_train(args) -> int:
                 dist.destroy_process_group()
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"wrote {path}")
+        if where == "run":
+            print("a run of your own (`python -m unsup list` shows it); "
+                  "`--out checkpoints` rebuilds the shipped checkpoint in place")
     return 0
 
 
@@ -156,14 +245,34 @@ def cmd_bench(args) -> int:
     return rc
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported in one line (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} -h`)\n")
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an error the CLI did not foresee: what failed, never a traceback."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {text}" if len(text) < 400 else (
+        f"{type(exc).__name__}: {text[:400]}…")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m unsup", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("train", help="train a preset (rebuilds a shipped checkpoint)")
+    parser = _Parser(prog="python -m unsup", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    p = sub.add_parser("train", help="train a preset into a run folder, or (--out checkpoints) "
+                                     "rebuild a shipped checkpoint in place")
     p.add_argument("preset")
-    p.add_argument("--steps", type=int, default=None, help="override the preset's step count")
-    p.add_argument("--out", default=None, help="folder to write to (default: checkpoints/)")
+    p.add_argument("--steps", type=positive_steps, default=None,
+                   help="override the preset's step count (at least 1)")
+    p.add_argument("--out", default=None,
+                   help="folder to write to (default: a run folder cli-<preset> of your own; "
+                        "`checkpoints` replaces the shipped checkpoint)")
     p.add_argument("--device", default=None,
                    help="cpu, cuda or cuda:N (default: a GPU when present)")
     p.set_defaults(fn=cmd_train)
@@ -181,7 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="*")
     p.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a CLI reports, in one line, what went wrong
+        if os.environ.get("UNSUP_DEBUG"):
+            raise
+        print(f"error: {describe(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

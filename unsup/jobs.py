@@ -128,6 +128,11 @@ class JobSpec:
     resume: Callable[[Path, float], "JobSpec"] | None = None  # (checkpoint, more) -> new spec
     resume_unit: str = "steps"  # what ``more`` counts ("steps", "epochs", "sweeps")
 
+    def __post_init__(self) -> None:
+        # a job of 0 or fewer steps would save its untrained model and end "done"
+        if isinstance(self.steps, bool) or int(self.steps) != self.steps or self.steps < 1:
+            raise ValueError(f"a training job needs at least 1 step (got {self.steps!r})")
+
 
 @dataclass
 class JobSnapshot:

@@ -31,6 +31,33 @@ def print_progress(every: int = 100) -> Callable[[Progress], None]:
     return show
 
 
+def check_steps(steps: int | None) -> None:
+    """Refuse a step count that trains nothing (0, negative, or not a whole number): such a run
+    would write an untrained model over its checkpoint and still end "done"."""
+    if steps is None:
+        return
+    if isinstance(steps, bool) or not float(steps).is_integer() or steps < 1:
+        raise ValueError(f"steps must be a whole number of at least 1 (got {steps!r})")
+
+
+def writes_shipped(out_dir: str | Path | None) -> bool:
+    """True when a preset trained into ``out_dir`` lands in the shipped ``checkpoints/`` folder
+    (``None`` is the family's shipped place)."""
+    if out_dir is None:
+        return True
+    shipped, out = paths.SHIPPED_DIR.resolve(), Path(out_dir).expanduser().resolve()
+    return out == shipped or shipped in out.parents
+
+
+def train_command(name: str, steps: int | None = None, out_dir: str | Path | None = None
+                  ) -> str:
+    """The command a card records: run again, it makes the same file in the same place. The
+    CLI writes into a run folder of the user's unless told ``--out checkpoints``, so a shipped
+    checkpoint's command says so."""
+    return (f"python -m unsup train {name}" + ("" if steps is None else f" --steps {steps}")
+            + (" --out checkpoints" if writes_shipped(out_dir) else ""))
+
+
 def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
                  device: str | None = None) -> Path:
@@ -43,6 +70,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
     (default: a GPU when present). Under ``torchrun`` every process trains on its share of each
     batch and rank 0 alone writes. Returns the weights path.
     """
+    check_steps(steps)
     family, preset = families.of_preset(name)
     if family.train is not None:
         return family.train(preset, steps=steps, out_dir=out_dir, on_progress=on_progress,
@@ -56,7 +84,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
         model = checkpoints.load(path, optimizer=True)
         seconds = float(model.card_.get("seconds") or 0.0)
         print(f"resuming {name} from step {model.step_}", flush=True)
-    command = f"python -m unsup train {name}" + ("" if steps is None else f" --steps {steps}")
+    command = train_command(name, steps, out_dir)
     card = {"title": preset.title, "description": preset.description, "data": data_card,
             "command": command, "seconds": seconds, "extra": {"name": name}}
     t0 = time.perf_counter()

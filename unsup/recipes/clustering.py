@@ -558,7 +558,9 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
             print(f"{fraction:6.1%}  {message}", flush=True)
             last[0] = fraction
 
-    command = f"python -m unsup train {preset.name}" + (f" --steps {steps}" if steps else "")
+    from unsup.recipes import train_command
+
+    command = train_command(preset.name, steps, out_dir)
     return compute_atlas(entry, params, progress, out=out, command=command)
 
 

@@ -142,6 +142,8 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
     ``checkpoints/`` (or ``out_dir``): ``<name>.npz`` + ``<name>.json``. Returns the .npz path.
     ``steps`` overrides the number of Gibbs sweeps. ``device`` is ignored (tomotopy runs on the
     CPU)."""
+    from unsup.recipes import train_command
+
     o = preset.options
     cfg = preset_config(preset, steps)
     t0 = time.perf_counter()
@@ -171,7 +173,7 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
                  "seed": o["seed"], "fingerprint": listings.fingerprint(),
                  "n_words": corpus.n_words},
         "metrics": metrics,
-        "command": f"python -m unsup train {preset.name}" + (f" --steps {steps}" if steps else ""),
+        "command": train_command(preset.name, steps, out_dir),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2),
         "seconds_total": round(time.perf_counter() - t0, 2),
     }
