@@ -90,7 +90,8 @@ elif section == "Metrics":
     if not shipped:
         st.info("Shipped models are still training; the table shows your runs meanwhile.")
     table = ui.metrics_table(items)
-    st.dataframe(table, hide_index=True, width="stretch", column_config=ui.column_config())
+    st.dataframe(table, hide_index=True, width="stretch", column_config=ui.column_config(),
+                 placeholder="—")
     st.caption(f"Held-out dSprites images ({METRIC_HELDOUT:,}, a seeded sample of the "
                f"{HELDOUT_SIZE:,} held out from training), fixed seeds, definitions of "
                "disentanglement_lib (Locatello et al. 2019); hover a column for what it measures. "

@@ -1,6 +1,7 @@
 """CycleGAN: image-to-image translation without paired data."""
 
 from unsup.ui import cyclegan as ui
+from unsup.ui import training
 from unsup.ui.registry import page_header
 from unsup.ui.text import safe
 
@@ -12,6 +13,7 @@ section = page_header(
          "keeps a translation faithful is cycle consistency (Zhu et al. 2017): "
          "G_BA(G_AB(a)) ≈ a and G_AB(G_BA(b)) ≈ b."),
     SECTIONS, key="cg_section")
+training.keep("cg_model")  # the picked model survives a visit to a section without the picker
 
 if section == "Translate":
     ui.translate_section()

@@ -77,7 +77,7 @@ elif section == "Encode":
     src = st.radio("Image", ["Test digit", "Upload", "Draw"], horizontal=True, key="enc_src")
     x = None
     if src == "Test digit":
-        i = st.slider("Test digit #", 0, len(labels) - 1, 0, key="enc_idx")
+        i = st.slider("Test digit #", 1, len(labels), 1, key="enc_idx") - 1  # shown 1-based
         x = xbin[i]
     elif src == "Upload":
         files = st.file_uploader("An image of a digit (PNG, JPEG, …) or a ZIP of them",
@@ -106,8 +106,8 @@ elif section == "Encode":
 
 elif section == "Interpolate":
     c1, c2, c3 = st.columns(3)
-    a = c1.number_input("From test digit #", 0, len(labels) - 1, 0, key="int_a")
-    b = c2.number_input("To test digit #", 0, len(labels) - 1, 7, key="int_b")
+    a = c1.number_input("From test digit #", 1, len(labels), 1, key="int_a") - 1  # 1-based
+    b = c2.number_input("To test digit #", 1, len(labels), 8, key="int_b") - 1
     n = c3.slider("Steps", 5, 16, 10, key="int_n")
     for mode in ("linear", "spherical"):
         st.image(ui.interpolation_strip(model, xbin[a], xbin[b], n, mode),
@@ -115,7 +115,7 @@ elif section == "Interpolate":
 
 elif section == "Denoise":
     level = st.slider("Noise level σ", 0.0, 1.0, 0.5, 0.05, key="dn_level")
-    i = st.slider("Test digit #", 0, len(labels) - 1, 3, key="dn_idx")
+    i = st.slider("Test digit #", 1, len(labels), 4, key="dn_idx") - 1
     pair = ui.denoise_models()
     if pair:
         st.image(ui.denoise_row(pair, xbin[i], level), output_format="PNG")

@@ -148,7 +148,7 @@ def gan_lab(page, url: str, seconds: float = 12.0) -> dict:
     n0 = page.evaluate("() => window.__lab.length")
     page.wait_for_timeout(seconds * 1000)  # the measuring window (a duration, not a wait for state)
     marks = page.evaluate("() => window.__lab")[n0 - 1:]
-    readout = main.get_by_text(re.compile("training steps/s")).first.text_content()
+    readout = main.get_by_text(re.compile(r"[0-9–] training steps/s")).first.text_content()
     main.locator('[data-testid="stCheckbox"]').filter(has_text="Play").first.click()
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)

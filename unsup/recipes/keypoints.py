@@ -521,13 +521,16 @@ def thumbnail():
 
     from unsup.viz.keypoints import overlay_grid
 
-    x, lm = faces("heldout").arrays(10)
+    x, lm = faces("heldout").arrays(6)
     model = shipped_model()
     pts = lm.numpy() if model is None else keypoints_of(model, x)
-    img = overlay_grid(x.numpy(), pts, ncols=5, scale=2, pad=4)
-    img = img.resize((320, round(320 * img.height / img.width)), Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", (320, 200), (64, 64, 64))
-    canvas.paste(img, (0, (200 - img.height) // 2))
+    img = overlay_grid(x.numpy(), pts, ncols=3, scale=2, pad=4)  # 3 x 2 faces: about 16:10
+    # fill the whole 320 x 200 card (no bands): scale to cover it, then crop the centre
+    k = max(320 / img.width, 200 / img.height)
+    img = img.resize((max(320, round(img.width * k)), max(200, round(img.height * k))),
+                     Image.Resampling.LANCZOS)
+    left, top = (img.width - 320) // 2, (img.height - 200) // 2
+    canvas = img.crop((left, top, left + 320, top + 200)).convert("RGB")
     if model is None:
         ImageDraw.Draw(canvas).text((4, 186), "annotated landmarks (model not trained yet)",
                                     fill=(255, 210, 90))

@@ -16,7 +16,7 @@ from unsup.data import uploads
 from unsup.jobs import get_runner
 from unsup.metrics import clustering as C
 from unsup.recipes import clustering as R
-from unsup.ui import training
+from unsup.ui import tables, training
 from unsup.ui.models import broken_runs_note, load_model, model_of
 from unsup.ui.text import md, safe
 from unsup.viz import clustering as V
@@ -249,8 +249,8 @@ def table_section() -> None:
     bar.empty()
     skipped_note(rows)
     rows = [r for r in rows if not r.get("skipped")]
-    st.dataframe(V.score_table(rows, metric), hide_index=True, width="stretch",
-                 key="tb_table")
+    tables.show(V.score_table(rows, metric), {"representation": tables.Col(width=260)},
+                key="tb_table")
     st.plotly_chart(V.scores_chart(rows, metric), key="tb_chart")
     st.caption(md(table_caption(rows, split, k, metric)))
 
@@ -378,8 +378,10 @@ def atlas_tiles(path: str, mtime: float) -> list[str]:
 
 
 def _on_select(chart_key: str) -> None:
-    """Copy the map's selection into the pick widgets: a click (or shift-clicks) picks points,
-    a box or lasso picks a region."""
+    """Copy the map's selection into the pick widgets: a click picks a point; a click on
+    another point while one is picked adds it as the second pick (to compare and interpolate
+    with; the map redraws between clicks, so a shift-click's earlier point is not in the event);
+    a click with two picked starts over; a box or lasso picks a region."""
     ev = st.session_state.get(chart_key) or {}
     sel = (ev.get("selection") if isinstance(ev, dict) else getattr(ev, "selection", None)) or {}
     idx = []
@@ -400,6 +402,9 @@ def _on_select(chart_key: str) -> None:
         st.session_state["atlas_region"] = idx
         st.session_state["atlas_pick"] = []
     else:
+        before = [i for i in (st.session_state.get("atlas_pick") or [])][:2]
+        if len(idx) == 1 and len(before) == 1 and idx[0] != before[0]:
+            idx = [before[0], idx[0]]  # the second pick: compare with the first
         st.session_state["atlas_pick"] = idx
         st.session_state["atlas_region"] = []
 
@@ -528,10 +533,10 @@ def _atlas_map(entry, model, data, codes, hover, coords, basis, how, color_by) -
         st.toggle("Draw the images on the map", False, key="atlas_tiles")
         st.plotly_chart(fig, key=chart_key, on_select=lambda: _on_select(chart_key),
                         selection_mode=("points", "box", "lasso"))
-        st.caption("Hover a point to see its image. Click a point to decode it; shift-click a "
-                   "second to interpolate between them; pick the box or lasso tool (top right of "
-                   "the map) and drag for the region's mean image (a box's centre is also "
-                   "decoded, under Tools).")
+        st.caption("Hover a point to see its image. Click a point to decode it; click a second "
+                   "one to compare the two and interpolate between them (a third click starts "
+                   "again); pick the box or lasso tool (top right of the map) and drag for the "
+                   "region's mean image (a box's centre is also decoded, under Tools).")
         if data.labels is not None:
             a_map, a_codes = agreement(str(entry.path), entry.mtime, how, coords)
             st.caption(f"Neighbourhoods: an image's 5 nearest neighbours on this map mostly share "

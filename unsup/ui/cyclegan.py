@@ -13,6 +13,7 @@ from unsup.data import uploads
 from unsup.data.uploads import read_uploads
 from unsup.metrics.cyclegan import mean_l1
 from unsup.recipes import cyclegan as R
+from unsup.ui import tables
 from unsup.ui.measure import NOT_MEASURED, card_metrics, job_status, measure_controls
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import code, join, md, safe
@@ -125,8 +126,8 @@ def translate_section() -> None:
     pool = pair.a_test if source == "a" else pair.b_test
     index = None
     if where == "held-out":
-        i = st.number_input(f"Held-out image # (of {len(pool)}, never trained on)", 0,
-                            len(pool) - 1, 0, key="cg_idx")
+        i = st.number_input(f"Held-out image # (of {len(pool)}, never trained on)", 1,
+                            len(pool), 1, key="cg_idx") - 1
         index = int(R.display_order(len(pool), None if pair.name == "digits" else pool)[int(i)])
         x = pool[index]
     else:
@@ -201,7 +202,7 @@ def grid_section() -> None:
     c1, c2 = st.columns(2)
     n = c1.select_slider("Images per row", [4, 8, 12, 16], 8, key="cg_grid_n")
     most = max(0, min(len(pair.a_test), len(pair.b_test)) - int(n))
-    start = c2.number_input("First held-out image #", 0, most, 0, key="cg_grid_start")
+    start = c2.number_input("First held-out image #", 1, most + 1, 1, key="cg_grid_start") - 1
     m = min(len(pair.a_test), len(pair.b_test))
     if pair.name == "digits":
         ka = kb = R.display_order(m)[int(start):int(start) + int(n)]
@@ -341,6 +342,48 @@ def _r(v) -> float | None:
     return None if v is None else round(float(v), 3)
 
 
+LABEL_TABLE = ("model", "pair", "steps", "label kept A→B %", "label kept B→A %", "meets the bars")
+"""Columns of the first table (what the translation keeps; the joint measure's columns too)."""
+METRIC_COLUMNS = {
+    "model": tables.Col(width=250),
+    "pair": tables.Col(width=90),
+    "steps": tables.Col(width=55),
+    "label kept A→B %": tables.Col("kept A→B %", 75, "Share of translated digits the target "
+                                   "domain's classifier reads as the source digit (higher is "
+                                   "better)."),
+    "label kept B→A %": tables.Col("kept B→A %", 75, "The same, B → A."),
+    "meets the bars": tables.Col("meets bars", 75, "Label kept ≥ the target both ways and cycle "
+                                 "L1 under its bound both ways."),
+    "cycle L1 A": tables.Col("cycle A ↓", 64, "Mean |F(G(a)) − a| (lower is better)."),
+    "cycle L1 B": tables.Col("cycle B ↓", 64, "Mean |G(F(b)) − b| (lower is better)."),
+    "untrained cycle L1 A / B": tables.Col("untrained A / B", 100, "The cycle error of a fresh "
+                                           "model of the same config."),
+    "paired error A→B": tables.Col("error A→B ↓", 80, "Mean |G(x) − truth| against the paired "
+                                   "truth (lower is better)."),
+    "identity baseline A→B": tables.Col("do-nothing A→B", 100, "The error of returning the "
+                                        "input unchanged: a useful translation beats it."),
+    "paired error B→A": tables.Col("error B→A ↓", 80, "The same, B → A."),
+    "identity baseline B→A": tables.Col("do-nothing B→A", 100, "The same, B → A."),
+    "identity L1 A / B": tables.Col("identity A / B ↓", 100, "How much a generator changes an "
+                                    "image already in its output domain (lower is better)."),
+}
+
+
+def show_metrics_tables(table) -> None:
+    """The metrics as two tables that fit the page's width: what the translation keeps (label
+    kept, the joint measure, the bars), then the pixel errors of the measured models."""
+    first = [c for c in table.columns if c in LABEL_TABLE or "judged" in c]
+    second = ["model"] + [c for c in table.columns if c not in first]
+    config = {**METRIC_COLUMNS, **{c: tables.Col(c.replace("right digit & ", "right & "), 135)
+                                   for c in table.columns if "judged" in c}}
+    tables.show(table[first], config, key="cg_metrics_labels")
+    errors = table[second]
+    errors = errors[(errors.drop(columns="model") != "—").any(axis=1)]
+    if len(errors.columns) > 1 and len(errors):
+        st.markdown("**Pixel errors** (held-out images; lower is better)")
+        tables.show(errors, {**config, "model": tables.Col(width=200)}, key="cg_metrics_errors")
+
+
 def metrics_rows(items: list[Entry]) -> tuple[list[dict], dict | None]:
     rows, ref = [], None
     for e in items:
@@ -400,7 +443,7 @@ def metrics_section() -> None:
         return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
     table = pd.DataFrame(rows)
-    st.dataframe(table.astype(object).map(cell), hide_index=True, width="stretch")
+    show_metrics_tables(table.astype(object).map(cell))
     st.caption(
         f"All recomputed on held-out images. **Label kept** (higher is better, target "
         f"{R.LABEL_KEPT_TARGET:.0%} both ways): share of translated digits the target domain's "

@@ -17,6 +17,7 @@ from unsup.metrics.gan import HQ_THRESHOLD, MIN_MODE_COUNT, N_MODE_SAMPLES
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES
 from unsup.recipes import gan as R
 from unsup.train import DivergedError
+from unsup.ui import tables
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import md
 from unsup.viz import gan as viz
@@ -334,8 +335,7 @@ def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
             st.caption(" · ".join(f"{md(k)} {v:.3g}" for k, v in last_losses.items()
                                   if k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "k")))
         if lab.data.name in ("ring", "grid"):
-            st.dataframe(published_table(lab.data.name, stats), hide_index=True,
-                         width="stretch")
+            tables.show(published_table(lab.data.name, stats), PUBLISHED_COLUMNS)
             st.caption("Published figures on 2,500 samples (modes / % within 3σ), quoted from "
                        "the papers; they count a mode with a single sample. Whether a plain GAN "
                        "collapses depends on its seed and settings: PacGAN reports 6.3 ring "
@@ -628,7 +628,7 @@ def frontier_section() -> None:
          "sharpness of reconstructions": (round(v["recon_sharpness"], 4)
                                           if "recon_sharpness" in v else None)}
         for k, v in stats.items()])
-    st.dataframe(table, hide_index=True, width="stretch")
+    tables.show(table, FRONTIER_COLUMNS)
     real = stats["real test digits"]["sharpness"]
     st.caption("Fréchet distance in the digit classifier's feature space between 4,500 samples "
                "and the held-out test digits (lower is better; the real row is the floor). "
@@ -648,11 +648,12 @@ def metrics_section() -> None:
                    f"{s['min_class_share']:.1%} of the samples (uniform: 10%). "
                    f"{s['confident_share']:.0%} of the samples are read with at least "
                    f"{R.CONFIDENT:.0%} confidence. A collapsed generator shows a few tall bars.")
-        st.dataframe(image_table(entries(R.IMAGE_KINDS), entry.name), hide_index=True,
-                     width="stretch")
+        tables.show(image_table(entries(R.IMAGE_KINDS), entry.name), IMAGE_COLUMNS)
         st.caption("Scores in the feature space of the project's digit classifier (its 128-unit "
                    "layer), not FID's Inception network: Fréchet distance (Heusel et al. 2017) "
-                   "and KID (Bińkowski et al. 2018), lower is better; precision and recall "
+                   "and KID (Bińkowski et al. 2018; here in its kernel's raw units, not the ×10³ "
+                   "Inception scale papers print: the real digits score about 0), lower is "
+                   "better; precision and recall "
                    "(Kynkäänniemi et al. 2019, k = 3), higher is better. Each model's first "
                    f"{s['n_compared']:,} samples are compared with the {md(s['n_reference'])} "
                    "held-out test digits; the floor row scores the 4,500 real training digits "
@@ -669,7 +670,64 @@ def metrics_section() -> None:
     for d, method, modes, hq, src in R.PUBLISHED:
         rows.append({"model": f"{method} — {src}", "data": d, f"modes (≥ {MIN_MODE_COUNT})": "",
                      "modes (≥ 1)": modes, "high-quality %": hq, "steps": None})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    tables.show(pd.DataFrame(rows), TWO_D_COLUMNS)
+
+
+KID_HELP = ("Kernel distance (KID, Bińkowski et al. 2018) in the digit classifier's 128 features: "
+            "the unbiased MMD² with the kernel (a·b/128 + 1)³, in that kernel's raw units — not "
+            "the ×10³ Inception-feature KID papers print. About 0 for real digits (the floor row; "
+            "it can dip below 0); lower is better.")
+IMAGE_COLUMNS = {
+    "model": tables.Col(width=230),
+    "loss": tables.Col(width=66),
+    "Fréchet (clf)": tables.Col("Fréchet ↓", 64, "Fréchet distance of 4,500 samples to the "
+                                "held-out digits in the digit classifier's features (lower is "
+                                "better).", "%.1f"),
+    "× floor": tables.Col("× floor ↓", 60, "Fréchet distance divided by the real training "
+                          "digits' (the floor row; 1 = as close as real digits).", "%.2f"),
+    "KID (clf)": tables.Col("KID (raw) ↓", 76, KID_HELP, "%.1f"),
+    "precision": tables.Col("precision ↑", 74, "Share of samples inside the real digits' "
+                            "k-NN balls (Kynkäänniemi et al. 2019; higher is better).", "%.3f"),
+    "recall": tables.Col("recall ↑", 58, "Share of real digits inside the samples' k-NN balls "
+                         "(higher is better).", "%.3f"),
+    "digits covered": tables.Col("digits", 46, "Digits (of 10) the classifier reads among the "
+                                 "samples."),
+    "rarest digit": tables.Col("rarest", 50, "Share of the rarest digit among the samples "
+                               "(uniform: 10%)."),
+    "confident": tables.Col("sure", 44, "Share of samples read with at least 80% confidence."),
+    "steps": tables.Col(width=52),
+    "measured": tables.Col(width=96),
+}
+TWO_D_COLUMNS = {
+    "model": tables.Col(width=330),
+    "steps": tables.Col(help="Training steps of the model (— : a published row)."),
+}
+PUBLISHED_COLUMNS = {
+    "source": tables.Col(width=190),
+    "method": tables.Col(width=70),
+    "modes": tables.Col(width=50),
+    "high-quality %": tables.Col("HQ %", 50, "Share of samples within 3σ of a mode (higher is "
+                                 "better)."),
+}
+FRONTIER_COLUMNS = {
+    "model": tables.Col(width=230),
+}
+
+
+def seeds_caption(s: dict) -> str:
+    """How the selected model's sampled scores vary with the noise: "mean ± sd (n seeds)" of
+    each, from its card; the table shows the means."""
+    n = len(s.get("seeds") or [])
+    if n < 2:
+        return "These scores come from one draw of noise (the card records no other seeds)."
+    parts = [f"{label} {spread_text(s, key, fmt, scale=scale, unit=unit, seeds_word=False)}"
+             for label, key, fmt, scale, unit in (
+                 ("Fréchet", "fd", "{:.1f}", 1, ""), ("× floor", "fd_ratio", "{:.2f}", 1, ""),
+                 ("KID", "kid", "{:.1f}", 1, ""), ("precision", "precision", "{:.3f}", 1, ""),
+                 ("recall", "recall", "{:.3f}", 1, ""),
+                 ("rarest digit", "min_class_share", "{:.1f}", 100, "%"))]
+    return (f"Every sampled score is the mean over {n} noise seeds (the table shows the means); "
+            f"mean ± sd for this model: " + ", ".join(parts) + ".")
 
 
 def image_table(items: list[Entry], selected: str | None = None) -> pd.DataFrame:

@@ -26,11 +26,15 @@ def _placeholder(text: str) -> Image.Image:
     return img
 
 
+THUMBNAIL_VERSION = 2
+"""Raise when a thumbnail's drawing changes, so that cached thumbnails are drawn again."""
+
+
 def _checkpoints_stamp() -> str:
     """Changes whenever a shipped checkpoint does (names and modification times)."""
     import hashlib
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"thumbnails v{THUMBNAIL_VERSION}".encode())
     for f in sorted(paths.SHIPPED_DIR.glob("*.json")):
         h.update(f"{f.name}:{f.stat().st_mtime_ns}".encode())
     return h.hexdigest()[:12]

@@ -13,6 +13,7 @@ from unsup.checkpoints import Entry
 from unsup.data import faces as F
 from unsup.data import uploads
 from unsup.recipes import keypoints as R
+from unsup.ui import tables
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import md
 from unsup.viz import keypoints as viz
@@ -142,12 +143,11 @@ def keypoints_section(entry: Entry, model) -> None:
     size = g.size
     lm = F.Faces("heldout", size).landmarks(np.arange(first, first + len(x))).numpy()
     near = R.nearest_landmarks(kp, lm)
-    st.dataframe(pd.DataFrame({
+    tables.show(pd.DataFrame({
         "keypoint": [viz.keypoint_label(k) for k in range(len(near))],
         "nearest annotated landmark": [F.LANDMARK_NAMES[j] for j, _, _ in near],
         "mean distance (% inter-ocular, lower = closer)": [round(d, 1) for _, d, _ in near],
-        "spread (% inter-ocular, lower = steadier)": [round(s, 1) for _, _, s in near]}),
-        hide_index=True, width="stretch")
+        "spread (% inter-ocular, lower = steadier)": [round(s, 1) for _, _, s in near]}))
     st.caption("Measured on the faces shown: for each keypoint, the annotated landmark it lies "
                "closest to on average, how far (mean), and how much that offset varies from face "
                "to face (its standard deviation). A keypoint on a part that has no annotation "
@@ -325,25 +325,26 @@ def metrics_section(entry: Entry, model) -> None:
     rows += [(f"{method} — {data}, K = {k} (published)", err, "% inter-ocular",
               f"{src}; real faces, a different data set", "lower")
              for data, method, k, err, src in R.PUBLISHED]
-    st.dataframe(pd.DataFrame(rows, columns=["measure", "value", "unit", "what it measures",
-                                             "better"]),
-                 hide_index=True, width="stretch")
+    tables.show(pd.DataFrame(rows, columns=["measure", "value", "unit", "what it measures",
+                                            "better"]),
+                {"measure": tables.Col(width=230), "value": tables.Col(width=70),
+                 "unit": tables.Col(width=110), "better": tables.Col(width=60)})
     st.plotly_chart(viz.metrics_bars(
         [("this model", m["error"]), ("mean shape", m["mean_shape"]),
          ("random detector", m["random"])],
         "Landmark error on held-out faces (lower is better)", "%"), key="kp_bars")
     ratio = m["error"] / m["mean_shape"]
     st.caption(f"Numbers {md(source)}. This model's error is {ratio:.0%} of the mean-shape "
-               f"baseline's ({'within' if ratio <= 0.5 else 'above'} the issue's target of "
-               f"half) and {m['error'] / max(m['random'], 1e-9):.0%} of the random "
+               f"baseline's ({'within' if ratio <= 0.5 else 'above'} this page's goal of at "
+               f"most half the baseline's error, {m['mean_shape'] / 2:.1f}% of the inter-ocular "
+               f"distance) and {m['error'] / max(m['random'], 1e-9):.0%} of the random "
                "detector's. The inter-ocular distance is the distance between the two "
                "annotated eye centres of each face.")
     extra = extra_of(m, entry.card)
     if extra.get("per_landmark"):
-        st.dataframe(pd.DataFrame({"landmark": list(F.LANDMARK_NAMES),
-                                   "error (% inter-ocular, lower is better)":
-                                       extra["per_landmark"]}),
-                     hide_index=True)
+        tables.show(pd.DataFrame({"landmark": list(F.LANDMARK_NAMES),
+                                  "error (% inter-ocular, lower is better)":
+                                      extra["per_landmark"]}), width="content")
     reg = R.regressor_from(extra)
     if reg is not None:
         size = model.config.image_size

@@ -19,7 +19,7 @@ from unsup.jobs import get_runner
 from unsup.metrics import topics as tmetrics
 from unsup.models import topics as tm
 from unsup.recipes import topics as recipe
-from unsup.ui import training
+from unsup.ui import tables, training
 from unsup.ui.text import code, join, md
 from unsup.text import TextConfig, raw_tokens, tokenize
 from unsup.viz import topics as tv
@@ -262,7 +262,7 @@ def upload_panel() -> None:
     (st.success if not cleaned.n_skipped else st.warning)(md(cleaned.summary()))
     if cleaned.n_skipped:
         with st.expander(f"Skipped rows ({cleaned.n_skipped:,})"):
-            st.dataframe(cleaned.skipped.head(500), hide_index=True, width="stretch")
+            tables.show(cleaned.skipped.head(500))
     if not cleaned.has_map:
         st.warning("No latitude/longitude columns mapped: topics can be fitted, but there is "
                    "no map. Map both columns to see the listings on the map.")
@@ -359,7 +359,8 @@ def map_section(act: Active, focus: int | None) -> None:
     st.caption(f"{shown:,} of {len(pts):,} listings · {md(note)}"
                + (f" · dots: an even sample of {tv.MAX_SCATTER:,}" if mode == "scatter"
                   and shown > tv.MAX_SCATTER else ""))
-    st.markdown(tv.legend_html(labels, topics), unsafe_allow_html=True)
+    if mode == "scatter":  # only the dots take the topics' colours
+        st.markdown(tv.legend_html(labels, topics), unsafe_allow_html=True)
 
 
 def _pick_topic() -> None:
@@ -492,7 +493,7 @@ def choose_k_section(act: Active) -> None:
     if rows:
         st.plotly_chart(tv.sweep_chart(rows, hdp), width="stretch")
         st.caption(md(sweep_caption(rows)))
-        st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
+        tables.show(pd.DataFrame(rows).round(3))
     running = training.job_panel("topics-sweep", curves=False)
     job = training.current_job("topics-sweep")
     if act.source == "upload" and (job is None or not job.active):

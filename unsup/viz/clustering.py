@@ -474,11 +474,13 @@ def atlas_figure(coords: np.ndarray, groups: np.ndarray, group_names: list[str],
 def atlas_thumbnail(coords: np.ndarray, labels: np.ndarray, size=(320, 200)) -> Image.Image:
     """A small picture of an atlas (for the home page): one dot per image, coloured by label."""
     w, h = size
-    img = Image.new("RGB", size, (255, 255, 255))
+    # the other cards' look: an off-white card with the map on a tinted, rounded panel
+    img = Image.new("RGB", size, (250, 250, 247))
     draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((4, 4, w - 5, h - 5), radius=8, fill=(238, 243, 248))
     c = np.asarray(coords, dtype=np.float64)
     lo, hi = c.min(0), c.max(0)
-    scale = min((w - 20) / max(hi[0] - lo[0], 1e-9), (h - 20) / max(hi[1] - lo[1], 1e-9))
+    scale = min((w - 28) / max(hi[0] - lo[0], 1e-9), (h - 28) / max(hi[1] - lo[1], 1e-9))
     off = (np.array([w, h]) - (hi - lo) * scale) / 2
     for (x, y), lab in zip(c, labels):
         px = off[0] + (x - lo[0]) * scale

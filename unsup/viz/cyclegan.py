@@ -127,7 +127,7 @@ def timelapse_image(steps, frames, sources, scale: int = 2, every_label: int = 5
 def label_kept_bars(rows, target: float, title: str = "") -> go.Figure:
     """Label kept (in %) both ways for each row ``(name, a_to_b, b_to_a)`` (a value may be None:
     not measured), with a dashed line at ``target`` (a share in [0, 1])."""
-    names = [r[0] for r in rows]
+    names = [_wrap(r[0]) for r in rows]
     fig = go.Figure()
     for k, (label, color) in enumerate((("A → B", PALETTE[0]), ("B → A", PALETTE[1]))):
         vals = [None if r[k + 1] is None else 100.0 * float(r[k + 1]) for r in rows]
@@ -137,8 +137,25 @@ def label_kept_bars(rows, target: float, title: str = "") -> go.Figure:
                              hovertemplate="%{x}: %{y:.1f}%<extra>" + label + "</extra>"))
     fig.add_hline(y=100.0 * target, line=dict(color="#555", dash="dash"),
                   annotation_text=f"target {target:.0%}", annotation_position="bottom right")
-    fig.update_layout(barmode="group", height=340, yaxis=dict(range=[0, 105]),
-                      yaxis_title="digits whose label is kept, % (higher is better)",
-                      title=title or "Label kept under the target domain's classifier",
-                      **LAYOUT)
+    # room for the bars' labels above 100% and for the wrapped names and the axis title
+    fig.update_layout(barmode="group", height=460,
+                      yaxis=dict(range=[0, 112], automargin=True,
+                                 title=dict(text="label kept, %", standoff=8)),
+                      xaxis=dict(automargin=True, tickangle=0),
+                      title=title or "Label kept under the target domain's classifier "
+                                     "(higher is better)",
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+                      **{**LAYOUT, "margin": dict(l=60, r=10, t=70, b=10)})
     return fig
+
+
+def _wrap(text: str, width: int = 16) -> str:
+    """``text`` broken into lines of about ``width`` characters for an axis label (``<br>``)."""
+    lines, line = [], ""
+    for word in str(text).split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join(lines + [line])

@@ -144,10 +144,15 @@ def mode_bars(counts, captured, min_count: int, title: str = "") -> go.Figure:
     colors = [PALETTE[2] if k else "#cccccc" for k in cap]
     fig = go.Figure(go.Bar(x=[f"{i + 1}" for i in range(len(c))], y=c, marker_color=colors,
                            hovertemplate="mode %{x}: %{y} samples<extra></extra>"))
-    fig.add_hline(y=min_count, line=dict(color="#888", dash="dash"),
-                  annotation_text=f"{min_count} = captured", annotation_position="top left")
-    fig.update_layout(title=title, height=240, xaxis_title="mode",
-                      yaxis_title="high-quality samples", **LAYOUT)
+    fig.add_hline(y=min_count, line=dict(color="#555", dash="dash"),
+                  annotation_text=f"{min_count} = captured", annotation_position="top left",
+                  annotation=dict(bgcolor="rgba(255,255,255,0.9)", font=dict(color="#333")))
+    # the line's meaning also in the title: the annotation can sit on a tall bar
+    fig.update_layout(title=dict(text=title or f"dashed line: {min_count} samples = captured",
+                                 font=dict(size=13)),
+                      height=260, xaxis_title="mode", yaxis_title="high-quality samples",
+                      **{**LAYOUT, "margin": dict(l=10, r=10, t=40, b=10)})
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -159,12 +164,14 @@ def digit_histogram(shares, n: int, title: str = "", floor: float | None = None)
     fig = go.Figure(go.Bar(x=[str(i) for i in range(len(s))], y=s * 100, marker_color=colors,
                            hovertemplate="digit %{x}: %{y:.1f}%<extra></extra>"))
     fig.add_hline(y=100.0 / len(s), line=dict(color="#555", dash="dot"),
-                  annotation_text="uniform", annotation_position="top right")
+                  annotation_text="uniform", annotation_position="right")
     if floor is not None:
         fig.add_hline(y=floor * 100, line=dict(color=PALETTE[3], dash="dash"),
-                      annotation_text=f"{floor:.0%}", annotation_position="bottom right")
+                      annotation_text=f"{floor:.0%}", annotation_position="right")
     fig.update_layout(title=title or f"Digits of {n:,} samples, read by the digit classifier",
-                      height=280, xaxis_title="digit", yaxis_title="% of samples", **LAYOUT)
+                      height=280, xaxis_title="digit", yaxis_title="% of samples",
+                      **{**LAYOUT, "margin": dict(l=10, r=70, t=40, b=10)})  # room for the
+    #                                                              lines' labels, right of the plot
     return fig
 
 
