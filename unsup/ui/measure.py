@@ -20,7 +20,7 @@ from unsup.checkpoints import Entry
 from unsup.jobs import get_runner
 from unsup.recipes import measure_work, merged_metrics
 from unsup.ui import training
-from unsup.ui.text import md
+from unsup.ui.text import code, md
 
 NOT_MEASURED = "not measured"
 
@@ -63,7 +63,7 @@ def measure_controls(page: str, unmeasured: list[Entry], *, what: str = "held-ou
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         if e.source == "shipped":
             c1.caption(f"**{md(e.title)}** — {NOT_MEASURED}: its card has no {md(what)}; "
-                       f"`python scripts/refresh_cards.py {md(e.name)}` measures it.")
+                       f"{code('python scripts/refresh_cards.py ' + e.name)} measures it.")
             continue
         step = e.card.get("step")
         c1.caption(f"**{md(e.title)}** ({md(e.folder if hasattr(e, 'folder') else e.name)}, "
