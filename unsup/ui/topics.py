@@ -601,7 +601,8 @@ def model_caption(act: Active) -> str:
     if isinstance(rec, (int, float)):
         bits.append(f"matches the generator's themes at cosine {rec:.3f} (1 = exactly)")
     command = str(card.get("command") or "")
-    if re.fullmatch(r"python -m unsup train [\w.-]+( --steps \d+)?", command):
+    if re.fullmatch(r"python -m unsup train [\w.-]+( --steps \d+)?( --out checkpoints)?",
+                    command):
         bits.append(code(command))  # only a command of our own shape (a loaded file's card
         #                               could hold anything)
     return join(" · ", bits)
