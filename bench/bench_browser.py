@@ -242,7 +242,7 @@ def main() -> None:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    rows = rows_of("idle", idle) + rows_of("one job training", busy)
+    rows = rows_of("no job", idle) + rows_of("one job training", busy)
     path = write_section(SECTION, HEADING, rows, notes=(
         "Times run from the Playwright call that presses the key or clicks (so they include "
         "its few ms of round trip) to the state in the DOM. Redraws are counted from the "

@@ -284,6 +284,20 @@ def test_a_diverged_loss_stops_the_lab_thread_with_its_reason(ring_small, monkey
     lab.pause()
 
 
+def test_lab_calls_compute_with_one_torch_thread_and_restore_the_count(ring_small, monkeypatch):
+    """Issue 21.15: "One step" took 8.7 s on a loaded machine: with two OpenMP threads on two
+    busy cores, one step of this small network took seconds. A page call computes with one
+    thread and gives the caller its own count back."""
+    lab = R.Lab2D(ring_small, **tiny_settings())
+    seen = []
+    train = lab._train
+    monkeypatch.setattr(lab, "_train", lambda n: (seen.append(torch.get_num_threads()),
+                                                  train(n))[1])
+    torch.set_num_threads(2)
+    lab.train(1)
+    assert seen == [1] and torch.get_num_threads() == 2
+
+
 def test_the_lab_speed_limit_holds(ring_small):
     lab = R.Lab2D(ring_small, **tiny_settings())
     lab.speed_limit = 20.0

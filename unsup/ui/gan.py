@@ -294,7 +294,7 @@ def redraw_rate(now: float, window: float = 3.0) -> float | None:
     marks.append(now)
     del marks[:-200]
     recent = [t for t in marks if now - t <= window]
-    return (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) >= 3 else None
+    return (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) >= 2 else None
 
 
 def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
