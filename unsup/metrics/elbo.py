@@ -51,17 +51,20 @@ def elbo_terms(model: GaussianVAE, x: torch.Tensor, *, seed: int = 0, batch: int
 
 @torch.no_grad()
 def iwae_nll(model: GaussianVAE, x: torch.Tensor, *, k: int = 200, seed: int = 0,
-             batch: int = 50) -> float:
+             batch: int = 50, check=None) -> float:
     """Importance-weighted estimate of -log p(x) (Burda et al. 2016), mean over images.
 
     -log p(x) <= -log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x); the bound tightens
-    as k grows and equals -ELBO at k = 1.
+    as k grows and equals -ELBO at k = 1. ``check()``, if given, is called before each batch (a
+    background job's stop check: it raises to end the measurement).
     """
     model.eval()
     g = torch.Generator().manual_seed(seed)
     total, n = 0.0, 0
     log2pi = math.log(2 * math.pi)
     for xb in _batches(x, batch):
+        if check is not None:
+            check()
         xb = xb.to(model.device)
         mu, logvar = model.posterior(xb)  # (b, d)
         b, d = mu.shape
@@ -91,18 +94,24 @@ def active_units(model: GaussianVAE, x: torch.Tensor, threshold: float = 0.01) -
     return int((var > threshold).sum()), var
 
 
-def evaluate(model: GaussianVAE, x_test: torch.Tensor, *, k: int = 200, seed: int = 0) -> dict:
-    """All held-out numbers the VAE page shows, as JSON-able floats."""
+def evaluate(model: GaussianVAE, x_test: torch.Tensor, *, k: int = 200, seed: int = 0,
+             check=None) -> dict:
+    """All held-out numbers the VAE page shows, as JSON-able floats. ``check()``, if given, is
+    called between the measurements and between the importance-sampling batches (a background
+    job's stop check, which raises to end the measurement)."""
+    check = check or (lambda: None)
     terms = elbo_terms(model, x_test, seed=seed)
+    check()
     out: dict = {"test_recon_nats": round(terms["recon"], 3), "n_test": int(len(x_test))}
     if "kl_per_dim" in terms:
         n_active, _ = active_units(model, x_test)
+        check()
         out.update(
             test_neg_elbo_nats=round(terms["neg_elbo"], 3),
             test_kl_nats=round(terms["kl"], 3),
             kl_per_dim=[round(float(v), 4) for v in terms["kl_per_dim"]],
             active_units=n_active,
             iwae_k=k,
-            test_iwae_nll_nats=round(iwae_nll(model, x_test, k=k, seed=seed), 3),
+            test_iwae_nll_nats=round(iwae_nll(model, x_test, k=k, seed=seed, check=check), 3),
         )
     return out

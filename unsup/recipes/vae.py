@@ -236,7 +236,8 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
         from unsup.metrics.elbo import evaluate as elbo_evaluate
 
         job.phase(f"measuring on held-out data ({len(x_held):,} images, 100 samples each)")
-        return {**elbo_evaluate(model, x_held.to(model.device), k=100), "heldout": held_label}
+        return {**elbo_evaluate(model, x_held.to(model.device), k=100, check=job.check),
+                "heldout": held_label}
 
     return JobSpec(title=title, build=build, steps=steps, preview=preview, owner=owner,
                    run_dir=run_dir, checkpoint_every=max(100, steps // 5), finish=finish,

@@ -149,7 +149,10 @@ def status_line(job: JobSnapshot) -> str:
 def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
           preview_caption: str, curves: bool) -> None:
     bar, button = st.columns([6, 1], vertical_alignment="bottom")
-    bar.progress(job.fraction, text=f"**{md(job.title)}** — {LABELS[job.status]} "
+    label = LABELS[job.status]
+    if job.status == "stopped" and job.done_fraction is None and job.checkpoint is None:
+        label = "Stopped before its first checkpoint; nothing was saved."
+    bar.progress(job.fraction, text=f"**{md(job.title)}** — {label} "
                                     f"{md(status_line(job))}")
     with button:
         if job.active:
