@@ -243,7 +243,11 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
     rows = rows_of("no job", idle) + rows_of("one job training", busy)
+    loaded = max(float(r["load"].split()[0]) for r in (idle, busy)) > 1.5 * (os.cpu_count() or 1)
     path = write_section(SECTION, HEADING, rows, notes=(
+        ("**The machine was loaded while this ran** (1-minute load average above 1.5× its "
+         f"{os.cpu_count()} cores; other work shared them): these numbers are not the idle "
+         "targets' verdict. " if loaded else "") +
         "Times run from the Playwright call that presses the key or clicks (so they include "
         "its few ms of round trip) to the state in the DOM. Redraws are counted from the "
         "canvas title's changes (a MutationObserver), steps from the step number it shows. "
