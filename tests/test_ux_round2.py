@@ -231,3 +231,15 @@ def test_a_click_while_one_image_is_picked_makes_the_second_pick():
         assert click(3, 8) == [3, 8]         # a shift-click that kept both points
     finally:
         ui.st.session_state = real
+
+
+def test_keypoint_metrics_show_the_eval_command_as_code_and_the_goal():
+    at = AppTest.from_file(str(PAGES / "keypoints.py"), default_timeout=240)
+    at.session_state["kp_section"] = "Metrics"
+    at.run()
+    assert not at.exception, at.exception
+    text = " ".join(c.value for c in at.caption)
+    if "measured when the model was saved" in text:
+        assert "`python -m unsup eval " in text and "\\`" not in text  # a code span, not escaped
+    if "mean-shape" in text:
+        assert "goal of at most half the baseline's error" in text and "issue" not in text

@@ -18,7 +18,7 @@ from unsup.metrics import clustering as C
 from unsup.recipes import clustering as R
 from unsup.ui import tables, training
 from unsup.ui.models import broken_runs_note, load_model, model_of
-from unsup.ui.text import md, safe
+from unsup.ui.text import join, md, safe
 from unsup.viz import clustering as V
 
 PAGE = "clustering"
@@ -600,8 +600,8 @@ def _picked(model, data, codes, picks: list[int], region: list[int]) -> None:
         if data.labels is not None:
             counts = np.bincount(data.labels[region], minlength=len(data.class_names))
             top = np.argsort(-counts)[:3]
-            what = " Most of them: " + ", ".join(
-                f"{counts[t]} × {data.class_names[t]}" for t in top if counts[t]) + "."
+            what = safe(" Most of them: {}.", join(", ", [
+                safe("{:d} × {}", int(counts[t]), data.class_names[t]) for t in top if counts[t]]))
         st.caption(f"The region holds {len(region)} images.{md(what)}")
     elif len(picks) == 1:
         i = picks[0]

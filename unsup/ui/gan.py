@@ -219,10 +219,10 @@ def published_table(data_key: str, stats: dict | None) -> pd.DataFrame:
     rows = [{"source": src, "method": method, "modes": modes, "high-quality %": hq}
             for d, method, modes, hq, src in R.PUBLISHED if d == data_key]
     if stats is not None:
-        rows.insert(0, {"source": "this lab, now (≥ 1 sample, the papers' rule)",
+        rows.insert(0, {"source": "this lab (≥ 1 sample: papers' rule)",
                         "method": "", "modes": stats["modes_any"],
                         "high-quality %": round(100 * stats["hq"], 1)})
-        rows.insert(0, {"source": f"this lab, now (≥ {MIN_MODE_COUNT} samples)",
+        rows.insert(0, {"source": f"this lab (≥ {MIN_MODE_COUNT} samples)",
                         "method": "", "modes": stats["modes"],
                         "high-quality %": round(100 * stats["hq"], 1)})
     return pd.DataFrame(rows)

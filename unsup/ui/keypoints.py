@@ -15,7 +15,7 @@ from unsup.data import uploads
 from unsup.recipes import keypoints as R
 from unsup.ui import tables
 from unsup.ui.models import load_model, model_of
-from unsup.ui.text import md
+from unsup.ui.text import code, md, safe
 from unsup.viz import keypoints as viz
 from unsup.viz.images import grid as image_grid
 
@@ -279,9 +279,9 @@ def metrics_section(entry: Entry, model) -> None:
                       help="The numbers below were measured on held-out data when the model was "
                            "saved; this measures them again (read-only: the file is not "
                            "changed).")
-    name = entry.name.replace("`", "")
-    on_card = (f"measured when the model was saved at step {int(entry.card.get('step') or 0):,} "
-               f"(`python -m unsup eval {name}` or the toggle recomputes them)")
+    on_card = safe("measured when the model was saved at step {:,} ({} or the toggle "
+                   "recomputes them)", int(entry.card.get('step') or 0),
+                   code(f"python -m unsup eval {entry.name}"))
     m, source = card_m, on_card
     if again or not saved:
         try:
@@ -328,7 +328,8 @@ def metrics_section(entry: Entry, model) -> None:
     tables.show(pd.DataFrame(rows, columns=["measure", "value", "unit", "what it measures",
                                             "better"]),
                 {"measure": tables.Col(width=230), "value": tables.Col(width=70),
-                 "unit": tables.Col(width=110), "better": tables.Col(width=60)})
+                 "unit": tables.Col(width=110), "what it measures": tables.Col(width=420),
+                 "better": tables.Col(width=60)})
     st.plotly_chart(viz.metrics_bars(
         [("this model", m["error"]), ("mean shape", m["mean_shape"]),
          ("random detector", m["random"])],

@@ -19,7 +19,14 @@ import numbers
 import re
 import string
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|>~<$:])")
+"""Characters that make markdown or HTML anywhere in a line: emphasis, code, links and images
+(``[``, ``]``, ``(``, ``)``, ``!``), HTML and autolinks (``<``, ``>``; ``:`` so that no
+``http://`` or ``javascript:`` becomes a link), tables, strike-through, math, Streamlit's
+``:colour[…]`` and ``:shortcode:``."""
+_LINE_START = re.compile(r"(#{1,6}|[-+]|\d{1,9}[.)])(?=\s|$)")
+"""What makes a block only at the start of a line: a list item, a heading, a numbered item."""
+_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 class Safe(str):
@@ -34,7 +41,15 @@ def md(text: object) -> Safe:
     already escaped by :func:`safe`, is returned as it is)."""
     if isinstance(text, Safe):
         return text
-    return Safe(_MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " "))
+    out = _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\r", " ").replace("\n", " ")
+    out = _WWW.sub(r"\1\\.", out)  # no www. autolink
+    body = out.lstrip()
+    m = _LINE_START.match(body)
+    if m:  # "- x", "# x", "1. x" at the start: shown as text, not a list or a heading
+        mark = m.group(1)
+        mark = mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
+        out = out[:len(out) - len(body)] + mark + body[m.end():]
+    return Safe(out)
 
 
 class _Escaping(string.Formatter):
