@@ -4,6 +4,7 @@ instead of computing them on the page's thread. Weights and cards are not touche
 
     .venv/bin/python scripts/precompute_derived.py frontier     # GAN page, AE frontier
     .venv/bin/python scripts/precompute_derived.py clustering   # Clustering page, MNIST table
+    .venv/bin/python scripts/precompute_derived.py basemap      # Topic maps, the basemap picture
 
 Rerun it after a shipped checkpoint's weights change: the stored rows are keyed by the SHA-256
 of the weights (not of the card, so re-measuring a card keeps them), so stale rows are simply not
@@ -45,6 +46,18 @@ def frontier() -> None:
                                lambda: False)
 
 
+def basemap() -> None:
+    """The topic map's offline basemap picture (unsup.viz.topics.basemap_png)."""
+    from unsup.fileio import atomic_write_bytes, atomic_write_json
+    from unsup.viz import topics as tv
+
+    name = tv.basemap_file_name()
+    png, bounds = tv.draw_basemap()
+    atomic_write_bytes(derived.SHIPPED_DERIVED_DIR / f"{name}.png", png)
+    atomic_write_json(derived.SHIPPED_DERIVED_DIR / f"{name}.json", bounds)
+    print(f"basemap: {name}.png, {len(png):,} bytes", flush=True)
+
+
 def clustering() -> None:
     from unsup.recipes import clustering_table as T
 
@@ -57,6 +70,6 @@ def clustering() -> None:
 
 if __name__ == "__main__":
     t0 = time.perf_counter()
-    for what in sys.argv[1:] or ["frontier", "clustering"]:
-        {"frontier": frontier, "clustering": clustering}[what]()
+    for what in sys.argv[1:] or ["frontier", "clustering", "basemap"]:
+        {"frontier": frontier, "clustering": clustering, "basemap": basemap}[what]()
     print(f"done in {time.perf_counter() - t0:.0f} s")

@@ -31,7 +31,7 @@ def _one_thread_then_stop_jobs(monkeypatch, page: str):
     from unsup import jobs
 
     torch.set_num_threads(1)
-    monkeypatch.setattr(jobs, "_yield_to_ui", lambda: torch.set_num_threads(1))
+    monkeypatch.setattr(jobs, "_yield_to_ui", lambda *a, **k: torch.set_num_threads(1))
     yield
     runner = jobs.get_runner()
     for j in runner.list():

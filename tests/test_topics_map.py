@@ -40,6 +40,8 @@ KNOWN = {
     "HeatmapLayer": {"radiusPixels", "colorRange", "intensity", "threshold", "colorDomain",
                      "aggregation", "weightsTextureSize", "debounceTimeout", "getPosition",
                      "getWeight"},
+    "BitmapLayer": {"image", "bounds", "desaturate", "transparentColor", "tintColor",
+                    "textureParameters"},
     "GeoJsonLayer": {"filled", "stroked", "extruded", "wireframe", "pointType",
                      "lineWidthUnits", "lineWidthScale", "lineWidthMinPixels",
                      "lineWidthMaxPixels", "lineJointRounded", "lineCapRounded",
@@ -53,7 +55,7 @@ ACCESSOR_SHAPE = {"getPosition": ("vec", (2, 3)), "getFillColor": ("color", (3, 
                   "getElevation": ("num", None)}
 REQUIRED = {"ScatterplotLayer": {"getPosition", "getFillColor"},
             "HexagonLayer": {"getPosition"}, "HeatmapLayer": {"getPosition", "getWeight"},
-            "GeoJsonLayer": {"getFillColor", "getLineColor"}}
+            "GeoJsonLayer": {"getFillColor", "getLineColor"}, "BitmapLayer": {"image", "bounds"}}
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +109,9 @@ def test_every_accessor_is_an_expression_over_real_fields_or_a_constant(listings
         kind = layer["@@type"]
         assert set(layer) <= COMMON | KNOWN[kind], (kind, set(layer) - COMMON - KNOWN[kind])
         assert REQUIRED[kind] <= set(layer), (kind, REQUIRED[kind] - set(layer))
+        if kind == "BitmapLayer":  # a picture: no data rows, no accessors
+            assert not any(isinstance(v, str) and v.startswith("@@=") for v in layer.values())
+            continue
         rows = _rows(layer)
         assert rows, (kind, "no data")
         for prop, value in layer.items():
@@ -152,10 +157,12 @@ def test_basemap_lies_under_the_listings_and_can_be_left_out(listings):
     for mode in MODES:
         spec = _spec(pts, mode)
         types = [layer["@@type"] for layer in spec["layers"]]
-        assert types[0] == "GeoJsonLayer" and spec["layers"][0]["id"] == tv.BASEMAP_ID
+        assert types[0] == "BitmapLayer" and spec["layers"][0]["id"] == tv.BASEMAP_ID
         assert spec["layers"][-1]["id"] == tv.LISTINGS_ID + mode  # drawn last: on top
-        kinds = {f["properties"]["kind"] for f in spec["layers"][0]["data"]["features"]}
-        assert kinds == {"province", "neighbour", "coast", "border"}
+        west, south, east, north = spec["layers"][0]["bounds"]  # the picture covers the points
+        assert west <= pts["lon"].min() and east >= pts["lon"].max()
+        assert south <= pts["lat"].min() and north >= pts["lat"].max()
+        assert spec["layers"][0]["image"].startswith("data:image/png;base64,")
         assert "mapStyle" not in spec  # Streamlit's own tile map stays (shows when online)
         bare = _spec(pts, mode, basemap=False)
         assert [layer["id"] for layer in bare["layers"]] == [tv.LISTINGS_ID + mode]
@@ -264,6 +271,32 @@ def test_tooltip_text_is_escaped_once():
 
 
 # -- the shipped basemap --------------------------------------------------------------------
+def test_basemap_is_one_picture_of_the_land_drawn_once():
+    """Issue 21, part 14: the map drew its basemap as a GeoJSON layer whose polygons the browser
+    tessellated (and whose sublayers' shaders it compiled) on the page's thread after every
+    open; it is now one PNG in Web Mercator, drawn once and kept on disk."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    png, (west, south, east, north) = tv.basemap_png()
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    h, w = img.shape[:2]
+
+    def pixel(lat, lon):
+        x = int((lon - west) / (east - west) * w)
+        y = int((tv._mercator_y(north) - tv._mercator_y(lat))
+                / (tv._mercator_y(north) - tv._mercator_y(south)) * h)
+        return img[y, x]
+
+    assert pixel(15.0, 101.0)[3] > 0  # central Thailand: a province, drawn
+    assert pixel(11.0, 95.0)[3] == 0  # the Andaman Sea: transparent
+    layer = json.loads(tv.basemap_layer_json())
+    assert base64.b64decode(layer["image"].split(",", 1)[1]) == png
+    assert len(tv.basemap_layer_json()) < 300_000  # the GeoJSON layer was 740,000 characters
+
+
 def test_basemap_file_is_small_and_complete():
     size = bm.PATH.stat().st_size
     assert size < 2_000_000

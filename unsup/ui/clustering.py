@@ -17,6 +17,7 @@ from unsup.jobs import get_runner
 from unsup.metrics import clustering as C
 from unsup.recipes import clustering as R
 from unsup.ui import tables, training
+from unsup.ui.measure import derived_job_button, job_status
 from unsup.ui.models import broken_runs_note, load_model, model_of
 from unsup.ui.text import join, md, safe
 from unsup.viz import clustering as V
@@ -209,46 +210,37 @@ def crp_panel() -> None:
 
 
 # -- 2. the MNIST table --------------------------------------------------------------------------
-@st.cache_data(max_entries=64, show_spinner=False)
-def representation(key: str, split: str, pca_k: int, path: str = "", mtime: float = 0.0
-                   ) -> R.Representation:
-    if key == "pixels":
-        return R.pixel_rep(split)
-    if key == "pca":
-        return R.pca_rep(split, pca_k)
-    entry = next(e for e in encoders() if str(e.path) == path)
-    return R.code_rep(entry, load_model(path, mtime), split)
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def table_cell(key: str, split: str, pca_k: int, path: str, mtime: float, method: str,
-               k: int) -> dict:
-    rep = representation(key, split, pca_k, path, mtime)
-    _, y = R.mnist(split)
-    return R.clustering_table([rep], y, k=k, methods=(method,))[0]
-
-
 def table_section() -> None:
+    """The table reads stored cells (:mod:`unsup.recipes.clustering_table`): the opening
+    settings are stored for the shipped encoders; other settings, or a new run's codes, are
+    computed by a background job on request. Nothing is fitted on the page's thread."""
+    from unsup.recipes import clustering_table as T
+
     c1, c2, c3, c4 = st.columns(4)
     split = c1.radio("Digits", list(R.SPLITS), key="tb_split", format_func=lambda s: {
         "test": "500 test", "train": "4,500 train"}[s], horizontal=True)
-    k = c2.slider("Clusters K", 2, 20, 10, key="tb_k")
-    pca_k = c3.slider("PCA components k", 2, 100, 16, key="tb_pca")
+    k = c2.slider("Clusters K", 2, 20, T.DEFAULT_K, key="tb_k")
+    pca_k = c3.slider("PCA components k", 2, 100, T.DEFAULT_PCA_K, key="tb_pca")
     metric = c4.radio("Score", ["nmi", "ari"], format_func=V.SCORE_LABELS.get, key="tb_metric",
                       horizontal=True)
     mnist_models = [e for e in encoders() if R.is_mnist_encoder(e)]
-    reps = [("pixels", "", 0.0), ("pca", "", 0.0)] + [("model", str(e.path), e.mtime)
-                                                      for e in mnist_models]
-    cells = [(r, m) for r in reps for m in C.METHODS]
-    bar = st.progress(0.0, text="Clustering…")
-    rows = []
-    for i, ((key, path, mtime), method) in enumerate(cells):
-        bar.progress(i / len(cells), text=f"Clustering: {C.METHODS[method]} "
-                                          f"({i + 1} of {len(cells)})")
-        rows.append(table_cell(key, split, pca_k, path, mtime, method, k))
-    bar.empty()
+    cells = T.cells(split, k, pca_k, [str(e.path) for e in mnist_models])
+    found, missing = T.lookup(cells)
+    rows = [r for r in found if r is not None]
     skipped_note(rows)
     rows = [r for r in rows if not r.get("skipped")]
+    job_status(PAGE)
+    if missing:
+        n_reps = len({(c.rep, c.path) for c in missing})
+        st.info(f"{len(missing)} of {len(cells)} cells of this table are not computed yet "
+                f"({n_reps:d} representation(s) at these settings). Computing them fits each "
+                "clustering method in the background; they are kept on disk, so each is "
+                "computed once.")
+        derived_job_button(PAGE, f"Compute the {len(missing)} missing cells (background)",
+                           f"MNIST table: {len(missing)} cells", T.work(missing),
+                           key="tb_compute")
+    if not rows:
+        return
     tables.show(V.score_table(rows, metric), {"representation": tables.Col(width=260)},
                 key="tb_table")
     st.plotly_chart(V.scores_chart(rows, metric), key="tb_chart")

@@ -445,7 +445,8 @@ def metrics_section() -> None:
     table = pd.DataFrame(rows)
     show_metrics_tables(table.astype(object).map(cell))
     st.caption(
-        f"All recomputed on held-out images. **Label kept** (higher is better, target "
+        f"All measured on held-out images, as recorded in each model's card when it was "
+        f"trained (or measured later with Measure). **Label kept** (higher is better, target "
         f"{R.LABEL_KEPT_TARGET:.0%} both ways): share of translated digits the target domain's "
         "classifier reads as the source digit. **Cycle L1** (lower is better, bound "
         f"{R.CYCLE_L1_BOUND:g}): mean |F(G(x)) − x| over pixels in [0, 1]; the untrained "
@@ -463,6 +464,7 @@ def metrics_section() -> None:
             for r in rows if r.get("label kept A→B %") is not None]
     if bars:
         st.plotly_chart(viz.label_kept_bars(bars, R.LABEL_KEPT_TARGET), key="cg_metric_bars")
+    measure_controls("cyclegan", [e for e in items if stats_of(e) is None])
 
 
 # -- train on demand ----------------------------------------------------------------------------
@@ -513,7 +515,8 @@ def training_form() -> None:
     size = 32
     if src == "upload":
         size = st.select_slider("Image size", list(R.SIZES), 32, key="cg_tr_size",
-                                help="64 px takes about 4× as long a step as 32 px.")
+                                help="A 64 px step costs several times a 32 px one: the "
+                                     "estimate below is measured for the size chosen.")
         st.caption(f"Each upload: {md(uploads.LIMIT_TEXT)}. Every 10th image of each set is held "
                    f"out to measure the model; at least {R.MIN_UPLOAD_IMAGES} images a set.")
         ca, cb = st.columns(2)

@@ -14,10 +14,13 @@ import torch
 from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.metrics.gan import HQ_THRESHOLD, MIN_MODE_COUNT, N_MODE_SAMPLES
+from unsup.metrics.seeds import spread_text
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES
 from unsup.recipes import gan as R
 from unsup.train import DivergedError
 from unsup.ui import tables
+from unsup.ui.measure import (NOT_MEASURED, card_metrics, derived_job_button, job_status,
+                              measure_controls)
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import md
 from unsup.viz import gan as viz
@@ -48,25 +51,22 @@ LOSS_HELP = {
 
 
 # -- models -------------------------------------------------------------------------------------
+IMAGE_METRICS = ("fd", "fd_ratio", "kid", "precision", "recall", "classes_covered",
+                 "min_class_share", "confident_share")
+"""What the image-GAN table shows of a card's metrics (a card without them is "not measured")."""
+METRICS_2D = ("modes", "n_modes", "modes_any", "hq")
+"""What the 2-D tables show of a card's metrics."""
+
+
 def entries(kind: str | tuple[str, ...]) -> list[Entry]:
     kinds = (kind,) if isinstance(kind, str) else kind
     return [e for e in checkpoints.list_models() if e.kind in kinds]
 
 
-@st.cache_data(max_entries=32, show_spinner="Sampling 2,500 points and counting modes…")
-def stats_2d(path: str, mtime: float) -> dict:
-    """Recomputed mode metrics of a 2-D checkpoint (and its samples, for the plot)."""
-    model = load_model(path, mtime)
-    out = R.evaluate_2d(model)
-    out["samples"] = R.samples(model, N_MODE_SAMPLES).numpy()
-    return out
-
-
-@st.cache_data(max_entries=16, show_spinner="Sampling 10,000 digits and reading them with the "
-                                            "digit classifier (about 10 s)…")
-def stats_images(path: str, mtime: float) -> dict:
-    """Recomputed image metrics of a DCGAN (see :func:`unsup.recipes.gan.evaluate_images`)."""
-    return R.evaluate_images(load_model(path, mtime))
+@st.cache_data(max_entries=32, show_spinner=False)
+def samples_2d(path: str, mtime: float, n: int = 1_000) -> np.ndarray:
+    """Points a 2-D checkpoint draws, for its plot (its numbers come from its card)."""
+    return R.samples(load_model(path, mtime), n).numpy()
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
@@ -375,31 +375,36 @@ def collapse_section() -> None:
                 "plain NS GAN whose seed and settings collapse (it hops from mode to mode); "
                 "the very same networks, seed and optimiser with PacGAN packing of 2 (the "
                 "discriminator judges two samples at once); and the best recipe measured here. "
-                "All numbers are recomputed from 2,500 fresh samples.")
+                "The numbers are those each model's card recorded (2,500 fresh samples); the "
+                "plots show 1,000 of its points.")
     names = list(items)
     default = [n for n in ("gan-ring-collapse", "gan-ring-collapse-pac2", "gan-ring-pac2")
                if n in items] or names[:2]
     picks = st.multiselect("Models side by side", names, default=default, key="gc_pick",
                            max_selections=3, format_func=lambda n: items[n].title)
+    job_status("gan")
     cols = st.columns(max(1, len(picks)))
     for col, name in zip(cols, picks):
         e = items[name]
         model = model_of(e)
         if model is None:
             continue
-        s = stats_2d(str(e.path), e.mtime)
+        s = card_metrics(e, METRICS_2D)
+        counts = ((s or {}).get("extra_metrics") or {}).get("mode_counts")
         data = R.mixture_of(model)
         with col:
             st.markdown(f"**{md(e.title)}**")
             st.plotly_chart(viz.lab_figure(
-                extent=R.plane_extent(data.means, data.sigma), fake=s["samples"][:1_000],
-                means=data.means, sigma=data.sigma, height=380,
-                title=f"{s['modes']}/{s['n_modes']} modes · {s['hq']:.1%} high quality"),
+                extent=R.plane_extent(data.means, data.sigma),
+                fake=samples_2d(str(e.path), e.mtime), means=data.means, sigma=data.sigma,
+                height=380, title=(f"{s['modes']}/{s['n_modes']} modes · {s['hq']:.1%} high "
+                                   "quality") if s else NOT_MEASURED),
                 key=f"gc_fig_{name}")
-            st.plotly_chart(viz.mode_bars(s["extra_metrics"]["mode_counts"],
-                                          [k >= MIN_MODE_COUNT for k in
-                                           s["extra_metrics"]["mode_counts"]], MIN_MODE_COUNT),
-                            key=f"gc_bars_{name}")
+            if counts:
+                st.plotly_chart(viz.mode_bars(counts, [k >= MIN_MODE_COUNT for k in counts],
+                                              MIN_MODE_COUNT), key=f"gc_bars_{name}")
+            elif s is None:
+                measure_controls("gan", [e], what="mode counts")
             cfg = e.card.get("config") or {}
             st.caption(md(f"{LOSS_LABELS.get(cfg.get('loss'), cfg.get('loss'))}, pack "
                           f"{cfg.get('pack', 1)}, batch {cfg.get('batch_size')}, lr "
@@ -451,7 +456,7 @@ def image_model_picker(key: str = "gi_model", kinds: tuple[str, ...] = R.IMAGE_K
     items = entries(kinds)
     if not items:
         st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
-                "dcgan-mnist-ns` (about 10 minutes on 2 CPU cores) or train one in **Train**.")
+                "dcgan-mnist-ns` or train one in **Train**.")
         return None, None
     names = [e.name for e in items]
     pick = st.selectbox(md(label), names, names.index(default) if default in names else 0, key=key,
@@ -554,13 +559,6 @@ def timelapse_section() -> None:
 
 
 # -- the autoencoder frontier -------------------------------------------------------------------
-@st.cache_data(max_entries=4, show_spinner="Sampling 4,500 digits from each model and scoring "
-                                           "them (about 20 s)…")
-def frontier_stats(paths: tuple[str, str, str], mtimes: tuple[float, float, float]) -> dict:
-    models = [load_model(p, m) if p else None for p, m in zip(paths, mtimes)]
-    return R.frontier(*models)
-
-
 def frontier_section() -> None:
     st.markdown("**The autoencoder frontier.** A VAE can encode and reconstruct but its images "
                 "are blurry (it averages what it is unsure of); a GAN draws sharp digits but "
@@ -618,59 +616,118 @@ def frontier_section() -> None:
         st.markdown("Samples from noise z ~ N(0, I)")
         for r, lab in zip(sample_rows, sample_labels):
             st.image(strip(r, height=56), caption=lab, output_format="PNG")
-    chosen = [pick.get(k) for k in ("VAE", "GAN", "VAE-GAN")]
-    stats = frontier_stats(tuple(str(e.path) if e else "" for e in chosen),
-                           tuple(e.mtime if e else 0.0 for e in chosen))
+    frontier_table(pick)
+
+
+def frontier_table(pick: dict[str, Entry | None]) -> None:
+    """The frontier's numbers, read from disk (:mod:`unsup.recipes.frontier`): stored for the
+    shipped models, computed by a background job for others; the page samples nothing."""
+    from unsup.recipes import frontier as F
+
+    job_status("gan")
+    rows, missing = F.stored({k: (e.path if e else None) for k, e in pick.items()})
+
+    def r(v, nd):
+        return None if v is None else round(v, nd)
+
+    unmeasured = {role for role, _ in missing}
+    order = [k for k in (*F.ROLES, F.REAL) if k in rows or k in unmeasured]
     table = pd.DataFrame([
-        {"model": k, "Fréchet (clf) of samples ↓": round(v["fd"], 1),
-         "sharpness of samples": round(v["sharpness"], 4),
-         "reconstruction L1 ↓": round(v["recon_l1"], 4) if "recon_l1" in v else None,
-         "sharpness of reconstructions": (round(v["recon_sharpness"], 4)
-                                          if "recon_sharpness" in v else None)}
-        for k, v in stats.items()])
+        {"model": f"{k} ({NOT_MEASURED})"} if k in unmeasured else
+        {"model": k, "Fréchet (clf) of samples ↓": r(rows[k].get("fd"), 1),
+         "sharpness of samples": r(rows[k].get("sharpness"), 4),
+         "reconstruction L1 ↓": r(rows[k].get("recon_l1"), 4),
+         "sharpness of reconstructions": r(rows[k].get("recon_sharpness"), 4)}
+        for k in order])
     tables.show(table, FRONTIER_COLUMNS)
-    real = stats["real test digits"]["sharpness"]
-    st.caption("Fréchet distance in the digit classifier's feature space between 4,500 samples "
-               "and the held-out test digits (lower is better; the real row is the floor). "
-               "Sharpness: mean absolute difference between neighbouring pixels; closer to the "
-               f"real digits' {real:.3f} is better, blur lowers it. Reconstruction L1: mean "
-               "absolute pixel error on the 500 test digits (lower is better).")
+    if missing:
+        names = ", ".join(md(pick[role].title) for role, _ in missing)
+        st.caption(f"Not measured yet: {names}. Measuring samples {F.N_SAMPLES:,} digits from "
+                   "each and reads them with the digit classifier; it runs in the background "
+                   "and is kept on disk.")
+        derived_job_button("gan", "Measure (background)", f"Frontier of {len(missing)} "
+                           "model(s)", F.work(missing), key="gf_measure")
+    real = (rows.get(F.REAL) or {}).get("sharpness")
+    st.caption(f"Fréchet distance in the digit classifier's feature space between "
+               f"{F.N_SAMPLES:,} samples and the held-out test digits (lower is better; the real "
+               "row is the floor). Sharpness: mean absolute difference between neighbouring "
+               "pixels; closer to the real digits' "
+               + (f"{real:.3f}" if real is not None else "value") + " is better, blur lowers "
+               "it. Reconstruction L1: mean absolute pixel error on the 500 test digits (lower "
+               "is better). Measured once per model file and kept on disk.")
 
 
 def metrics_section() -> None:
-    entry, model = image_model_picker()
-    if model is not None:
-        s = stats_images(str(entry.path), entry.mtime)
-        shares = s["extra_metrics"]["digit_shares"]
-        st.plotly_chart(viz.digit_histogram(shares, s["n_samples"], floor=0.04),
-                        key="gm_hist")
-        st.caption(f"{md(s['classes_covered'])} of 10 digits appear; the rarest is "
-                   f"{s['min_class_share']:.1%} of the samples (uniform: 10%). "
-                   f"{s['confident_share']:.0%} of the samples are read with at least "
-                   f"{R.CONFIDENT:.0%} confidence. A collapsed generator shows a few tall bars.")
-        tables.show(image_table(entries(R.IMAGE_KINDS), entry.name), IMAGE_COLUMNS)
+    """Every number here is read from the models' cards (measured when they were trained, or
+    later by Measure, a background job): opening the section runs no model."""
+    job_status("gan")
+    items = entries(R.IMAGE_KINDS)
+    entry = image_entry_picker(items)
+    if entry is not None:
+        s = card_metrics(entry, IMAGE_METRICS)
+        shares = ((s or {}).get("extra_metrics") or {}).get("digit_shares")
+        if s is None:
+            st.info(f"{md(entry.title)} is {NOT_MEASURED}: it was stopped before its held-out "
+                    "scores were recorded. Measure it below (in the background).")
+        elif shares:
+            st.plotly_chart(viz.digit_histogram(shares, s["n_samples"], floor=0.04),
+                            key="gm_hist")
+        if s is not None:
+            st.caption(f"{md(s['classes_covered'])} of 10 digits appear; the rarest is "
+                       f"{s['min_class_share']:.1%} of the samples (uniform: 10%). "
+                       f"{s['confident_share']:.0%} of the samples are read with at least "
+                       f"{R.CONFIDENT:.0%} confidence. A collapsed generator shows a few tall "
+                       "bars.")
+            st.caption(md(seeds_caption(s)))
+        tables.show(image_table(items), IMAGE_COLUMNS)
+        ref = next((m for m in (card_metrics(e, IMAGE_METRICS) for e in items) if m), None)
         st.caption("Scores in the feature space of the project's digit classifier (its 128-unit "
                    "layer), not FID's Inception network: Fréchet distance (Heusel et al. 2017) "
                    "and KID (Bińkowski et al. 2018; here in its kernel's raw units, not the ×10³ "
                    "Inception scale papers print: the real digits score about 0), lower is "
                    "better; precision and recall "
                    "(Kynkäänniemi et al. 2019, k = 3), higher is better. Each model's first "
-                   f"{s['n_compared']:,} samples are compared with the {md(s['n_reference'])} "
-                   "held-out test digits; the floor row scores the 4,500 real training digits "
-                   "the same way. The selected model is measured now; the others show the "
-                   "same held-out scores as recorded when they were trained.")
-    st.markdown("**2-D GANs** — recomputed on 2,500 fresh samples")
+                   + (f"{ref['n_compared']:,} samples are compared with the "
+                      f"{md(ref['n_reference'])} " if ref else "samples are compared with the ")
+                   + "held-out test digits; the floor row scores the 4,500 real training digits "
+                   "the same way. Every row shows the held-out scores recorded in the model's "
+                   "card when it was trained (or when Measure measured it).")
+        measure_controls("gan", [e for e in items if card_metrics(e, IMAGE_METRICS) is None],
+                         what="held-out scores")
+    st.markdown("**2-D GANs** — measured on 2,500 fresh samples for each of the card's noise "
+                "seeds (the mean; high-quality % ± its sd over the seeds), as recorded in each "
+                "card")
     rows = []
-    for e in entries("gan2d"):
-        s2 = stats_2d(str(e.path), e.mtime)
+    items_2d = entries("gan2d")
+    for e in items_2d:
+        s2 = card_metrics(e, METRICS_2D)
         rows.append({"model": e.title, "data": (e.card.get("data") or {}).get("name"),
-                     f"modes (≥ {MIN_MODE_COUNT})": f"{s2['modes']}/{s2['n_modes']}",
-                     "modes (≥ 1)": s2["modes_any"], "high-quality %": round(100 * s2["hq"], 1),
+                     f"modes (≥ {MIN_MODE_COUNT})": (f"{s2['modes']}/{s2['n_modes']}" if s2
+                                                     else NOT_MEASURED),
+                     "modes (≥ 1)": s2["modes_any"] if s2 else None,
+                     "high-quality %": (spread_text(s2, "hq", "{:.1f}", scale=100,
+                                                    seeds_word=False) if s2 else None),
                      "steps": e.card.get("step")})
     for d, method, modes, hq, src in R.PUBLISHED:
         rows.append({"model": f"{method} — {src}", "data": d, f"modes (≥ {MIN_MODE_COUNT})": "",
-                     "modes (≥ 1)": modes, "high-quality %": hq, "steps": None})
+                     "modes (≥ 1)": modes, "high-quality %": f"{hq:g}", "steps": None})
     tables.show(pd.DataFrame(rows), TWO_D_COLUMNS)
+    measure_controls("gan", [e for e in items_2d if card_metrics(e, METRICS_2D) is None],
+                     what="mode counts")
+
+
+def image_entry_picker(items: list[Entry], key: str = "gi_model",
+                       default: str = "dcgan-mnist-best") -> Entry | None:
+    """The picker of :func:`image_model_picker` without loading the model (the Metrics section
+    reads cards only)."""
+    if not items:
+        st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
+                "dcgan-mnist-ns` or train one in **Train**.")
+        return None
+    names = [e.name for e in items]
+    pick = st.selectbox("Image GAN", names, names.index(default) if default in names else 0,
+                        key=key, format_func=lambda n: items[names.index(n)].label)
+    return items[names.index(pick)]
 
 
 KID_HELP = ("Kernel distance (KID, Bińkowski et al. 2018) in the digit classifier's 128 features: "
@@ -731,25 +788,28 @@ def seeds_caption(s: dict) -> str:
 
 
 def image_table(items: list[Entry], selected: str | None = None) -> pd.DataFrame:
-    """One row per image model. The selected one is recomputed now; the others show the
-    held-out scores their card recorded when they were trained (the same evaluation), so the
-    table opens in seconds instead of sampling 10,000 digits from every model; a model
-    without recorded scores is measured now."""
+    """One row per image model, from the held-out scores its card recorded (when it was
+    trained, or measured later in the background); a model without them reads "not
+    measured". Nothing is sampled here. ``selected`` is kept for callers and ignored."""
     rows = []
     floor = None
     for e in items:
-        recorded = e.card.get("metrics") or {}
-        fresh = e.name == selected or "fd" not in recorded or "fd_floor" not in recorded
-        s = stats_images(str(e.path), e.mtime) if fresh else recorded
-        floor = s
+        s = card_metrics(e, IMAGE_METRICS)
         cfg = e.card.get("config") or {}
-        rows.append({"model": e.title, "loss": LOSS_LABELS.get(cfg.get("loss"), "?"),
+        row = {"model": e.title, "loss": LOSS_LABELS.get(cfg.get("loss"), "?")}
+        if s is None:
+            rows.append({**row, "steps": e.card.get("step"), "measured": NOT_MEASURED})
+            continue
+        if floor is None and "fd_floor" in s:
+            floor = s
+        rows.append({**row,
                      "Fréchet (clf)": round(s["fd"], 2), "× floor": round(s["fd_ratio"], 2),
                      "KID (clf)": round(s["kid"], 4), "precision": round(s["precision"], 3),
                      "recall": round(s["recall"], 3), "digits covered": s["classes_covered"],
                      "rarest digit": f"{s['min_class_share']:.1%}",
                      "confident": f"{s['confident_share']:.0%}", "steps": e.card.get("step"),
-                     "measured": "now" if fresh else "when trained"})
+                     "measured": ("later (Measure)" if s.get("measured_step") is not None
+                                  else "when trained")})
     if floor is not None:
         rows.append({"model": "real training digits (the floor)", "loss": "",
                      "Fréchet (clf)": round(floor["fd_floor"], 2), "× floor": 1.0,
@@ -757,7 +817,7 @@ def image_table(items: list[Entry], selected: str | None = None) -> pd.DataFrame
                      "precision": round(floor["precision_floor"], 3),
                      "recall": round(floor["recall_floor"], 3), "digits covered": 10,
                      "rarest digit": "10.0%", "confident": "", "steps": None,
-                     "measured": "now"})
+                     "measured": "with each model"})
     return pd.DataFrame(rows)
 
 
@@ -773,8 +833,8 @@ def training_form() -> None:
     if training.job_panel("gan", ["d_loss", "g_loss"], y_title="loss (each player's own)",
                           preview_caption="Live preview: samples from fixed noise."):
         return
-    st.write("Train a GAN in the background: a 2-D GAN (about 5 ms a step) or an image GAN on "
-             "digits or your own images (about 0.05–0.2 s a step). Switch pages freely; Stop "
+    st.write("Train a GAN in the background: a 2-D GAN or an image GAN on digits or your own "
+             "images (the time a step takes is measured below). Switch pages freely; Stop "
              "keeps the last checkpoint, which then appears in the pickers of this page.")
     training.resume_from_disk("gan", entries(R.FAMILY.kinds), lambda path, more: R.training_spec(
         steps=int(more), resume=path))

@@ -18,7 +18,13 @@ def load_model(path: str, mtime: float):
 
 
 def model_of(entry: checkpoints.Entry):
-    """The entry's model, or None after saying in the page why it cannot be loaded."""
+    """The entry's model, or None after saying in the page why it cannot be loaded.
+
+    The page's thread then computes with one torch thread (the count is per thread): what a
+    page runs is a handful of images, where a second thread gains little and, on cores busy
+    with training or other visitors, costs a great deal (12 CycleGAN translations took 5.7 s
+    on two threads of a loaded machine, 0.3 s on one). Training jobs set their own."""
+    torch.set_num_threads(1)
     try:
         return load_model(str(entry.path), entry.mtime)
     except checkpoints.CheckpointError as exc:

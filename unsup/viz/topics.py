@@ -160,29 +160,129 @@ def _extent_km(view: dict, width: int = MAP_WIDTH_PX) -> float:
     return 40_075.0 * np.cos(np.radians(view["latitude"])) * width / (512 * 2 ** view["zoom"])
 
 
+BASEMAP_PX = 2048
+"""Width of the basemap picture (its height follows the Mercator aspect)."""
+
+
 @functools.lru_cache(maxsize=1)
-def basemap_layer_json() -> str:
-    """The offline basemap (provinces, neighbours' land, coasts, borders) as one deck.gl
-    GeoJsonLayer, serialized once (it is the same in every map)."""
+def basemap_png() -> tuple[bytes, list[float]]:
+    """:func:`draw_basemap`, read from disk when drawn before (the shipped
+    ``checkpoints/derived/``, made by ``scripts/precompute_derived.py basemap``, or the user's
+    cache): drawing takes seconds, so a server restart does not pay it again."""
     import json
+
+    from unsup import derived
+
+    name = basemap_file_name()
+    for folder in (derived.SHIPPED_DERIVED_DIR, derived.user_path("basemap", "x").parent):
+        try:
+            png = (folder / f"{name}.png").read_bytes()
+            bounds = json.loads((folder / f"{name}.json").read_text("utf-8"))
+            return png, bounds
+        except (OSError, ValueError):
+            continue
+    png, bounds = draw_basemap()
+    folder = derived.user_path("basemap", "x").parent
+    try:
+        from unsup.fileio import atomic_write_bytes, atomic_write_json
+
+        atomic_write_bytes(folder / f"{name}.png", png)
+        atomic_write_json(folder / f"{name}.json", bounds)
+    except OSError:
+        pass  # a read-only cache: draw it again next time
+    return png, bounds
+
+
+def basemap_file_name() -> str:
+    """The file stem the basemap picture is stored under (for scripts/precompute_derived.py)."""
+    import hashlib
+    import json
+
+    from unsup.data.basemap import PATH
+
+    return "basemap-" + hashlib.sha256(PATH.read_bytes() + json.dumps(
+        [BASEMAP_STYLE, BASEMAP_PX, 1]).encode()).hexdigest()[:16]
+
+
+def draw_basemap() -> tuple[bytes, list[float]]:
+    """The offline basemap (provinces, neighbours' land, coasts, borders) drawn once into a
+    PNG in Web Mercator, and its bounds [west, south, east, north] in degrees.
+
+    A picture rather than a GeoJSON layer: deck.gl tessellates every polygon of a GeoJsonLayer
+    and compiles a shader for each of its fill, outline and line sublayers on the browser's page
+    thread; in a Chromium without a GPU (software WebGL) that kept the map busy for many seconds
+    after every open. A bitmap is one textured rectangle."""
+    import io
+
+    from PIL import Image, ImageDraw
 
     from unsup.data.basemap import geojson
 
-    feats = []
-    for f in geojson()["features"]:
-        fill, line, width = BASEMAP_STYLE[f["properties"]["kind"]]
-        props = {"kind": f["properties"]["kind"], "name": f["properties"].get("name", ""),
-                 "fill": fill, "line": line, "width": width}
-        feats.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
-    layer = {
-        "@@type": "GeoJsonLayer", "id": BASEMAP_ID,
-        "data": {"type": "FeatureCollection", "features": feats},
-        "filled": True, "stroked": True, "pickable": False,
-        "getFillColor": "@@=properties.fill", "getLineColor": "@@=properties.line",
-        "getLineWidth": "@@=properties.width", "lineWidthUnits": "pixels",
-        "lineWidthMinPixels": 0, "lineJointRounded": True,
-    }
-    return json.dumps(layer, ensure_ascii=False, separators=(",", ":"))
+    feats = geojson()["features"]
+    xs, ys = [], []
+
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for x in c:
+                walk(x)
+
+    for f in feats:
+        walk(f["geometry"]["coordinates"])
+    west, east, south, north = min(xs), max(xs), min(ys), max(ys)
+    my0, my1 = float(_mercator_y(south)), float(_mercator_y(north))
+    width = BASEMAP_PX
+    height = int(round(width * (my1 - my0) / ((east - west) / 360.0)))
+    sx = width / (east - west)
+    sy = height / (my1 - my0)
+
+    def px(ring):
+        r = np.asarray(ring, float)
+        return list(zip((r[:, 0] - west) * sx, (my1 - _mercator_y(r[:, 1])) * sy))
+
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    scale = 2.0  # line widths: the picture is about twice the map's width on screen
+    for kind in ("neighbour", "province", "coast", "border"):
+        fill, line, lw = BASEMAP_STYLE[kind]
+        layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer)
+        for f in feats:
+            if f["properties"]["kind"] != kind:
+                continue
+            g = f["geometry"]
+            if g["type"] in ("Polygon", "MultiPolygon"):
+                polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+                for poly in polys:
+                    if fill[3]:
+                        draw.polygon(px(poly[0]), fill=tuple(fill))
+                        for hole in poly[1:]:
+                            draw.polygon(px(hole), fill=(0, 0, 0, 0))
+                    if line[3] and lw:
+                        for ring in poly:
+                            draw.line(px(ring), fill=tuple(line), width=max(1, round(lw * scale)))
+            else:
+                lines = [g["coordinates"]] if g["type"] == "LineString" else g["coordinates"]
+                for ln in lines:
+                    draw.line(px(ln), fill=tuple(line), width=max(1, round(lw * scale)))
+        img = Image.alpha_composite(img, layer)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue(), [round(west, 4), round(south, 4), round(east, 4), round(north, 4)]
+
+
+@functools.lru_cache(maxsize=1)
+def basemap_layer_json() -> str:
+    """The offline basemap as one deck.gl BitmapLayer (see :func:`basemap_png`), serialized
+    once (it is the same in every map)."""
+    import base64
+    import json
+
+    png, bounds = basemap_png()
+    layer = {"@@type": "BitmapLayer", "id": BASEMAP_ID, "bounds": bounds, "pickable": False,
+             "image": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}
+    return json.dumps(layer, separators=(",", ":"))
 
 
 def listing_deck(points: pd.DataFrame, n_topics: int, mode: str = "scatter",
