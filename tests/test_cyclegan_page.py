@@ -249,6 +249,28 @@ def test_metrics_table_with_references_and_published_anchors(models, with_classi
     assert any(c["data"][0]["type"] == "bar" for c in charts(at))
 
 
+def test_metrics_show_the_joint_measure_from_the_card():
+    """Issue 21.18: beside label kept, the share of translations that are the right digit *and*
+    judged to be in the target domain, for the model, doing nothing and the paired truth, read
+    from the shipped card (with the range over the instrument seeds) and explained."""
+    card = json.loads((paths.SHIPPED_DIR / "cyclegan-digits.json").read_text(encoding="utf-8"))
+    s = card["metrics"]
+    at = run_page("Metrics")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("model")
+    col_ab, col_ba = "right digit & judged B, A→B %", "right digit & judged A, B→A %"
+    per = s["per_instrument"]
+    shipped = table.loc[card["title"]]
+    assert shipped[col_ab] == (f"{100 * s['joint_ab']:.1f} ({100 * min(per['joint_ab']):.1f}–"
+                               f"{100 * max(per['joint_ab']):.1f})")
+    assert shipped[col_ba].startswith(f"{100 * s['joint_ba']:.1f} (")
+    nothing = table.loc["untranslated input (do nothing)"]
+    assert nothing[col_ab].startswith(f"{100 * s['joint_ab_input']:.1f}")
+    assert table.loc["paired truth (a perfect translator)"][col_ab].startswith(
+        f"{100 * s['joint_ab_truth']:.1f}")
+    assert any("judged to be in the target domain" in c.value for c in at.caption)
+
+
 # -- train --------------------------------------------------------------------------------------
 def _zip(images: list[np.ndarray], extra: dict[str, bytes] | None = None) -> bytes:
     buf = io.BytesIO()

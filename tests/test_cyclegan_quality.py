@@ -45,11 +45,17 @@ domain) by at least this much, in both directions and through every instrument s
 (measured: see the card's ``per_instrument``)."""
 
 
+SECOND_OPINION_ACCURACY = 0.94
+"""The second-opinion digit classifiers (seeds 1 and 2, half the width and steps) read at least
+this share of their own domain's held-out digits (measured: MNIST-M 94.8% and 98.0%)."""
+
+
 @pytest.mark.parametrize("name", DIGIT_CLASSIFIERS)
 def test_domain_classifiers_read_held_out_digits_and_the_paired_truth(name):
     s = R.evaluate_classifier(shipped(name))
     assert s["n_test"] == 250
-    assert s["test_accuracy"] >= CLASSIFIER_ACCURACY, s
+    second = name.endswith(("-s1", "-s2"))
+    assert s["test_accuracy"] >= (SECOND_OPINION_ACCURACY if second else CLASSIFIER_ACCURACY), s
     assert s["truth_accuracy"] >= TRUTH_ACCURACY, s
 
 
@@ -77,7 +83,7 @@ def test_cycle_is_under_the_bound_an_untrained_model_fails(name):
     for d in ("a", "b"):
         assert s[f"cycle_l1_untrained_{d}"] > R.CYCLE_L1_BOUND, s  # the bound means something
         # the stated bound: under half an untrained model's error in each direction (measured:
-        # digits A 0.018 vs 0.490, B 0.125 vs 0.289; photos A 0.067 vs 0.237, B 0.059 vs
+        # digits A 0.017 vs 0.490, B 0.119 vs 0.289; photos A 0.067 vs 0.237, B 0.059 vs
         # 0.172). The cards' fixed 0.10 is met A -> B -> A only; B -> A -> B (a photograph
         # behind the digit, which the clean digit does not carry) ends above it.
         assert s[f"cycle_l1_{d}"] < 0.5 * s[f"cycle_l1_untrained_{d}"], (d, s)

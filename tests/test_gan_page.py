@@ -357,6 +357,27 @@ def test_metrics_histogram_and_table(user_models):
     assert "test ring GAN" in list(two_d["model"]) and "PacGAN4" in " ".join(two_d["model"])
 
 
+def test_metrics_show_each_sampled_score_as_mean_and_spread_over_the_seeds():
+    """Issue 21.17: a sampled score is one draw of noise; the section shows the selected
+    model's mean ± sd over its card's noise seeds, and the 2-D table its high-quality share
+    the same way (all from the cards)."""
+    from unsup.metrics.seeds import spread_text
+
+    card = json.loads((paths.SHIPPED_DIR / "dcgan-mnist-best.json").read_text(encoding="utf-8"))
+    s = card["metrics"]
+    at = run_page("Metrics", gi_model="dcgan-mnist-best")
+    assert not at.exception, at.exception
+    cap = " ".join(c.value for c in at.caption)
+    n = len(s["seeds"])
+    assert n >= 3 and f"mean over {n} noise seeds" in cap
+    assert f"Fréchet {spread_text(s, 'fd', '{:.1f}', seeds_word=False)}" in cap
+    assert f"× floor {spread_text(s, 'fd_ratio', '{:.2f}', seeds_word=False)}" in cap
+    two_d = at.dataframe[1].value.set_index("model")
+    ring = json.loads((paths.SHIPPED_DIR / "gan-ring-pac2.json").read_text(encoding="utf-8"))
+    assert two_d.loc[ring["title"], "high-quality %"] == spread_text(
+        ring["metrics"], "hq", "{:.1f}", scale=100, seeds_word=False)
+
+
 def test_train_section_estimates_before_it_starts(user_models):
     at = run_page("Train", gt_steps_gan2d=200)
     assert not at.exception, at.exception
