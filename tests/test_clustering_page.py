@@ -59,7 +59,8 @@ def has_chart(at: AppTest, key: str) -> bool:
 
 
 def captions(at: AppTest) -> str:
-    return " ".join(c.value for c in at.caption)
+    """The captions as the user reads them (without md()'s markdown escapes)."""
+    return " ".join(c.value for c in at.caption).replace("\\", "")
 
 
 def png(uri: str) -> np.ndarray:
