@@ -31,7 +31,7 @@ def one_thread(monkeypatch):
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    monkeypatch.setattr(jobs, "_yield_to_ui", lambda: torch.set_num_threads(1))
+    monkeypatch.setattr(jobs, "_yield_to_ui", lambda *a, **k: torch.set_num_threads(1))
     yield
     torch.set_num_threads(before)
 

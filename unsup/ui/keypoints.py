@@ -14,6 +14,7 @@ from unsup.data import faces as F
 from unsup.data import uploads
 from unsup.recipes import keypoints as R
 from unsup.ui import tables
+from unsup.ui.measure import job_status, measure_controls
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import code, md, safe
 from unsup.viz import keypoints as viz
@@ -271,6 +272,17 @@ def upload_section(model) -> None:
              output_format="PNG")
 
 
+def _data_gone(entry: Entry, upload: bool) -> bool:
+    """True for a run of the user's images whose stored images are gone (nothing to measure)."""
+    if not upload:
+        return False
+    try:
+        upload_heldout(str(entry.path), entry.mtime)
+    except (checkpoints.CheckpointError, ValueError, OSError):
+        return True
+    return False
+
+
 def metrics_section(entry: Entry, model) -> None:
     card_m = entry.card.get("metrics") or {}
     upload = R.trained_on_upload(model)
@@ -283,6 +295,15 @@ def metrics_section(entry: Entry, model) -> None:
                    "recomputes them)", int(entry.card.get('step') or 0),
                    code(f"python -m unsup eval {entry.name}"))
     m, source = card_m, on_card
+    if not saved and not _data_gone(entry, upload):
+        # a run stopped before it was measured: measured on request, in the background, into
+        # its card (issue 21, part 14) — never on the page's thread
+        job_status("keypoints")
+        st.info(f"{md(entry.title)} is not measured: it was stopped before its held-out "
+                "numbers were recorded. Measure it (in the background; the numbers are written "
+                "into its card).")
+        measure_controls("keypoints", [entry], what="held-out numbers")
+        return
     if again or not saved:
         try:
             m, source = metrics(str(entry.path), entry.mtime), "recomputed just now"
