@@ -91,6 +91,33 @@ class JobContext:
         self._runner._update(self._id, phase=text)
 
 
+class _NoJob:
+    """The context of a ``build``/``finish`` called outside a job (a test, a script): phases are
+    not shown and nothing stops it."""
+
+    def phase(self, text: str) -> None:
+        pass
+
+    def check(self) -> None:
+        pass
+
+    def stop_requested(self) -> bool:
+        return False
+
+
+NO_JOB = _NoJob()
+"""Pass this (or nothing: recipes' builds default to it) to call a spec's build by hand."""
+
+
+def _positional_args(fn: Callable) -> int:
+    """How many positional arguments ``fn`` can take (0 for an uninspectable callable)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
 def _required_args(fn: Callable) -> int:
     """How many positional arguments without a default ``fn`` takes (0 for an uninspectable
     callable): a spec's ``build``/``finish`` take the :class:`JobContext` as their last one when
@@ -111,7 +138,8 @@ class JobSpec:
     optimizer state, to resume), its training data (see :class:`unsup.train.Indexable`) and card
     fields for the checkpoint (title, data fingerprint, command...). ``job`` is the
     :class:`JobContext`: ``job.phase("reading your 40 images")`` between sub-steps shows what it
-    does and honours a Stop (a build that takes no argument is called without it).
+    does and honours a Stop (a build that takes no argument is called without it; called by hand,
+    a recipe's build defaults to :data:`NO_JOB`).
     ``preview(model)`` returns a few images (each (h, w) or (h, w, 3) float in [0, 1]) to show
     while training. ``finish(model)`` or ``finish(model, job)`` measures the trained model.
     """
@@ -423,11 +451,12 @@ class ThreadRunner:
             if stop.is_set() or self._ended_by_runner(job_id):
                 self._update(job_id, status="stopped", stopping=False, phase="")
                 return
-            _yield_to_ui(self._running_jobs() + 1)
+            running = self._running_jobs() + 1
             t0 = time.perf_counter()
             self._update(job_id, status="running", phase="starting")
             ctx = JobContext(self, job_id)
             try:
+                _yield_to_ui(running)
                 _prepare_torch(ctx)
                 body(ctx, t0)
             except InterruptedError:
@@ -458,7 +487,7 @@ class ThreadRunner:
     def _run(self, job_id: str, spec: JobSpec, run_dir: Path) -> None:
         def body(job: JobContext, t0: float) -> None:
             job.phase("building the model and loading data")
-            model, data, card = spec.build(job) if _required_args(spec.build) else spec.build()
+            model, data, card = spec.build(job) if _positional_args(spec.build) else spec.build()
             start = int(getattr(model, "step_", 0))
             self._update(job_id, step=start, start_step=start, total=start + spec.steps)
             preview_at, preview_cost = [0.0], [0.0]

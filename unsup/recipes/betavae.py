@@ -154,7 +154,7 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
     from unsup import checkpoints
     from unsup.data.dsprites import DSprites
-    from unsup.jobs import JobSpec
+    from unsup.jobs import NO_JOB, JobSpec
 
     run_dir = None
     if resume is not None:
@@ -170,7 +170,7 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     fixed_z = torch.randn(6, 10, generator=torch.Generator().manual_seed(1))
     shown = torch.arange(0, 704_512, 704_512 // 6)[:6]
 
-    def build(job):
+    def build(job=NO_JOB):
         job.phase("preparing dSprites (737,280 sprites, drawn as they are needed)")
         data = training_data(pairs)
         if resume is not None:

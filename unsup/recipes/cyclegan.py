@@ -606,7 +606,7 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     Raises CheckpointError when a resumed run's images are gone, ValueError when
     an upload is too small."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec, fresh_run_dir
+    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
 
     run_dir = None
     prev = None
@@ -655,7 +655,7 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     cfg = job_config(steps, g_filters=g_filters, n_blocks=n_blocks, image_size=pair.image_size,
                      norm=norm)
 
-    def build(job):
+    def build(job=NO_JOB):
         reading = (f"preparing the {len(pair.a_train):,} + {len(pair.b_train):,} "
                    "training images")
         if resume is not None:

@@ -930,7 +930,7 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
     10th is held out), with the loss's recipe and ``overrides`` (e.g. ``pack``, ``width``).
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec, fresh_run_dir
+    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
     from unsup.recipes.vae import (DATA_FILE, images_hash, load_run_images, save_run_images,
                                    split_images)
 
@@ -986,7 +986,7 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         dataset = None
         dcard = image_data_card(data)
 
-    def build(job):
+    def build(job=NO_JOB):
         if dataset is None:
             job.phase(f"reading the {data} images")
         x = dataset if dataset is not None else image_data(data)

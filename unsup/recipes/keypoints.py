@@ -428,7 +428,7 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
     resume trains on the same ones). ``resume``: a user run's weights to continue for ``steps``
     more steps (raises CheckpointError when its images are gone)."""
     from unsup import checkpoints
-    from unsup.jobs import JobSpec, fresh_run_dir
+    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
     from unsup.recipes.vae import images_hash, load_run_images, save_run_images, split_images
 
     run_dir = None
@@ -477,7 +477,7 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
     if resume is None:
         title = f"Keypoints K = {cfg['n_keypoints']} on {label}, {int(steps):,} steps"
 
-    def build(job):
+    def build(job=NO_JOB):
         if resume is not None:
             job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)

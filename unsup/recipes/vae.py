@@ -168,7 +168,7 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
     data are kept; ``epochs`` more are trained in the same run folder). Raises CheckpointError if
     that run's data are gone.
     """
-    from unsup.jobs import JobSpec, fresh_run_dir
+    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
     from unsup.viz.images import grid
 
     run_dir = None
@@ -213,7 +213,7 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
         title = f"{kind} {n_latent}-D, β={beta:g} on {label}" if variational else (
             f"{kind} {n_latent}-D on {label}")
 
-    def build(job):
+    def build(job=NO_JOB):
         if resume is not None:
             job.phase("loading the checkpoint to resume")
             model = checkpoints.load(resume, optimizer=True)
