@@ -222,16 +222,22 @@ def fit(model: Model, data: Indexable, *, steps: int,
             on_progress(Progress(model.step_, end, means, time.perf_counter() - t0))
         why = watch.update(means)
         if why:
-            raise DivergedError(f"training diverged at step {model.step_}: {why}. The last "
-                                "checkpoint saved before it is kept; lower the learning rate")
+            raise DivergedError(f"training diverged at step {model.step_}: {why}. {kept()}; "
+                                "lower the learning rate")
+
+    def kept() -> str:
+        """What a diverged run keeps (said in its message)."""
+        if checkpoint_path is not None and checkpoints.weights_path(checkpoint_path).exists():
+            return "The last checkpoint saved before it is kept"
+        return "Nothing of this run was saved"
 
     def check_end() -> None:
         """A run that ends (or is stopped) while going bad ends as diverged, unsaved."""
         why = watch.alarm(last_losses) or (None if _finite_weights(model) else
                                            "a weight is no longer finite")
         if why:
-            raise DivergedError(f"training diverged by step {model.step_}: {why}. The last "
-                                "checkpoint saved before it is kept; lower the learning rate")
+            raise DivergedError(f"training diverged by step {model.step_}: {why}. {kept()}; "
+                                "lower the learning rate")
 
     def run() -> None:
         nonlocal stopped, saved
@@ -252,8 +258,8 @@ def fit(model: Model, data: Indexable, *, steps: int,
                 window.clear()
                 raise DivergedError(
                     f"training diverged at step {step + 1} (a loss became "
-                    f"{next(v for v in losses.values() if not math.isfinite(v))}). The last "
-                    "checkpoint saved before it is kept; lower the learning rate")
+                    f"{next(v for v in losses.values() if not math.isfinite(v))}). {kept()}; "
+                    "lower the learning rate")
             step += 1
             model.step_ = step
             if step % log_every == 0 or step == start + 1:  # the first step at once: it is
