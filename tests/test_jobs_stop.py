@@ -73,14 +73,18 @@ class _StuckStep(ConvVAE):
         return super().train_step(batch)
 
 
-def test_stop_ends_a_job_whose_thread_is_stuck_in_one_long_step_and_nothing_is_written_after():
+def test_stop_ends_a_job_whose_thread_is_stuck_in_one_long_step_and_the_step_is_still_saved():
     _StuckStep.release, _StuckStep.entered = threading.Event(), threading.Event()
     _StuckStep.stuck_at = 20
     model = _StuckStep(VAEConfig.tiny())
     runner = ThreadRunner()
     job_id = runner.submit(JobSpec("stuck", lambda: (model, DATA, {}), steps=1_000,
                                    checkpoint_every=10,
-                                   resume=lambda path, more: None))
+                                   resume=lambda path, more: JobSpec(
+                                       "stuck, resumed",
+                                       lambda: (checkpoints.load(path, optimizer=True), DATA,
+                                                {}),
+                                       steps=int(more), run_dir=path.parent)))
     assert _StuckStep.entered.wait(60)
     last = runner.get(job_id).run_dir / "model.safetensors"
     saved_step = checkpoints.read_card(last)["step"]
@@ -90,15 +94,24 @@ def test_stop_ends_a_job_whose_thread_is_stuck_in_one_long_step_and_nothing_is_w
     snap = runner.wait(job_id, timeout=getattr(jobs, "STOP_GRACE", 2.0) + 10)
     assert snap.status == "stopped" and not _StuckStep.release.is_set()
     assert snap.checkpoint == last and snap.step == saved_step and snap.resumable
-    mtime = last.stat().st_mtime_ns
-    _StuckStep.release.set()  # the step returns: the abandoned thread must write nothing more
-    time.sleep(1.0)
-    assert last.stat().st_mtime_ns == mtime
+    # its training slot was given back: a job in another folder starts although the old
+    # thread lives on
+    other = runner.submit(JobSpec("next", lambda: (ConvVAE(VAEConfig.tiny()), DATA, {}),
+                                  steps=5))
+    assert runner.wait(other, timeout=60).status == "done"
+    # Resume now: the new job waits for the old thread, which still owns the run folder
+    resumed = runner.resume(job_id, 5)
+    _wait_for(lambda: "waiting for the stopped run" in (runner.get(resumed).phase or ""))
+    # the step returns: the old thread saves the step it was in (no trained step is lost),
+    # starts no other, and the snapshot shows the newer checkpoint
+    _StuckStep.release.set()
+    _wait_for(lambda: runner.get(job_id).step == saved_step + 1)
+    assert checkpoints.read_card(last)["step"] == saved_step + 1
     assert runner.get(job_id).status == "stopped"
-    # its training slot was given back: a new job starts although the old thread lived on
-    runner2_job = runner.submit(JobSpec("next", lambda: (ConvVAE(VAEConfig.tiny()), DATA, {}),
-                                        steps=5))
-    assert runner.wait(runner2_job, timeout=60).status == "done"
+    # then the resumed job continues from that step in the same folder
+    snap = runner.wait(resumed, timeout=60)
+    assert snap.status == "done" and snap.step == saved_step + 1 + 5
+    assert checkpoints.read_card(last)["step"] == saved_step + 1 + 5
 
 
 def test_a_stop_during_the_held_out_measurement_keeps_the_trained_weights():

@@ -55,11 +55,12 @@ often, so that previews never take more than about a fifth of the job's time."""
 
 STOP_GRACE = 1.2
 """Seconds a job gets to honour Stop by itself (end its step, save, return). Past them the
-runner ends the job as "stopped" on its own, keeping the last checkpoint on disk, without
-waiting for the job's thread: that thread runs at a low priority and one step of it may take a
-minute on a loaded machine (a CycleGAN's first step). The abandoned thread writes nothing more
-(its next stop check raises :class:`InterruptedError`) and ends when its current computation
-returns."""
+runner ends the job as "stopped" on its own, with the last checkpoint on disk, without waiting
+for the job's thread: that thread runs at a low priority and one step of it may take a minute on
+a loaded machine (a CycleGAN's first step). The thread still finishes the step it is in and
+saves it (no trained step is lost; the snapshot then shows the newer checkpoint), but starts no
+other step, draws nothing and measures nothing. A job started in the same run folder (Resume)
+waits for that save: one thread writes a run folder at a time."""
 
 
 class JobContext:
@@ -73,10 +74,8 @@ class JobContext:
         self._stop = runner._stops[job_id]
 
     def stop_requested(self) -> bool:
-        """True once Stop was pressed (``fit``'s ``should_stop``). Raises InterruptedError when
-        the runner has already ended the job: nothing may be written after that."""
-        if self._runner._ended_by_runner(self._id):
-            raise InterruptedError("the job was ended by Stop")
+        """True once Stop was pressed (``fit``'s ``should_stop``: it then saves the step it
+        finished and returns, also after the runner has already ended the job)."""
         return self._stop.is_set()
 
     def check(self) -> None:
@@ -271,6 +270,7 @@ class ThreadRunner:
         self._slots = threading.Semaphore(max_running)
         self._specs: dict[str, Any] = {}  # job id -> its JobSpec (or WorkSpec), for Resume
         self._ended: set[str] = set()  # jobs the runner ended (Stop not honoured in time)
+        self._folders: dict[str, threading.Lock] = {}  # run folder -> held by the job writing it
         self._holding: set[str] = set()  # jobs that hold a training slot
 
     # -- the interface pages use ------------------------------------------------------------
@@ -378,6 +378,22 @@ class ThreadRunner:
             job.resumable = resumable
         self._release_slot(job_id)
 
+    def _late_checkpoint(self, job_id: str, path: Path | None, step: int) -> None:
+        """A job the runner ended has saved the step it was in: show that newer checkpoint."""
+        if path is None:
+            return
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.active or job.done_fraction is not None:
+                return
+            job.checkpoint, job.step = path, int(step)
+            spec = self._specs.get(job_id)
+            job.resumable = getattr(spec, "resume", None) is not None
+
+    def _folder_lock(self, run_dir: Path) -> threading.Lock:
+        with self._lock:
+            return self._folders.setdefault(str(Path(run_dir).resolve()), threading.Lock())
+
     def _ended_by_runner(self, job_id: str) -> bool:
         with self._lock:
             return job_id in self._ended
@@ -455,7 +471,17 @@ class ThreadRunner:
             t0 = time.perf_counter()
             self._update(job_id, status="running", phase="starting")
             ctx = JobContext(self, job_id)
+            folder = None  # this run folder's lock, once this thread holds it
             try:
+                run_dir = self.get(job_id).run_dir
+                if run_dir is not None:
+                    lock = self._folder_lock(run_dir)
+                    if not lock.acquire(blocking=False):
+                        ctx.phase("waiting for the stopped run in this folder to save its "
+                                  "last step")
+                        while not lock.acquire(timeout=0.2):
+                            ctx.check()
+                    folder = lock
                 _yield_to_ui(running)
                 _prepare_torch(ctx)
                 body(ctx, t0)
@@ -477,6 +503,9 @@ class ThreadRunner:
                     else f"{type(exc).__name__}: {exc}")
                 self._update(job_id, status="failed", error=msg, stopping=False, phase="",
                              seconds=time.time() - self.get(job_id).started)
+            finally:
+                if folder is not None:
+                    folder.release()
         finally:
             self._release_slot(job_id)
 
@@ -531,6 +560,11 @@ class ThreadRunner:
                              resumable=False)
                 raise
             resumable = spec.resume is not None and result.checkpoint is not None
+            if result.stopped and self._ended_by_runner(job_id):
+                # Stop was not honoured within STOP_GRACE: the runner already ended the job,
+                # and fit has now saved the step it was in; show that checkpoint
+                self._late_checkpoint(job_id, result.checkpoint, int(model.step_))
+                return
             if result.stopped:
                 # a stopped run ends now, with the preview it showed last (its held-out numbers
                 # are measured when a page needs them)
