@@ -14,7 +14,7 @@ from unsup.data import faces as F
 from unsup.data import uploads
 from unsup.recipes import keypoints as R
 from unsup.ui import tables
-from unsup.ui.measure import job_status, measure_controls
+from unsup.ui.measure import busy, job_status, measure_controls, start_measure
 from unsup.ui.models import load_model, model_of
 from unsup.ui.text import code, md, safe
 from unsup.viz import keypoints as viz
@@ -69,14 +69,6 @@ def data_preview() -> None:
     st.caption("Generated cartoon faces in varied pose, rotation, scale, head turn, shape, colour "
                "and background. The annotated landmarks are never shown to the model: they only "
                "score what it finds.")
-
-
-@st.cache_data(max_entries=8, show_spinner="Measuring on the held-out faces (the first time "
-                                           "in this process also renders them and scores three "
-                                           "random detectors: up to a minute on busy cores)…")
-def metrics(path: str, mtime: float) -> dict:
-    """Held-out metrics of a model, recomputed (see :func:`unsup.recipes.keypoints.evaluate`)."""
-    return R.evaluate(load_model(path, mtime))
 
 
 CARD_KEYS = ("error", "mean_shape", "random", "equivariance")
@@ -287,39 +279,34 @@ def metrics_section(entry: Entry, model) -> None:
     card_m = entry.card.get("metrics") or {}
     upload = R.trained_on_upload(model)
     saved = "equivariance" in card_m if upload else all(k in card_m for k in CARD_KEYS)
-    again = st.toggle("Recompute now", key="kp_recompute", disabled=not saved,
-                      help="The numbers below were measured on held-out data when the model was "
-                           "saved; this measures them again (read-only: the file is not "
-                           "changed).")
-    on_card = safe("measured when the model was saved at step {:,} ({} or the toggle "
-                   "recomputes them)", int(entry.card.get('step') or 0),
+    on_card = safe("measured {} at step {:,} ({} recomputes them)",
+                   "in the background" if card_m.get("measured_step") is not None
+                   else "when the model was saved", int(entry.card.get('step') or 0),
                    code(f"python -m unsup eval {entry.name}"))
     m, source = card_m, on_card
-    if not saved and not _data_gone(entry, upload):
+    job_status("keypoints")
+    if not saved:
+        if _data_gone(entry, upload):
+            gone = ("the images this run was trained on (a tenth of them held out to measure "
+                    "it) are gone from its run folder")
+            st.metric("Equivariance error", "not measured (its data are gone)",
+                      help=f"Not measured: {gone}, and its card holds no numbers (it was "
+                           "stopped before it was measured).")
+            st.caption(f"Not measured: {gone}. Train a new run on your images to measure one.")
+            return
         # a run stopped before it was measured: measured on request, in the background, into
         # its card (issue 21, part 14) — never on the page's thread
-        job_status("keypoints")
         st.info(f"{md(entry.title)} is not measured: it was stopped before its held-out "
                 "numbers were recorded. Measure it (in the background; the numbers are written "
                 "into its card).")
         measure_controls("keypoints", [entry], what="held-out numbers")
         return
-    if again or not saved:
-        try:
-            m, source = metrics(str(entry.path), entry.mtime), "recomputed just now"
-        except (checkpoints.CheckpointError, ValueError):
-            if not upload:
-                raise  # the built-in faces are always there
-            gone = ("the images this run was trained on (a tenth of them held out to measure "
-                    "it) are gone from its run folder")
-            if not saved:  # a stopped run: nothing on its card either
-                st.metric("Equivariance error", "not measured (its data are gone)",
-                          help=f"Not measured: {gone}, and its card holds no numbers (it was "
-                               "stopped before it was measured).")
-                st.caption(f"Not measured: {gone}. Train a new run on your images to measure "
-                           "one.")
-                return
-            st.warning(f"Not recomputed: {gone}. Showing the numbers saved with the model.")
+    if entry.source != "shipped" and not _data_gone(entry, upload):
+        if st.button("Measure again", key="kp_remeasure", disabled=busy("keypoints"),
+                     icon=":material/refresh:",
+                     help="Measure this run on its held-out data again, in the background; the "
+                          "new numbers replace those in its card."):
+            start_measure("keypoints", entry)
     if upload:
         st.info("This model learnt your own images, which have no annotated landmarks: only "
                 "its equivariance is measured. The landmark score applies to models of the "
