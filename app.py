@@ -4,8 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from unsup import serve
 from unsup.ui import home, training
 from unsup.ui.registry import all_pages
+
+serve.start_warm_up()  # once per process: imports and home thumbnails, off the page's thread
 
 st.set_page_config(page_title="unsup — latent-space lab", page_icon=":material/science:",
                    layout="wide")

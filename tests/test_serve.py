@@ -46,3 +46,45 @@ def test_no_pages_folder_beside_app_py_and_every_page_file_exists():
     assert not (root / "pages").exists()
     for info in PAGES:
         assert info.file.startswith("app_pages/") and (root / info.file).is_file(), info
+
+
+def test_app_py_starts_the_warm_up_once_and_the_home_page_never_draws_on_its_thread(
+        tmp_path, monkeypatch):
+    """Issue 21, parts 5 and 14: under a bare ``streamlit run app.py`` (no launcher) the home
+    page of a fresh clone must not load every model on the page's thread: app.py starts the
+    warm-up itself, once per process, and a card whose thumbnail is not drawn yet shows a
+    placeholder until the background drawer has put it on disk."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from unsup.ui import home
+
+    monkeypatch.setenv("UNSUP_CACHE_DIR", str(tmp_path))
+    page_threads, drawn = [], threading.Event()
+    real = home.draw_thumbnail
+
+    def draw(key):
+        if threading.current_thread().name not in ("unsup-thumbnails", "unsup-warm-up"):
+            page_threads.append(key)  # drawn by the page (or the test) itself
+            return real(key)
+        drawn.wait(60)  # the background drawer waits until the test lets it go on
+        return real(key)
+
+    monkeypatch.setattr(home, "draw_thumbnail", draw)
+    monkeypatch.setattr(serve, "warm_up", lambda *a, **k: home.draw_missing())
+    monkeypatch.setattr(serve, "_started", threading.Event())
+    at = AppTest.from_file(str(serve.ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert serve._started.is_set()  # app.py started the warm-up
+    assert not page_threads  # the page drew nothing itself
+    cards = [el for el in at.image for _ in el.proto.imgs]
+    assert cards  # placeholders stand in for the thumbnails still being drawn
+    drawn.set()
+    t = home._drawer
+    assert t is not None
+    t.join(120)
+    ready = [i for i in home.all_pages() if i.ready and i.thumbnail]
+    assert all(home.cached_thumbnail(i) is not None for i in ready)
+    assert serve.start_warm_up() is False  # once per process

@@ -7,8 +7,9 @@ person to open a page does not pay for those imports. Nothing is trained or comp
 module that fails to import is skipped (the page that needs it will then show the error).
 
 The app does not depend on this launcher: ``streamlit run app.py`` (how Streamlit apps are
-deployed) serves the same app, deep links included; only the first visitor waits longer for
-imports and home-page thumbnails, which the pages then load or draw themselves.
+deployed) serves the same app, deep links included, and app.py starts the same warm-up on its
+first run (:func:`start_warm_up`, once per process); the home page shows a placeholder for a
+thumbnail still being drawn and never draws one on its own thread.
 """
 
 from __future__ import annotations
@@ -50,23 +51,42 @@ def warm_up(modules=None, thumbnails: bool | None = None) -> None:
     if thumbnails:
         t0 = time.perf_counter()
         try:
-            from unsup.ui.home import all_pages, draw_thumbnail
+            from unsup.ui.home import draw_missing
 
-            for info in all_pages():
-                draw_thumbnail(info.key)
+            draw_missing()
         except Exception:  # noqa: BLE001 - the home page draws what is missing itself
             return
         warm_seconds["thumbnails"] = time.perf_counter() - t0
 
 
+_started = threading.Event()
+_start_lock = threading.Lock()
+
+
+def start_warm_up() -> bool:
+    """Start :func:`warm_up` in a background thread, once per process; True if this call
+    started it. The launcher calls it before the server starts, app.py on its first run, so
+    the app warms up the same way however it is started (``streamlit run app.py`` too)."""
+    with _start_lock:
+        if _started.is_set():
+            return False
+        _started.set()
+    threading.Thread(target=warm_up, name="unsup-warm-up", daemon=True).start()
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli
 
-    threading.Thread(target=warm_up, name="unsup-warm-up", daemon=True).start()
+    start_warm_up()
     args = list(sys.argv[1:] if argv is None else argv)
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *args]
     return cli.main()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the one ``unsup.serve`` module that app.py imports too (not this ``__main__`` copy),
+    # so that the warm-up starts once per process
+    from unsup import serve as _serve
+
+    sys.exit(_serve.main())

@@ -54,7 +54,7 @@ def draw_thumbnail(page_key: str) -> Image.Image:
     info = next(p for p in all_pages() if p.key == page_key)
     if not info.ready or not info.thumbnail:
         return _placeholder("coming soon")
-    cached = paths.cache_dir() / "thumbnails" / f"{page_key}-{_checkpoints_stamp()}.png"
+    cached = _cached_path(page_key)
     if cached.exists():
         try:
             return Image.open(cached).convert("RGB")
@@ -75,6 +75,51 @@ def draw_thumbnail(page_key: str) -> Image.Image:
     return img
 
 
+def _cached_path(page_key: str):
+    return paths.cache_dir() / "thumbnails" / f"{page_key}-{_checkpoints_stamp()}.png"
+
+
+def cached_thumbnail(info: PageInfo) -> Image.Image | None:
+    """The card's thumbnail if it needs no drawing (on disk already, or a placeholder); None
+    while it is still to be drawn (:func:`start_drawing` draws it off the page's thread)."""
+    if not info.ready or not info.thumbnail:
+        return _placeholder("coming soon")
+    cached = _cached_path(info.key)
+    if cached.exists():
+        try:
+            return Image.open(cached).convert("RGB")
+        except OSError:
+            pass
+    return None
+
+
+_DRAW_LOCK = threading.Lock()  # held while thumbnails are drawn
+_START_LOCK = threading.Lock()  # held only to start the drawer
+_drawer: threading.Thread | None = None
+
+
+def draw_missing() -> None:
+    """Draw every thumbnail not on disk yet (one drawer at a time)."""
+    with _DRAW_LOCK:
+        for info in all_pages():
+            if cached_thumbnail(info) is None:
+                draw_thumbnail(info.key)
+
+
+def start_drawing() -> None:
+    """Draw the missing thumbnails in a background thread (once at a time per process), so
+    that the home page never loads models on its own thread, however the app was started."""
+    global _drawer
+    with _START_LOCK:
+        if _drawer is not None and _drawer.is_alive():
+            return
+        _drawer = threading.Thread(target=draw_missing, name="unsup-thumbnails", daemon=True)
+        _drawer.start()
+
+
+DRAWING = "drawing the preview…"
+
+
 def render(pages: dict[str, st.Page]) -> None:
     st.title("unsup — a latent-space lab")
     st.markdown(
@@ -82,10 +127,24 @@ def render(pages: dict[str, st.Page]) -> None:
         "that draw a digit, the factors behind an image. Each page below follows the lecture and "
         "opens on a model trained beforehand; train your own from any page.")
     st.html(CARD_CSS)
-    cols = st.columns(3)
-    for i, info in enumerate(all_pages()):
-        with cols[i % 3].container(border=True, key=f"card_{info.key}"):
-            _card(info, pages[info.key])
+    infos = all_pages()
+    missing = any(cached_thumbnail(info) is None for info in infos)
+    if missing:
+        start_drawing()
+
+    @st.fragment(run_every=1.0 if missing else None)
+    def grid() -> None:
+        cols = st.columns(3)
+        still = False
+        for i, info in enumerate(infos):
+            img = cached_thumbnail(info)
+            still = still or img is None
+            with cols[i % 3].container(border=True, key=f"card_{info.key}"):
+                _card(info, pages[info.key], img)
+        if missing and not still:
+            st.rerun(scope="app")  # every thumbnail is drawn: stop polling
+
+    grid()
 
 
 CARD_CSS = """<style>
@@ -101,8 +160,8 @@ div[class*="st-key-card_"]:hover { box-shadow: 0 2px 12px rgba(0, 0, 0, 0.12); }
 </style>"""
 
 
-def _card(info: PageInfo, page: st.Page) -> None:
-    st.image(thumbnail(info.key), width="stretch")
+def _card(info: PageInfo, page: st.Page, img: Image.Image | None) -> None:
+    st.image(img if img is not None else _placeholder(DRAWING), width="stretch")
     label = md(info.title) if info.ready else f"{md(info.title)} · coming"
     st.page_link(page, label=label, icon=info.icon)
     st.caption(md(info.blurb))
