@@ -43,14 +43,25 @@ if section != "Train":
     model = ui.model_of(entry)
     if model is None:
         st.stop()
-    stats = ui.analysis(str(entry.path), entry.mtime)
-    labels = viz.latent_labels(stats["kl_per_dim"], stats["mi_matrix"])
-    order = viz.kl_order(stats["kl_per_dim"])
+    # the latents' KL and MI come from the card (measured when the run finished, or by
+    # Measure in the background), never from an evaluation on this thread (issue 21, part 14)
+    stats = ui.stored_analysis(entry)
+    if stats is not None:
+        labels = viz.latent_labels(stats["kl_per_dim"], stats["mi_matrix"])
+        order = viz.kl_order(stats["kl_per_dim"])
+    else:
+        labels = [f"z{j}" for j in range(model.config.n_latent)]
+        order = list(range(model.config.n_latent))
+    if section in ("Traversal", "Latents"):
+        ui.measure_status()
+        if stats is None:
+            ui.not_measured(entry)
 
 if section == "Traversal":
     x, what = ui.pick_image("bv_trav")
     c1, c2, c3 = st.columns(3)
-    n_rows = c1.slider("Latents shown (by KL)", 1, len(order), min(len(order), 10), key="bv_rows")
+    n_rows = c1.slider("Latents shown (by KL)" if stats is not None else "Latents shown",
+                       1, len(order), min(len(order), 10), key="bv_rows")
     n_steps = c2.slider("Columns", 3, 11, 7, step=2, key="bv_steps")
     relative = c3.toggle("Around the image's own value", False, key="bv_rel",
                          help="Off: each row sets its latent to −3…+3. On: adds −3…+3 to it.")
@@ -70,14 +81,21 @@ if section == "Traversal":
     grid = traversal(model, x, order[:n_rows], n_steps=n_steps, relative=relative)
     right.plotly_chart(viz.traversal_figure(grid, [labels[j] for j in order[:n_rows]]),
                        key="bv_grid")
-    right.caption("Each row moves one latent (sorted by KL); a row is labelled with the factor "
-                  f"it shares most information with when that normalised MI is at least "
-                  f"{viz.MI_FLOOR:g}, else \"no factor\". The other latents stay at the image's "
-                  "code.")
+    if stats is not None:
+        right.caption("Each row moves one latent (sorted by KL); a row is labelled with the "
+                      "factor it shares most information with when that normalised MI is at "
+                      f"least {viz.MI_FLOOR:g}, else \"no factor\". The other latents stay at "
+                      "the image's code.")
+    else:
+        right.caption("Each row moves one latent, in index order (not measured: neither sorted "
+                      "by KL nor named after a factor). The other latents stay at the image's "
+                      "code.")
     st.download_button("Download as animated GIF", viz.traversal_gif(grid), "traversal.gif",
                        "image/gif", icon=":material/download:")
 
 elif section == "Latents":
+    if stats is None:
+        st.stop()
     st.plotly_chart(viz.kl_bar(stats["kl_per_dim"], labels), key="bv_kl")
     st.caption("A latent with KL near 0 is unused: its posterior equals the prior whatever the "
                "image. Larger β switches more latents off.")
@@ -89,6 +107,7 @@ elif section == "Latents":
 elif section == "Metrics":
     if not shipped:
         st.info("Shipped models are still training; the table shows your runs meanwhile.")
+    ui.measure_status()
     table = ui.metrics_table(items)
     st.dataframe(table, hide_index=True, width="stretch", column_config=ui.column_config(),
                  placeholder="—")
@@ -105,6 +124,8 @@ elif section == "Metrics":
         st.caption(md(ui.sweep_caption(rows)))
     else:
         st.info("The β sweep appears once two models have metrics (`python -m unsup eval`).")
+    ui.measure_controls(ui.PAGE, [e for e in items if e.source != "shipped"
+                                  and ui.stored_metrics(e) is None])
 
 else:
     ui.training_form()

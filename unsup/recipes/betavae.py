@@ -193,8 +193,15 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
                               model.reconstruct(x)])
         return [im[0].cpu().numpy() for im in imgs]
 
+    def finish(model, job):
+        # the held-out evaluation of the shipped models, stored in the run's card by the runner,
+        # so a finished run opens with its numbers and latents (issue 21, part 14)
+        job.phase("measuring the disentanglement scores and latents on held-out sprites")
+        return {**evaluate(model), "measured_step": int(model.step_)}
+
     return JobSpec(title=title, build=build, steps=int(steps), preview=preview,
                    checkpoint_every=1_000, owner=owner, run_dir=run_dir, page="beta-vae",
+                   finish=finish,
                    resume=lambda path, more: training_spec(steps=int(more), resume=path,
                                                            owner=owner),
                    resume_unit="steps")

@@ -14,6 +14,7 @@ from unsup.data import uploads
 from unsup.metrics.disentangle import METRIC_HELP, METRIC_LABELS
 from unsup.recipes import betavae as recipe
 from unsup.recipes.betavae import KIND_LABELS
+from unsup.ui.measure import NOT_MEASURED, card_metrics, job_status, measure_controls
 from unsup.ui.models import load_model, model_of  # noqa: F401 - the page uses both
 from unsup.ui.text import md
 
@@ -25,11 +26,38 @@ def entries() -> list[checkpoints.Entry]:
     return [e for e in checkpoints.list_models() if e.kind in KINDS]
 
 
-@st.cache_data(max_entries=16, show_spinner="Measuring the latents on held-out images…")
-def analysis(path: str, mtime: float) -> dict:
-    """KL per latent and the normalised latent x factor MI matrix (see
-    :func:`unsup.recipes.betavae.analysis`)."""
-    return recipe.analysis(load_model(path, mtime))
+PAGE = "beta-vae"  # the page's key: its training and Measure jobs
+
+
+def stored_metrics(entry: checkpoints.Entry) -> dict | None:
+    """The held-out numbers ``entry``'s card records for its current step (written by the
+    command or the job that trained it, or by Measure), or None."""
+    return card_metrics(entry, ("mig",))
+
+
+def stored_analysis(entry: checkpoints.Entry) -> dict | None:
+    """KL per latent and the normalised latent x factor MI matrix of ``entry``, as its card
+    records them (the job's or command's held-out evaluation, or Measure), or None when it has
+    not been measured: never computed on the page's thread (issue 21, part 14)."""
+    extra = ((card_metrics(entry) or {}).get("extra_metrics")) or {}
+    if "kl_per_dim" in extra and "mi_matrix" in extra:
+        return {"kl_per_dim": extra["kl_per_dim"], "mi_matrix": extra["mi_matrix"]}
+    return None
+
+
+def measure_status() -> None:
+    """The page's Measure job (progress, Stop; reruns the page when it ends), if any."""
+    job_status(PAGE)
+
+
+def not_measured(entry: checkpoints.Entry) -> None:
+    """Say that ``entry``'s latents are not measured and offer Measure (a background job that
+    runs the family's held-out evaluation and writes it into the run's card)."""
+    st.info(f"{md(entry.title)}: its latents are {NOT_MEASURED} (it was stopped before its "
+            "held-out numbers were recorded). Without them the latents cannot be sorted by KL "
+            "nor named after a factor. Measure it in the background; the numbers are written "
+            "into its card and shown here when done.")
+    measure_controls(PAGE, [entry], what="latent analysis (KL per latent, MI with the factors)")
 
 
 def describe(f) -> str:
@@ -90,7 +118,7 @@ def metrics_table(items: list[checkpoints.Entry]):
 
     rows = []
     for e in items:
-        m = e.card.get("metrics") or {}
+        m = card_metrics(e) or {}  # none for a run resumed after it was measured
         row = {"model": short_title(e), "β": e.card.get("config", {}).get("beta"),
                "supervision": supervision(e.card)}
         for k in METRIC_LABELS:  # the two accuracies in %, as their papers report them
@@ -129,7 +157,7 @@ def short_title(e: checkpoints.Entry) -> str:
 def sweep_rows(items: list[checkpoints.Entry]) -> list[dict]:
     out = []
     for e in items:
-        m = e.card.get("metrics") or {}
+        m = card_metrics(e) or {}
         if "mig" in m and "recon" in m:
             out.append({"name": short_title(e), "recon": m["recon"], "mig": m["mig"],
                         "beta": e.card.get("config", {}).get("beta", 1.0),
