@@ -126,7 +126,20 @@ elif section == "Denoise":
 
 elif section == "Numbers":
     m = stats["metrics"]
-    if not model.config.variational:
+    ui.job_status("vae")
+    if not ui.measured(m, model.config.variational):
+        # a run stopped before it was measured: measured on request in the background, into
+        # its card, never on the page's thread (issue 21, part 14)
+        st.info(f"{md(entry.title)} is {ui.NOT_MEASURED}: it was stopped before its held-out "
+                "numbers were recorded. Measure it in the background; the numbers are written "
+                "into its card and shown here when done.")
+        ui.measure_controls("vae", [entry], what="held-out numbers")
+        if model.config.variational:
+            st.plotly_chart(plots.kl_bars(stats["kl"], activity=stats["activity"]),
+                            key="kl_bars")
+            st.caption("KL per latent of the MNIST test codes (closed form at each image's "
+                       "posterior, one encoder pass).")
+    elif not model.config.variational:
         st.metric("Test reconstruction (nats)", f"{m.get('test_recon_nats', float('nan')):.2f}")
     else:
         cols = st.columns(5)

@@ -16,6 +16,7 @@ from unsup.data.uploads import center_like_mnist, read_uploads
 from unsup.recipes.vae import DATA, FAMILY, training_spec
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
 from unsup.ui import models, training
+from unsup.ui.measure import NOT_MEASURED, job_status, measure_controls  # noqa: F401 - the page
 from unsup.ui.models import load_model, model_of  # noqa: F401 - the page uses both
 from unsup.ui.text import md
 from unsup.viz import images as viz_images
@@ -41,29 +42,49 @@ def test_split(size: int, channels: int = 1) -> tuple[np.ndarray, np.ndarray, np
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def test_codes(path: str, mtime: float) -> np.ndarray:
+def test_posterior(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """One encoder pass over the test split: the codes (posterior means) and, for a VAE, the
+    mean KL(q(z_j|x) || N(0, 1)) of each latent (closed form, no sampling; None for an
+    autoencoder)."""
     model = load_model(path, mtime)
     _, xb, _ = test_split(model.config.image_size, model.config.n_channels)
+    mus, kl = [], None
     with torch.no_grad():
-        return model.encode(torch.from_numpy(xb)).numpy()
+        for s in range(0, len(xb), 1_000):
+            mu, logvar = model.posterior(torch.from_numpy(xb[s:s + 1_000]))
+            mus.append(mu.numpy())
+            if logvar is not None:
+                k = (0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar)).double().sum(0).numpy()
+                kl = k if kl is None else kl + k
+    return np.concatenate(mus), (None if kl is None else kl / len(xb))
+
+
+def test_codes(path: str, mtime: float) -> np.ndarray:
+    return test_posterior(path, mtime)[0]
+
+
+def measured(metrics: dict, variational: bool) -> bool:
+    """Whether a card's metrics hold the held-out numbers of the Numbers section."""
+    return ("test_neg_elbo_nats" if variational else "test_recon_nats") in metrics
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def latent_stats(path: str, mtime: float) -> dict:
-    """KL per dimension and activity, from the card (computed on the test split by the CLI) or,
-    for a model without them, computed now on the test split."""
-    model = load_model(path, mtime)
-    metrics = dict(getattr(model, "card_", {}).get("metrics") or {})
-    if "kl_per_dim" not in metrics and model.config.variational:
-        from unsup.metrics.elbo import evaluate  # e.g. a run stopped before it was measured
+    """KL per dimension and activity. The held-out numbers come from the card (measured by the
+    command or job that trained the model, or by Measure); a run stopped before it was measured
+    has none (the Numbers section offers Measure) and its sliders are ordered by the closed-form
+    KL of the test codes, from the one encoder pass the sliders' ranges need anyway: nothing
+    heavier runs on the page's thread (issue 21, part 14)."""
+    from unsup.recipes import merged_metrics
 
-        _, xb, _ = test_split(model.config.image_size, model.config.n_channels)
-        metrics = {**evaluate(model, torch.from_numpy(xb), k=100), "heldout": "MNIST test"}
-    codes = test_codes(path, mtime)
+    model = load_model(path, mtime)
+    metrics = merged_metrics(getattr(model, "card_", None) or {})
+    codes, test_kl = test_posterior(path, mtime)
     activity = codes.var(0)
     lo_q, hi_q = np.quantile(codes, 0.005, axis=0), np.quantile(codes, 0.995, axis=0)
     if model.config.variational:  # the prior's ±3 σ, widened to cover the test codes
-        kl = np.asarray(metrics.get("kl_per_dim") or activity, dtype=float)
+        kl = np.asarray(metrics.get("kl_per_dim") if "kl_per_dim" in metrics else test_kl,
+                        dtype=float)
         lo, hi = np.minimum(-3.0, np.floor(lo_q)), np.maximum(3.0, np.ceil(hi_q))
         mean, std = np.zeros(codes.shape[1]), np.ones(codes.shape[1])
     else:  # an autoencoder's codes have no prior: the range the test digits' codes span
