@@ -493,11 +493,6 @@ def metrics_section() -> None:
 
 
 # -- train on demand ----------------------------------------------------------------------------
-@st.cache_data(max_entries=32, show_spinner="Timing a few steps of this configuration…")
-def step_seconds(config: tuple) -> float:
-    return R.estimate_step_seconds(dict(config))
-
-
 def read_domain(key: str, size: int) -> np.ndarray | None:
     """The images of one domain's upload (decoded once per upload), with its problems shown."""
     files = st.session_state.get(key) or []
@@ -574,12 +569,8 @@ def training_form() -> None:
                                "was better on the digits, batch on the photo patches.")
     cfg = R.job_config(int(steps), g_filters=int(filters), n_blocks=int(blocks), image_size=size,
                        norm=norm)
-    per_step = step_seconds(tuple(sorted(cfg.items())))
-    total = per_step * int(steps)
-    when = f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
-    st.caption(f"Estimate: {per_step:.2f} s a step, measured just now on this machine, × "
-               f"{int(steps):,} steps ≈ **{when}** (longer while other jobs or pages use the "
-               "cores).")
+    training.estimate_caption("cyclegan", tuple(sorted(cfg.items())),
+                              lambda: R.estimate_step_seconds(dict(cfg)), int(steps))
     ready = src != "upload" or (images_a is not None and images_b is not None
                                 and min(len(images_a), len(images_b)) >= R.MIN_UPLOAD_IMAGES)
     if src == "upload" and not ready:

@@ -822,11 +822,6 @@ def image_table(items: list[Entry], selected: str | None = None) -> pd.DataFrame
 
 
 # -- train on demand -----------------------------------------------------------------------------
-@st.cache_data(max_entries=32, show_spinner="Timing a few steps of this configuration…")
-def step_seconds(kind: str, data: str, config: tuple) -> float:
-    return R.estimate_step_seconds(kind, data, dict(config))
-
-
 def training_form() -> None:
     from unsup.ui import training
 
@@ -864,13 +859,10 @@ def training_form() -> None:
     cfg = R.job_config(kind, loss, data if data != "upload" else "mnist", **extra)
     if images is not None:
         cfg.update(image_size=int(images.shape[-1]), n_channels=int(images.shape[1]))
-    per_step = step_seconds(kind, data if data != "upload" else "mnist",
-                            tuple(sorted(cfg.items())))
-    total = per_step * int(steps)
-    when = f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
-    st.caption(f"Estimate: {per_step * 1000:.0f} ms a step, measured just now on this machine, "
-               f"× {int(steps):,} steps ≈ **{when}** (longer while other jobs or pages use the "
-               "cores).")
+    timed_data = data if data != "upload" else "mnist"
+    training.estimate_caption(f"gan-{kind}-{timed_data}", tuple(sorted(cfg.items())),
+                              lambda: R.estimate_step_seconds(kind, timed_data, dict(cfg)),
+                              int(steps))
     if st.button("Start training", type="primary", icon=":material/play_arrow:",
                  key="gt_start"):
         if training.start("gan", lambda: R.training_spec(

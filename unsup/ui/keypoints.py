@@ -368,11 +368,6 @@ def metrics_section(entry: Entry, model) -> None:
 
 
 # -- train on demand ----------------------------------------------------------------------------
-@st.cache_data(max_entries=16, show_spinner="Timing a few steps of this configuration…")
-def step_seconds(config: tuple) -> float:
-    return R.estimate_step_seconds(dict(config))
-
-
 def training_form() -> None:
     from unsup.ui import training
 
@@ -409,12 +404,9 @@ def training_form() -> None:
     steps = int(c[1].number_input("Steps", 50, 200_000, R.DEFAULT_JOB_STEPS, step=500,
                                   key="kt_steps"))
     cfg = R.job_config(int(k))
-    per_step = step_seconds(tuple(sorted(cfg.items())))
-    total = per_step * steps
-    when = f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
-    c[2].caption(f"Estimate: {per_step * 1000:.0f} ms a step, measured just now on this "
-                 f"machine, × {steps:,} steps ≈ **{when}** (longer while other jobs or pages "
-                 "use the cores).")
+    with c[2]:
+        training.estimate_caption("keypoints", tuple(sorted(cfg.items())),
+                                  lambda: R.estimate_step_seconds(dict(cfg)), steps)
     ready = source != "upload" or (images is not None and len(images) >= R.MIN_UPLOAD)
     if source == "upload" and not ready:
         st.info(f"Upload at least {R.MIN_UPLOAD} readable images to train on them.")

@@ -253,3 +253,69 @@ def _jobs_list() -> None:
 
 PAGE_FILES: dict[str, str] = {}
 """Page key -> page file stem, filled by the app from the family registry."""
+
+
+# -- the Train forms' time estimate, measured off the page's thread ------------------------------
+_TIMINGS: dict[tuple, "object"] = {}  # (what, configuration) -> Future of seconds per step
+_TIMER = None  # one background thread times the configurations, one after the other
+
+
+def _timer_pool():
+    global _TIMER
+    if _TIMER is None:
+        import os
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        def lower_priority() -> None:  # like a job: the pages' threads go first
+            try:
+                tid = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, tid, 10)
+            except (AttributeError, OSError):
+                pass
+
+        _TIMER = ThreadPoolExecutor(1, thread_name_prefix="unsup-step-timer",
+                                    initializer=lower_priority)
+    return _TIMER
+
+
+def timed_step(what: str, config: tuple, measure: Callable[[], float]) -> float | None:
+    """Seconds a training step of ``config`` takes here, timed by ``measure()`` (a few real
+    steps) in a background thread the first time it is asked for; None until then (the page
+    thread never runs those steps). A failed timing counts as unknown (nan)."""
+    key = (what, config)
+    fut = _TIMINGS.get(key)
+    if fut is None:
+        fut = _TIMINGS[key] = _timer_pool().submit(measure)
+    if not fut.done():
+        return None
+    try:
+        return float(fut.result())
+    except Exception:  # noqa: BLE001 - an estimate is never worth an error box
+        return float("nan")
+
+
+def estimate_caption(what: str, config: tuple, measure: Callable[[], float], steps: int) -> None:
+    """The Train form's estimate: "Estimate: 120 ms a step, measured on this machine, × 2,000
+    steps ≈ 4 min", from :func:`timed_step`; while the timing runs, a line saying so that
+    refreshes itself every second until the number is there."""
+    import math
+
+    pending = timed_step(what, config, measure) is None
+
+    @st.fragment(run_every=1.0 if pending else None)
+    def caption() -> None:
+        per_step = timed_step(what, config, measure)
+        if per_step is None:
+            st.caption("Estimate: timing a few steps of this configuration in the background…")
+            return
+        if not math.isfinite(per_step):
+            st.caption("Estimate: this configuration could not be timed on this machine.")
+            return
+        total = per_step * int(steps)
+        when = f"{total:.0f} s" if total < 120 else f"{total / 60:.0f} min"
+        rate = f"{per_step:.2f} s" if per_step >= 1 else f"{per_step * 1000:.0f} ms"
+        st.caption(f"Estimate: {rate} a step, measured on this machine, × {int(steps):,} steps "
+                   f"≈ **{when}** (longer while other jobs or pages use the cores).")
+
+    caption()
