@@ -118,6 +118,8 @@ elif section == "Metrics":
                "the original dSprites are 99.2% for β = 4 and 61.6% for the plain VAE (Higgins "
                "et al. 2017, their own protocol and budget); the table's numbers are this lab's, "
                "measured as above.")
+    if spread_note := ui.spread_caption(items):
+        st.caption(md(spread_note))
     rows = ui.sweep_rows(items)
     if len(rows) >= 2:
         st.plotly_chart(viz.sweep_figure(rows), key="bv_sweep")

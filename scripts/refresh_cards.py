@@ -9,6 +9,9 @@ tensors are written back byte for byte (:func:`unsup.checkpoints.update_card`). 
 2026-12-06 for the image and 2-D GANs (every sampled metric measured over three noise seeds,
 mean and per-seed values; see :mod:`unsup.metrics.seeds`) and for the digit CycleGAN (the joint
 "right digit and judged B" measure, see :mod:`unsup.recipes.cyclegan`).
+Used 2026-12-06 too for the five β-VAE checkpoints (every score over the three seeds of
+:data:`unsup.recipes.betavae.EVAL_SEEDS`) and for ``keypoints-faces`` (the random-weights baseline
+per weight seed, the equivariance error over three warp seeds).
 
 Used once (2026-11-28) for the five β-VAE checkpoints, whose cards had been measured on the
 in-memory model at the end of training: its channels-last weights gave codes that differ from the

@@ -187,6 +187,13 @@ def test_train_preset_and_evaluate_entry(tmp_path, monkeypatch):
     for k in ("beta_vae", "factor_vae", "mig", "dci", "sap", "recon"):
         assert k in card["metrics"]
     assert len(card["extra_metrics"]["kl_per_dim"]) == 3
+    # every score is sampled: the card holds the mean over >= 3 seeds and each seed's value
+    # (issue 21, part 17)
+    assert card["metrics"]["seeds"] == list(R.EVAL_SEEDS) and len(R.EVAL_SEEDS) >= 3
+    for k in R.CARD_METRICS:
+        per = card["metrics"]["per_seed"][k]
+        assert len(per) == len(R.EVAL_SEEDS), k
+        assert card["metrics"][k] == pytest.approx(sum(per) / len(per), abs=1e-4), k
     again = R.evaluate(checkpoints.load(path), fast=True)
     again.pop("extra_metrics")
     assert again == card["metrics"]  # fixed seeds: exactly the same numbers

@@ -124,3 +124,24 @@ def test_train_form_warns_about_shuffled_runs_and_estimates_time(user_model):
     assert any("s a step" in c.value and "their cards" in c.value for c in at.caption)
     at.selectbox(key="bv_order").set_value("Pairs").run()
     assert not any("MIG 0.01–0.06" in w.value for w in at.warning)
+
+
+def test_metrics_state_the_spread_over_seeds():
+    """Every score is sampled: the table shows the mean over the card's seeds and a caption each
+    shipped model's mean ± sd (issue 21, part 17)."""
+    from unsup.metrics.seeds import spread_text
+
+    shipped = [e for e in checkpoints.list_models() if e.source == "shipped"
+               and e.kind in ("betavae", "betatcvae")]
+    if not shipped:
+        pytest.skip("no shipped β-VAE checkpoints")
+    at = run_page("Metrics")
+    assert not at.exception, at.exception
+    caps = " ".join(c.value for c in at.caption)
+    assert "mean ± sd over the seeds" in caps
+    for e in shipped:
+        m = e.card["metrics"]
+        assert len(m["per_seed"]["beta_vae"]) >= 3, e.name
+        assert "BetaVAE " + spread_text(m, "beta_vae", scale=100, unit="%",
+                                        seeds_word=False) in caps, e.name
+        assert round(100 * m["beta_vae"], 1) in list(at.dataframe[0].value["BetaVAE score"])

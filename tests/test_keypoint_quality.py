@@ -68,3 +68,18 @@ def test_the_card_reports_what_evaluation_measures(shipped, metrics):
     card = shipped.card_["metrics"]
     for key in ("error", "mean_shape", "random", "equivariance"):
         assert card[key] == pytest.approx(metrics[key], abs=0.05), key
+
+
+def test_sampled_numbers_are_means_over_three_seeds(shipped, metrics):
+    """The random-weights baseline (one detector per weight seed) and the equivariance error
+    (random warps) are sampled: evaluation and card give the mean over >= 3 seeds, each seed's
+    value in ``per_seed`` (issue 21, part 17)."""
+    assert len(metrics["random_seeds"]) >= 3 and len(metrics["seeds"]) >= 3
+    card = shipped.card_["metrics"]
+    for key, seeds in (("random", "random_seeds"), ("equivariance", "seeds")):
+        values = metrics["per_seed"][key]
+        assert len(values) == len(metrics[seeds]), key
+        assert len(set(values)) > 1, key  # three draws, not one draw three times
+        assert metrics[key] == pytest.approx(sum(values) / len(values), abs=1e-3), key
+        assert card["per_seed"][key] == pytest.approx(values, abs=0.05), key
+        assert max(values) <= (MAX_EQUIVARIANCE if key == "equivariance" else 100.0)

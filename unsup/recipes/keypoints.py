@@ -40,6 +40,9 @@ N_HELDOUT = F.N_HELDOUT
 """Held-out faces every landmark error is measured on (all 1,000)."""
 EVAL_WARP_SEED = 90_001
 """Seed of the warps of the equivariance test (never a training warp: those use seed 0)."""
+EVAL_WARP_SEEDS = (EVAL_WARP_SEED, EVAL_WARP_SEED + 1, EVAL_WARP_SEED + 2)
+"""The warp seeds of the card's equivariance error: it is sampled (random warps), so it is
+measured once per seed and the card keeps the mean, each seed's value in ``per_seed``."""
 RANDOM_SEEDS = (101, 102, 103)
 """Weights of the random-weights detectors of the baseline (their mean error is reported)."""
 
@@ -248,11 +251,18 @@ def regressor_from(extra: dict | None) -> M.LandmarkRegressor | None:
     return reg
 
 
-@functools.lru_cache(maxsize=8)
 def random_baseline(config_items: tuple, n_fit: int = N_FIT, n_held: int = N_HELDOUT) -> float:
     """The protocol's error of detectors with random weights (the mean over
     :data:`RANDOM_SEEDS`) of the same architecture: what the regression alone achieves without
-    any learning. Cached per config."""
+    any learning."""
+    return float(np.mean(random_baseline_errors(config_items, n_fit, n_held)))
+
+
+@functools.lru_cache(maxsize=8)
+def random_baseline_errors(config_items: tuple, n_fit: int = N_FIT, n_held: int = N_HELDOUT
+                           ) -> tuple[float, ...]:
+    """The random-weights baseline's error for each seed of :data:`RANDOM_SEEDS` (one detector
+    with random weights per seed). Cached per config."""
     cfg = dict(config_items)
     x_fit, lm_fit, x_held, lm_held = eval_faces(int(cfg["image_size"]), n_fit, n_held)
     errs = []
@@ -261,7 +271,7 @@ def random_baseline(config_items: tuple, n_fit: int = N_FIT, n_held: int = N_HEL
             m = make_model(**{**cfg, "seed": seed})
         errs.append(_regression(keypoints_of(m, x_fit), lm_fit, keypoints_of(m, x_held),
                                 lm_held)[0])
-    return float(np.mean(errs))
+    return tuple(float(e) for e in errs)
 
 
 def landmark_fit(model: KeypointModel, n_fit: int = N_FIT, n_held: int = N_HELDOUT
@@ -340,20 +350,26 @@ def evaluate(model: KeypointModel, *, n_fit: int = N_FIT, n_held: int = N_HELDOU
     images): the landmark regression error (fitted on ``n_fit`` train faces, measured on
     ``n_held`` held-out ones, % of the inter-ocular distance), the mean-shape and random-weights
     detector baselines the same way, their ratio, and the equivariance error (% of the image
-    width) on the held-out faces; under ``extra_metrics`` the error per landmark and the fitted
+    width) on the held-out faces. The two sampled numbers are means with each seed's value in
+    ``per_seed`` (:mod:`unsup.metrics.seeds`): ``random`` over the detectors of
+    :data:`RANDOM_SEEDS` (``random_seeds``), ``equivariance`` over the warps of
+    :data:`EVAL_WARP_SEEDS` (``seeds``). Under ``extra_metrics`` the error per landmark and the fitted
     regressor. A model trained on uploaded images has no landmarks to score:
     only its equivariance on its held-out images. Lower is better for every number.
     """
     if trained_on_upload(model):
         return evaluate_unlabelled(model, heldout_uploads(model))
     fit = landmark_fit(model, n_fit, n_held)
-    rand = random_baseline(tuple(sorted(dataclasses.asdict(model.config).items())), n_fit,
-                           n_held)
+    rand = random_baseline_errors(tuple(sorted(dataclasses.asdict(model.config).items())),
+                                  n_fit, n_held)
     x_held = eval_faces(model.config.image_size, n_fit, n_held)[2]
+    equi = [round(equivariance(model, x_held, seed=s), 3) for s in EVAL_WARP_SEEDS]
     return {"error": round(fit["error"], 3), "mean_shape": round(fit["mean_shape"], 3),
-            "random": round(rand, 3),
+            "random": round(float(np.mean(rand)), 3),
             "error_vs_mean_shape": round(fit["error"] / fit["mean_shape"], 4),
-            "equivariance": round(equivariance(model, x_held), 3),
+            "equivariance": round(float(np.mean(equi)), 3),
+            "seeds": list(EVAL_WARP_SEEDS), "random_seeds": list(RANDOM_SEEDS),
+            "per_seed": {"random": [round(e, 3) for e in rand], "equivariance": equi},
             "n_fit": int(n_fit), "n_heldout": int(n_held),
             "heldout": f"{n_held:,} held-out generated faces",
             "extra_metrics": {"per_landmark": [round(float(v), 3)

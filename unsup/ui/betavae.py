@@ -12,6 +12,7 @@ from unsup import checkpoints
 from unsup.data import dsprites as D
 from unsup.data import uploads
 from unsup.metrics.disentangle import METRIC_HELP, METRIC_LABELS
+from unsup.metrics.seeds import spread, spread_text
 from unsup.recipes import betavae as recipe
 from unsup.recipes.betavae import KIND_LABELS
 from unsup.ui.measure import NOT_MEASURED, card_metrics, job_status, measure_controls
@@ -133,6 +134,31 @@ def metrics_table(items: list[checkpoints.Entry]):
 
 
 PERCENT = ("beta_vae", "factor_vae")
+
+
+SPREAD_KEYS = ("beta_vae", "factor_vae", "mig")
+"""The scores whose spread over the seeds the Metrics caption states."""
+
+
+def spread_caption(items: list[checkpoints.Entry]) -> str:
+    """Every score of the table is sampled (which held-out images, the votes, the classifiers'
+    subsets): the table shows the mean over the card's seeds; this says each model's mean ± sd
+    of the BetaVAE and FactorVAE scores and MIG ("" when no card has several seeds)."""
+    parts, n = [], 0
+    for e in items:
+        m = card_metrics(e) or {}
+        if spread(m, "beta_vae") is None:
+            continue
+        n = max(n, len(m.get("seeds") or []))
+        pct = {"scale": 100, "unit": "%", "seeds_word": False}
+        parts.append(f"{short_title(e)}: BetaVAE {spread_text(m, 'beta_vae', **pct)}, "
+                     f"FactorVAE {spread_text(m, 'factor_vae', **pct)}, "
+                     f"MIG {spread_text(m, 'mig', '{:.3f}', seeds_word=False)}")
+    if not parts:
+        return ""
+    return (f"Every score is sampled (which held-out images, the votes, the classifiers' "
+            f"subsets), so each is measured with {n} seeds; the table shows the mean, its "
+            f"spread (mean ± sd over the seeds) is: " + "; ".join(parts) + ".")
 
 
 def column_config() -> dict:

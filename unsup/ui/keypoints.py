@@ -12,6 +12,7 @@ from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.data import faces as F
 from unsup.data import uploads
+from unsup.metrics.seeds import spread, spread_text
 from unsup.recipes import keypoints as R
 from unsup.ui import tables
 from unsup.ui.measure import busy, job_status, measure_controls, start_measure
@@ -324,11 +325,14 @@ def metrics_section(entry: Entry, model) -> None:
         ("mean-shape baseline", m["mean_shape"], "% inter-ocular",
          "every held-out face gets the train faces' mean landmarks", "lower"),
         ("random-weights detector", m["random"], "% inter-ocular",
-         f"the same regression on untrained detectors of this architecture (mean of "
-         f"{len(R.RANDOM_SEEDS)} seeds)", "lower"),
+         "the same regression on untrained detectors of this architecture ("
+         + (f"mean ± sd: {spread_text(m, 'random', unit='%')}" if spread(m, "random")
+            else f"mean of {len(R.RANDOM_SEEDS)} seeds") + ")", "lower"),
         ("equivariance error", m["equivariance"], "% image width",
          "keypoints of a warped held-out face vs the face's keypoints carried through the warp "
-         "(training-range warps, unseen seeds)", "lower"),
+         "(training-range warps, unseen seeds"
+         + (f"; mean ± sd: {spread_text(m, 'equivariance', '{:.2f}', unit='%')}"
+            if spread(m, "equivariance") else "") + ")", "lower"),
     ]
     rows += [(f"{method} — {data}, K = {k} (published)", err, "% inter-ocular",
               f"{src}; real faces, a different data set", "lower")
