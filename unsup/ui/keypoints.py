@@ -296,7 +296,7 @@ def metrics_section(entry: Entry, model) -> None:
             st.caption(f"Not measured: {gone}. Train a new run on your images to measure one.")
             return
         # a run stopped before it was measured: measured on request, in the background, into
-        # its card (issue 21, part 14) — never on the page's thread
+        # its card — never on the page's thread
         st.info(f"{md(entry.title)} is not measured: it was stopped before its held-out "
                 "numbers were recorded. Measure it (in the background; the numbers are written "
                 "into its card).")

@@ -19,7 +19,8 @@ from unsup.jobs import get_runner
 from unsup.metrics import topics as tmetrics
 from unsup.models import topics as tm
 from unsup.recipes import topics as recipe
-from unsup.ui import tables, training
+from unsup.ui import tables as ui_tables
+from unsup.ui import training
 from unsup.ui.text import code, join, md
 from unsup.text import TextConfig, raw_tokens, tokenize
 from unsup.viz import topics as tv
@@ -262,7 +263,7 @@ def upload_panel() -> None:
     (st.success if not cleaned.n_skipped else st.warning)(md(cleaned.summary()))
     if cleaned.n_skipped:
         with st.expander(f"Skipped rows ({cleaned.n_skipped:,})"):
-            tables.show(cleaned.skipped.head(500))
+            ui_tables.show(cleaned.skipped.head(500))
     if not cleaned.has_map:
         st.warning("No latitude/longitude columns mapped: topics can be fitted, but there is "
                    "no map. Map both columns to see the listings on the map.")
@@ -493,7 +494,7 @@ def choose_k_section(act: Active) -> None:
     if rows:
         st.plotly_chart(tv.sweep_chart(rows, hdp), width="stretch")
         st.caption(md(sweep_caption(rows)))
-        tables.show(pd.DataFrame(rows).round(3))
+        ui_tables.show(pd.DataFrame(rows).round(3))
     running = training.job_panel("topics-sweep", curves=False)
     job = training.current_job("topics-sweep")
     if act.source == "upload" and (job is None or not job.active):
