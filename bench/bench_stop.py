@@ -186,7 +186,7 @@ def main() -> None:
         "trains throughout. A job that has not honoured Stop within "
         f"`unsup.jobs.STOP_GRACE` = {jobs.STOP_GRACE} s (its thread inside one long "
         "computation: a first step, PyTorch's first-optimizer import, a UMAP layout) is ended "
-        "by the runner, keeping the last checkpoint; its thread writes nothing more. "
+        "by the runner, keeping the last checkpoint; its thread still saves the step it is in, then starts no other. "
         f"Load average before the run: {load_before} on {os.cpu_count()} cores"
         f"{loaded_note(load_before)}; the whole run took {minutes:.1f} min. Targets: 2 s on an "
         "idle machine, 5 s while another job trains. `python bench/bench_stop.py`"))

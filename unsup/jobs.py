@@ -350,8 +350,9 @@ class ThreadRunner:
     def _end_stopped(self, job_id: str) -> None:
         """End a job that has not honoured Stop in time (or is still queued): "stopped", with
         the checkpoint its run folder holds now (none for a new run stopped before its first
-        save), its training slot given back. Its thread may still be inside one computation;
-        it writes nothing more and its later reports are ignored."""
+        save), its training slot given back. Its thread may still be inside one computation: a
+        training step is still saved when it ends (see :meth:`_late_checkpoint`), nothing else
+        is written and its other reports are ignored."""
         snap = self.get(job_id)
         if snap is None or not snap.active:
             return
