@@ -99,6 +99,7 @@ def test_stop_ends_a_job_whose_thread_is_stuck_in_one_long_step_and_the_step_is_
     other = runner.submit(JobSpec("next", lambda: (ConvVAE(VAEConfig.tiny()), DATA, {}),
                                   steps=5))
     assert runner.wait(other, timeout=60).status == "done"
+    assert runner.get(job_id).saving  # the panel says the step in progress is being saved
     # Resume now: the new job waits for the old thread, which still owns the run folder
     resumed = runner.resume(job_id, 5)
     _wait_for(lambda: "waiting for the stopped run" in (runner.get(resumed).phase or ""))
@@ -108,6 +109,7 @@ def test_stop_ends_a_job_whose_thread_is_stuck_in_one_long_step_and_the_step_is_
     _wait_for(lambda: runner.get(job_id).step == saved_step + 1)
     assert checkpoints.read_card(last)["step"] == saved_step + 1
     assert runner.get(job_id).status == "stopped"
+    _wait_for(lambda: not runner.get(job_id).saving)
     # then the resumed job continues from that step in the same folder
     snap = runner.wait(resumed, timeout=60)
     assert snap.status == "done" and snap.step == saved_step + 1 + 5

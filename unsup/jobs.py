@@ -186,6 +186,7 @@ class JobSnapshot:
     train_seconds: float = 0.0  # seconds since the first training step (for the time left)
     stopping: bool = False  # Stop was pressed; it takes effect after the current step
     resumable: bool = False  # a stopped run that its page can continue
+    saving: bool = False  # ended by the runner; its thread still saves the step it was in
     resume_unit: str = "steps"
     started: float = 0.0  # time.time() at submission
 
@@ -372,6 +373,7 @@ class ThreadRunner:
                 return
             self._ended.add(job_id)
             job.status, job.stopping, job.phase = "stopped", False, ""
+            job.saving = True  # until its thread has returned (see _execute)
             job.seconds = time.time() - job.started
             if job.done_fraction is None:
                 job.step = step
@@ -508,6 +510,9 @@ class ThreadRunner:
                 if folder is not None:
                     folder.release()
         finally:
+            with self._lock:
+                if job_id in self._jobs:
+                    self._jobs[job_id].saving = False  # this thread writes nothing more
             self._release_slot(job_id)
 
     def _running_jobs(self) -> int:

@@ -150,7 +150,9 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
           preview_caption: str, curves: bool) -> None:
     bar, button = st.columns([6, 1], vertical_alignment="bottom")
     label = LABELS[job.status]
-    if job.status == "stopped" and job.done_fraction is None and job.checkpoint is None:
+    if job.status == "stopped" and job.saving:
+        label = "Stopped; saving the step in progress…"
+    elif job.status == "stopped" and job.done_fraction is None and job.checkpoint is None:
         label = "Stopped before its first checkpoint; nothing was saved."
     bar.progress(job.fraction, text=f"**{md(job.title)}** — {label} "
                                     f"{md(status_line(job))}")
@@ -203,13 +205,15 @@ def job_panel(key: str, loss_keys: list[str] | None = None,
     if job is None:
         return False
 
-    @st.fragment(run_every=POLL_SECONDS if job.active else None)
+    live = job.active or job.saving  # a job ended by Stop may still save its last step
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
     def _poll() -> None:
         snap = get_runner().get(job.id)
         if snap is None:
             return
         _show(snap, key, loss_keys, y_title, preview_caption, curves)
-        if job.active and not snap.active:
+        if live and not (snap.active or snap.saving):
             st.rerun(scope="app")  # refresh the model picker with the new checkpoint
 
     _poll()
