@@ -44,3 +44,19 @@ def _one_thread_then_stop_jobs(monkeypatch, page: str):
 def cyclegan_one_thread(monkeypatch):
     """:func:`_one_thread_then_stop_jobs` for the CycleGAN page's tests."""
     yield from _one_thread_then_stop_jobs(monkeypatch, "cyclegan")
+
+
+def wait_for_estimate(at, timeout: float = 300.0) -> str:
+    """The Train form's estimate caption, once the background timing has finished (the form
+    says it is timing until then; the page thread never times steps itself)."""
+    import time as _time
+
+    t0 = _time.monotonic()
+    while True:
+        caps = [c.value for c in at.caption if "measured on this machine" in c.value]
+        if caps:
+            return caps[0]
+        assert any("timing a few steps" in c.value for c in at.caption)
+        assert _time.monotonic() - t0 < timeout, "the step timing never finished"
+        _time.sleep(0.2)
+        at.run()

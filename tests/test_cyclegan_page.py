@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from conftest import wait_for_estimate
 from unsup import checkpoints, paths
 from unsup.models.domain_classifier import DomainClassifier, DomainClassifierConfig
 from unsup.recipes import cyclegan as R
@@ -301,7 +302,7 @@ def test_train_on_two_zips_estimates_then_runs_a_job(models):
     assert not at.exception, at.exception
     warnings = plain(" ".join(w.value for w in at.warning))
     assert "leaves the archive" in warnings and "broken.png" in warnings
-    assert "s a step, measured on this machine" in _estimate(at)
+    assert "s a step, measured on this machine" in wait_for_estimate(at)
     start = at.button(key="cg_tr_start")
     assert not start.disabled
     start.click().run()
@@ -337,7 +338,7 @@ def test_a_file_that_is_not_a_zip_and_too_few_images_are_refused(models):
 def test_train_on_a_built_in_pair_shows_an_estimate(models):
     at = run_page("Train", cg_tr_src="photos", cg_tr_steps=300)
     assert not at.exception, at.exception
-    cap = _estimate(at)
+    cap = wait_for_estimate(at)
     assert "× 300 steps" in cap
     assert not at.button(key="cg_tr_start").disabled
 
@@ -361,19 +362,3 @@ def test_metrics_without_models_still_shows_the_anchors(monkeypatch):
     at = run_page("Metrics")
     assert not at.exception, at.exception
     assert len(at.dataframe[0].value) == len(R.PUBLISHED)
-
-
-def _estimate(at, timeout: float = 300.0) -> str:
-    """The Train form's estimate caption, once the background timing has finished (the form
-    says it is timing until then; the page thread never times steps itself)."""
-    import time as _time
-
-    t0 = _time.monotonic()
-    while True:
-        caps = [c.value for c in at.caption if "measured on this machine" in c.value]
-        if caps:
-            return caps[0]
-        assert any("timing a few steps" in c.value for c in at.caption)
-        assert _time.monotonic() - t0 < timeout, "the step timing never finished"
-        _time.sleep(0.2)
-        at.run()

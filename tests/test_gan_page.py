@@ -11,6 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import wait_for_estimate
 from unsup import checkpoints, paths
 from unsup.data import toy2d
 from unsup.models import gan as G
@@ -381,7 +382,7 @@ def test_metrics_show_each_sampled_score_as_mean_and_spread_over_the_seeds():
 def test_train_section_estimates_before_it_starts(user_models):
     at = run_page("Train", gt_steps_gan2d=200)
     assert not at.exception, at.exception
-    assert "ms a step, measured on this machine" in _estimate(at)
+    assert "ms a step, measured on this machine" in wait_for_estimate(at)
     at.button(key="gt_start").click().run()
     assert not at.exception, at.exception
     from unsup.jobs import get_runner
@@ -415,21 +416,6 @@ def test_sections_without_models_say_how_to_get_them(monkeypatch, section, text)
     assert any(text in i.value and "python -m unsup train" in i.value for i in at.info)
 
 
-def _estimate(at, timeout: float = 300.0) -> str:
-    """The Train form's estimate caption, once the background timing has finished (the form
-    says it is timing until then; the page thread never times steps itself)."""
-    import time as _time
-
-    t0 = _time.monotonic()
-    while True:
-        caps = [c.value for c in at.caption if "measured on this machine" in c.value]
-        if caps:
-            return caps[0]
-        assert any("timing a few steps" in c.value for c in at.caption)
-        assert _time.monotonic() - t0 < timeout, "the step timing never finished"
-        _time.sleep(0.2)
-        at.run()
-
 
 def test_the_train_form_times_its_steps_off_the_page_thread(user_models, monkeypatch):
     """Issue 21, part 14: the estimate's few real training steps (seconds on a loaded machine
@@ -452,5 +438,5 @@ def test_the_train_form_times_its_steps_off_the_page_thread(user_models, monkeyp
     assert not at.exception, at.exception
     assert any("timing a few steps" in c.value for c in at.caption)
     release.set()
-    assert "123 ms a step" in _estimate(at) and "× 200 steps" in _estimate(at)
+    assert "123 ms a step" in wait_for_estimate(at) and "× 200 steps" in wait_for_estimate(at)
     assert seen and all(name.startswith("unsup-step-timer") for name in seen)

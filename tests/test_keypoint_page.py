@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from conftest import wait_for_estimate
 from unsup import checkpoints, paths
 from unsup.data import faces as F
 from unsup.recipes import keypoints as R
@@ -291,7 +292,7 @@ def test_train_section_estimates_then_trains(tiny_run, monkeypatch):
     monkeypatch.setattr(R, "RECIPE", dict(R.RECIPE, image_size=16, width=4, batch_size=8))
     at = run_page("Train", kt_k=4, kt_steps=60)
     assert not at.exception, at.exception
-    assert "ms a step, measured on this machine" in _estimate(at)
+    assert "ms a step, measured on this machine" in wait_for_estimate(at)
     at.button(key="kt_start").click().run()
     assert not at.exception, at.exception
     from unsup.jobs import get_runner
@@ -324,19 +325,3 @@ def test_train_section_reads_a_zip_and_names_its_problems(tiny_run):
     assert "leaves the archive" in warnings and "broken.png" in warnings
     start = next(b for b in at.button if b.label == "Start training")
     assert not start.disabled  # 20 good images are enough
-
-
-def _estimate(at, timeout: float = 300.0) -> str:
-    """The Train form's estimate caption, once the background timing has finished (the form
-    says it is timing until then; the page thread never times steps itself)."""
-    import time as _time
-
-    t0 = _time.monotonic()
-    while True:
-        caps = [c.value for c in at.caption if "measured on this machine" in c.value]
-        if caps:
-            return caps[0]
-        assert any("timing a few steps" in c.value for c in at.caption)
-        assert _time.monotonic() - t0 < timeout, "the step timing never finished"
-        _time.sleep(0.2)
-        at.run()
