@@ -665,6 +665,12 @@ def _yield_to_ui(running: int = 1) -> None:
     ``running``: jobs training now, this one included (they share the cores, see
     :func:`job_threads`)."""
     torch.set_num_threads(job_threads(running))
+    lower_thread_priority()
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread at :data:`JOB_NICENESS` (never raising its priority): Linux
+    schedules threads one by one; elsewhere this is a no-op."""
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid),

@@ -12,7 +12,6 @@ import collections
 import contextlib
 import dataclasses
 import functools
-import os
 import threading
 import time
 import weakref
@@ -859,15 +858,10 @@ def _lab_thread_setup() -> None:
     """The lab's trainer thread: one torch thread, and a lower scheduling priority than the
     page's threads (as a training job's, :data:`unsup.jobs.JOB_NICENESS`), so the UI stays
     responsive. Linux schedules threads one by one; elsewhere the priority is left as it is."""
-    from unsup.jobs import JOB_NICENESS
+    from unsup.jobs import lower_thread_priority
 
     torch.set_num_threads(1)
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid),
-                                                 JOB_NICENESS))
-    except (AttributeError, OSError):
-        pass
+    lower_thread_priority()
 
 
 # -- train on demand ----------------------------------------------------------------------------

@@ -267,19 +267,13 @@ _TIMER = None  # one background thread times the configurations, one after the o
 def _timer_pool():
     global _TIMER
     if _TIMER is None:
-        import os
-        import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        def lower_priority() -> None:  # like a job: the pages' threads go first
-            try:
-                tid = threading.get_native_id()
-                os.setpriority(os.PRIO_PROCESS, tid, 10)
-            except (AttributeError, OSError):
-                pass
+        from unsup.jobs import lower_thread_priority
 
+        # like a job: the pages' threads go first
         _TIMER = ThreadPoolExecutor(1, thread_name_prefix="unsup-step-timer",
-                                    initializer=lower_priority)
+                                    initializer=lower_thread_priority)
     return _TIMER
 
 
