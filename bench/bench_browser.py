@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from common import RESULTS, load_average, pct, write_section
+from common import RESULTS, load_average, pct, start_app, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -40,28 +38,6 @@ HEADING = "Interaction speed in Chromium (issue 21, part 15)"
 
 
 # -- the app and the browser ----------------------------------------------------------------------
-def start_app(runs: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, UNSUP_RUNS_DIR=str(runs))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not start")
-
-
 def wait_idle(page, timeout: float = 120_000) -> None:
     """The page has rendered and Streamlit runs no script for it."""
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)

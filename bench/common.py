@@ -101,3 +101,33 @@ def cold_open(page: str) -> dict[str, float]:
     runs it: seconds to import Streamlit and seconds of the first script run."""
     out = run_fresh(COLD_OPEN.format(file=str(ROOT / "app_pages" / page)))
     return json.loads(out.strip().splitlines()[-1])  # the last line: imports may print
+
+
+def start_app(runs: Path) -> tuple["subprocess.Popen", str]:
+    """A fresh ``streamlit run app.py`` on a free port, its user runs in ``runs``; returns
+    (process, URL) once the server answers its health check."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, UNSUP_RUNS_DIR=str(runs))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not start")
