@@ -170,6 +170,16 @@ def choose_section(page, name):
     wait_idle(page)
 
 
+def image_width(locator, timeout=60_000) -> int:
+    """The decoded width of an image, once the browser has loaded it: a fresh <img> reads
+    naturalWidth 0 until its bytes arrive, so wait for that state rather than read it at once."""
+    locator.wait_for(timeout=timeout)
+    handle = locator.element_handle(timeout=timeout)
+    locator.page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=handle,
+                                   timeout=timeout)
+    return int(locator.evaluate("i => i.naturalWidth"))
+
+
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -559,8 +569,7 @@ def test_gan_page_lab_and_sample_grid(server, page):
         assert page.locator('[data-testid="stException"]').count() == 0, section
         if section in ("Samples", "Timelapse"):
             img = main.locator('[data-testid="stImage"] img').first
-            img.wait_for(timeout=60_000)
-            assert img.evaluate("i => i.naturalWidth") > 100  # a real grid of samples
+            assert image_width(img) > 100  # a real grid of samples
         if section == "Timelapse":  # the animated GIF is served as one
             src = img.get_attribute("src") or ""
             assert ".gif" in src or "image/gif" in src, src
@@ -634,7 +643,7 @@ def test_cyclegan_translates_an_uploaded_image(server, page, tmp_path):
     upload(page, path, "Cycle error (lower is better)")
     assert page.locator('[data-testid="stException"]').count() == 0
     img = main.locator('[data-testid="stImage"] img').first
-    assert img.evaluate("i => i.naturalWidth") > 100
+    assert image_width(img) > 100
     shot(page, "cyclegan-translate-upload")
 
 
@@ -668,6 +677,5 @@ def test_keypoints_move_a_point_and_upload(server, page, tmp_path):
     choose_section(page, "Upload")
     upload(page, path, "Heat-maps of image #")
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert main.locator('[data-testid="stImage"] img').first.evaluate(
-        "i => i.naturalWidth") > 100  # the heat-map tiles
+    assert image_width(main.locator('[data-testid="stImage"] img').first) > 100  # heat-maps
     shot(page, "keypoints-upload")
