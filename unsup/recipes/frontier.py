@@ -2,7 +2,8 @@
 
 Each row of the GAN page's frontier table (Fréchet distance and sharpness of 4,500 prior samples,
 reconstruction L1 and sharpness of the held-out digits) depends on one model only, so it is
-computed once per model file (:func:`unsup.recipes.gan.frontier` with that model alone) and kept:
+computed once per model file, once per noise seed of the GAN evaluation (:data:`SEEDS`: each
+number is the mean over the seeds, each seed's value under ``per_seed``), (:func:`unsup.recipes.gan.frontier` with that model alone) and kept:
 for the shipped models in ``checkpoints/derived/frontier.json``
 (``python scripts/precompute_derived.py frontier``), for any other model by a background job
 (:func:`work`) in the user's cache. The page reads them; it never samples 4,500 digits itself.
@@ -22,8 +23,13 @@ N_SAMPLES = 4_500
 REAL = "real test digits"
 
 
+SEEDS = tuple(int(s) for s in R.EVAL_SEEDS)
+"""The noise seeds of a row (the GAN cards' evaluation seeds)."""
+KEYS = ("fd", "sharpness", "recon_l1", "recon_sharpness")
+
+
 def row_key(role: str, path: str | Path) -> str:
-    return derived.key("frontier-row", role, derived.file_sha(path), N_SAMPLES, R.EVAL_SEED)
+    return derived.key("frontier-row", role, derived.file_sha(path), N_SAMPLES, SEEDS)
 
 
 REAL_KEY = derived.key("frontier-real", "mnist", N_SAMPLES)
@@ -49,12 +55,22 @@ def stored(picks: dict[str, Path | None]) -> tuple[dict[str, Any], list[tuple[st
     return rows, missing
 
 
-def compute(role: str, path: str | Path) -> tuple[dict[str, float], dict[str, float]]:
-    """(the row of the model at ``path`` in ``role``, the real-digit row), computed now."""
+def compute(role: str, path: str | Path, should_stop=lambda: False
+            ) -> tuple[dict[str, Any], dict[str, float]]:
+    """(the row of the model at ``path`` in ``role``, the real-digit row), computed now: each
+    number the mean over :data:`SEEDS`, each seed's values in ``per_seed``."""
+    from unsup.metrics import seeds as S
+
     model = checkpoints.load(path)
     args = {r: (model if r == role else None) for r in ROLES}
-    out = R.frontier(args["VAE"], args["GAN"], args["VAE-GAN"], n=N_SAMPLES)
-    return out[role], out[REAL]
+    runs, real = [], None
+    for seed in SEEDS:
+        if should_stop():
+            raise InterruptedError
+        out = R.frontier(args["VAE"], args["GAN"], args["VAE-GAN"], n=N_SAMPLES, seed=seed)
+        runs.append(out[role])
+        real = out[REAL]
+    return S.combine(runs, SEEDS, [k for k in KEYS if k in runs[0]]), real
 
 
 def work(missing: list[tuple[str, Path]], *, shipped: bool = False):
@@ -64,9 +80,10 @@ def work(missing: list[tuple[str, Path]], *, shipped: bool = False):
         for i, (role, path) in enumerate(missing):
             if should_stop():
                 raise InterruptedError
-            progress(i / len(missing), f"sampling {N_SAMPLES:,} digits from the {role} "
+            progress(i / len(missing), f"sampling {N_SAMPLES:,} digits x {len(SEEDS)} noise "
+                                       f"seeds from the {role} "
                                        f"({i + 1} of {len(missing)})")
-            row, real = compute(role, path)
+            row, real = compute(role, path, should_stop)
             derived.put(TABLE, row_key(role, path), row, shipped=shipped,
                         about={"role": role, "file": Path(path).name})
             derived.put(TABLE, REAL_KEY, real, shipped=shipped, about={"real": "mnist"})

@@ -14,7 +14,7 @@ import torch
 from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.metrics.gan import HQ_THRESHOLD, MIN_MODE_COUNT, N_MODE_SAMPLES
-from unsup.metrics.seeds import spread_text
+from unsup.metrics.seeds import spread, spread_text
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES
 from unsup.recipes import gan as R
 from unsup.train import DivergedError
@@ -310,7 +310,7 @@ def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
         heat=v["heat"] if "heat-map" in layers else None, heat_label=v["heat_label"],
         heat_range=v["heat_range"], manifold=v["manifold"] if "manifold" in layers else None,
         arrows=arrows, means=lab.data.means, sigma=lab.data.sigma,
-        title=f"step {snap['step']:,} · {LOSS_LABELS[cfg.loss]}"
+        title=f"step {v['step']:,} · {LOSS_LABELS[cfg.loss]}"
               + (f" · pack {cfg.pack}" if cfg.pack > 1 else ""))
     if snap["error"]:
         st.error(f"{md(snap['error'])}. Press Reset or change the settings.")
@@ -627,17 +627,20 @@ def frontier_table(pick: dict[str, Entry | None]) -> None:
     job_status("gan")
     rows, missing = F.stored({k: (e.path if e else None) for k, e in pick.items()})
 
-    def r(v, nd):
-        return None if v is None else round(v, nd)
+    def r(row, key, fmt):  # "mean ± sd" over the noise seeds where the number varies
+        s = spread(row, key)
+        if s is not None and s["std"] == 0:
+            return fmt.format(s["mean"])
+        return spread_text(row, key, fmt, seeds_word=False) or None
 
     unmeasured = {role for role, _ in missing}
     order = [k for k in (*F.ROLES, F.REAL) if k in rows or k in unmeasured]
     table = pd.DataFrame([
         {"model": f"{k} ({NOT_MEASURED})"} if k in unmeasured else
-        {"model": k, "Fréchet (clf) of samples ↓": r(rows[k].get("fd"), 1),
-         "sharpness of samples": r(rows[k].get("sharpness"), 4),
-         "reconstruction L1 ↓": r(rows[k].get("recon_l1"), 4),
-         "sharpness of reconstructions": r(rows[k].get("recon_sharpness"), 4)}
+        {"model": k, "Fréchet (clf) of samples ↓": r(rows[k], "fd", "{:.1f}"),
+         "sharpness of samples": r(rows[k], "sharpness", "{:.4f}"),
+         "reconstruction L1 ↓": r(rows[k], "recon_l1", "{:.4f}"),
+         "sharpness of reconstructions": r(rows[k], "recon_sharpness", "{:.4f}")}
         for k in order])
     tables.show(table, FRONTIER_COLUMNS)
     if missing:
@@ -654,7 +657,10 @@ def frontier_table(pick: dict[str, Entry | None]) -> None:
                "pixels; closer to the real digits' "
                + (f"{real:.3f}" if real is not None else "value") + " is better, blur lowers "
                "it. Reconstruction L1: mean absolute pixel error on the 500 test digits (lower "
-               "is better). Measured once per model file and kept on disk.")
+               "is better). Samples are drawn with each of "
+               f"{len(F.SEEDS)} noise seeds: mean ± standard deviation over them (the "
+               "reconstructions do not depend on the noise). Measured once per model file and "
+               "kept on disk.")
 
 
 def metrics_section() -> None:
