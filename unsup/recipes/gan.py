@@ -536,6 +536,12 @@ class Lab2D:
     sized to it), so a page call waits at most about this long."""
     RATE_WINDOW_S = 2.0
     """Training speed is measured over the last this many seconds of playing."""
+    VIEW_EVERY_S = 0.12
+    """While playing, the trainer thread itself refreshes what the canvas draws (:meth:`view`)
+    this often, between two chunks, so the page thread never computes a view: it only reads
+    the latest one (:meth:`snapshot`)."""
+    STATS_EVERY_S = 1.0
+    """... and the mode statistics (2,500 fresh samples) this often."""
 
     def __init__(self, data: toy2d.Mixture2D, **settings):
         self.data = data
@@ -558,6 +564,7 @@ class Lab2D:
         """Most training steps a second while playing (None: as fast as the machine goes)."""
         self._view_cache: tuple[Any, dict] | None = None
         self._stats_cache: tuple[Any, dict] | None = None
+        self._viewed_at = self._stats_at = 0.0  # when the trainer last refreshed them
         self._reset_counters()
 
     @classmethod
@@ -778,6 +785,16 @@ class Lab2D:
                 while len(self._rate_marks) > 2 and now - self._rate_marks[1][0] > \
                         self.RATE_WINDOW_S:
                     self._rate_marks.popleft()
+                try:  # the next frame, drawn here (not on the page thread)
+                    if now - self._viewed_at >= self.VIEW_EVERY_S:
+                        self._viewed_at = now
+                        self._cached_view()
+                    if now - self._stats_at >= self.STATS_EVERY_S:
+                        self._stats_at = now
+                        self._cached_stats()
+                except Exception as exc:  # noqa: BLE001 - reported on the page, not lost
+                    self.error = f"drawing stopped: {type(exc).__name__}: {exc}"
+                    break
             ran = n
             # size the next chunk to about CHUNK_S (between 1 and 500 steps)
             n = int(max(1, min(500, round(n * min(4.0, self.CHUNK_S / max(dt, 1e-4))))))
@@ -794,10 +811,16 @@ class Lab2D:
         a lines x lines grid of its input plane (z in [-2.5, 2.5]², other dims 0), and
         generated points with G's gradient (-∂L_G/∂x̂). Kept until the model changes."""
         with self._locked():
-            key = (self._version(), grid, lines, line_points, n_arrows)
-            if self._view_cache is None or self._view_cache[0] != key:
-                self._view_cache = (key, self._view(grid, lines, line_points, n_arrows))
-            return self._view_cache[1]
+            return self._cached_view(grid, lines, line_points, n_arrows)
+
+    def _cached_view(self, grid: int = 48, lines: int = 11, line_points: int = 40,
+                     n_arrows: int = 80) -> dict[str, Any]:
+        key = (self._version(), grid, lines, line_points, n_arrows)
+        if self._view_cache is None or self._view_cache[0] != key:
+            view = self._view(grid, lines, line_points, n_arrows)
+            view["step"] = self.step
+            self._view_cache = (key, view)
+        return self._view_cache[1]
 
     def _view(self, grid: int, lines: int, line_points: int, n_arrows: int) -> dict[str, Any]:
         m = self.model
@@ -826,16 +849,25 @@ class Lab2D:
         """Modes captured and high-quality share of n fresh samples (see :func:`evaluate_2d`).
         Kept until the model changes."""
         with self._locked():
-            key = (self._version(), n)
-            if self._stats_cache is None or self._stats_cache[0] != key:
-                self._stats_cache = (key, evaluate_2d(self.model, self.data, n))
-            return self._stats_cache[1]
+            return self._cached_stats(n)
+
+    def _cached_stats(self, n: int = M.N_MODE_SAMPLES) -> dict[str, Any]:
+        key = (self._version(), n)
+        if self._stats_cache is None or self._stats_cache[0] != key:
+            self._stats_cache = (key, evaluate_2d(self.model, self.data, n))
+        return self._stats_cache[1]
 
     def snapshot(self) -> dict[str, Any]:
         """One consistent reading for the page (under the lock, between two training chunks):
-        the view, the mode statistics, the counters, the last losses and the speed."""
+        the view (``view["step"]``: the step it shows), the mode statistics, the counters, the
+        last losses and the speed. While playing it computes nothing: the trainer thread keeps
+        the latest view and statistics (:attr:`VIEW_EVERY_S`, :attr:`STATS_EVERY_S`)."""
         with self._locked():
-            return {"view": self.view(), "stats": self.stats(), "step": self.step,
+            live = self.playing
+            view = self._view_cache[1] if live and self._view_cache else self._cached_view()
+            stats = (self._stats_cache[1] if live and self._stats_cache
+                     else self._cached_stats())
+            return {"view": view, "stats": stats, "step": self.step,
                     "d_updates": self.d_updates, "g_updates": self.g_updates,
                     "config": self.config, "losses": dict(self.history[-1]) if self.history
                     else {}, "steps_per_second": self.steps_per_second,

@@ -23,7 +23,7 @@ ACTIVE_KL = 0.2
 """A latent whose mean KL is below this many nats is shown as inactive (well-trained models
 have about 0.01 there and 1-5 nats on the latents they use)."""
 
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
 # -- traversals ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from unsup.viz.images import to_uint8
 
-LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), font=dict(size=13))
+LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), font=dict(size=13))
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2",
            "#FF9DA6", "#9D755D", "#BAB0AC", "#1F77B4", "#D62728", "#2CA02C", "#9467BD",
            "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF", "#393B79", "#637939",

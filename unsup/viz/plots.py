@@ -11,7 +11,7 @@ from PIL import Image
 
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2",
            "#FF9DA6", "#9D755D", "#BAB0AC"]
-LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10),
               font=dict(size=13))
 
 

@@ -28,7 +28,7 @@ def hex_to_rgb(h: str) -> list[int]:
 
 def _layout(fig, height: int = 360, **kw):
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), font_family=FONT,
-                      template="plotly_white", **kw)
+                      **kw)
     return fig
 
 
