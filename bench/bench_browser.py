@@ -85,7 +85,8 @@ WATCH_TITLE = """() => {
     const main = document.querySelector('[data-testid="stMain"]');
     let last = null;
     const read = () => {
-        const t = [...main.querySelectorAll('.js-plotly-plot .gtitle')]
+        const t = [...main.querySelectorAll(
+                '.js-plotly-plot .gtitle, [data-testid="stImageCaption"]')]
             .map(e => e.textContent).find(s => /^step [0-9,]+/.test(s));
         if (t && t !== last) {
             last = t;

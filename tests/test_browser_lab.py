@@ -22,7 +22,8 @@ WATCH = """() => {
     let last = null;
     new MutationObserver(() => {
         if (main.querySelector('[data-testid="stException"]')) window.__errors += 1;
-        const t = [...main.querySelectorAll('.js-plotly-plot .gtitle')]
+        const t = [...main.querySelectorAll(
+            '.js-plotly-plot .gtitle, [data-testid="stImageCaption"]')]
             .map(e => e.textContent).find(s => /^step [0-9,]+/.test(s));
         if (t && t !== last) { last = t; window.__titles.push(t); }
     }).observe(main, {subtree: true, childList: true, characterData: true});

@@ -538,8 +538,9 @@ class Lab2D:
     """Training speed is measured over the last this many seconds of playing."""
     VIEW_EVERY_S = 0.12
     """While playing, the trainer thread itself refreshes what the canvas draws (:meth:`view`)
-    this often, between two chunks, so the page thread never computes a view: it only reads
-    the latest one (:meth:`snapshot`)."""
+    at most this often, between two chunks, and only once the page has read the last one, so
+    the page thread never computes a view (it reads the latest, :meth:`snapshot`) and no
+    frame is computed that no page shows."""
     STATS_EVERY_S = 1.0
     """... and the mode statistics (2,500 fresh samples) this often."""
 
@@ -565,6 +566,7 @@ class Lab2D:
         self._view_cache: tuple[Any, dict] | None = None
         self._stats_cache: tuple[Any, dict] | None = None
         self._viewed_at = self._stats_at = 0.0  # when the trainer last refreshed them
+        self._view_wanted = True  # the page has read the last view: the trainer draws a new one
         self._reset_counters()
 
     @classmethod
@@ -786,8 +788,8 @@ class Lab2D:
                         self.RATE_WINDOW_S:
                     self._rate_marks.popleft()
                 try:  # the next frame, drawn here (not on the page thread)
-                    if now - self._viewed_at >= self.VIEW_EVERY_S:
-                        self._viewed_at = now
+                    if self._view_wanted and now - self._viewed_at >= self.VIEW_EVERY_S:
+                        self._viewed_at, self._view_wanted = now, False
                         self._cached_view()
                     if now - self._stats_at >= self.STATS_EVERY_S:
                         self._stats_at = now
@@ -812,6 +814,9 @@ class Lab2D:
         generated points with G's gradient (-∂L_G/∂x̂). Kept until the model changes."""
         with self._locked():
             return self._cached_view(grid, lines, line_points, n_arrows)
+
+    VIEW_ARGS = (48, 11, 40, 80)
+    """The canvas's view: grid, lines, line_points, n_arrows of :meth:`view`."""
 
     def _cached_view(self, grid: int = 48, lines: int = 11, line_points: int = 40,
                      n_arrows: int = 80) -> dict[str, Any]:
@@ -864,7 +869,10 @@ class Lab2D:
         the latest view and statistics (:attr:`VIEW_EVERY_S`, :attr:`STATS_EVERY_S`)."""
         with self._locked():
             live = self.playing
-            view = self._view_cache[1] if live and self._view_cache else self._cached_view()
+            self._view_wanted = True  # no frame is computed that no page reads
+            drawn = self._view_cache
+            view = (drawn[1] if live and drawn and drawn[0][1:] == self.VIEW_ARGS
+                    else self._cached_view())
             stats = (self._stats_cache[1] if live and self._stats_cache
                      else self._cached_stats())
             return {"view": view, "stats": stats, "step": self.step,
@@ -894,6 +902,7 @@ def _lab_thread_setup() -> None:
 
     torch.set_num_threads(1)
     lower_thread_priority()
+
 
 
 # -- train on demand ----------------------------------------------------------------------------

@@ -31,6 +31,8 @@ LAB_KEY = "gan_lab"
 POINTS_KEY = "gan_points"
 TICK_SECONDS = 0.15
 """How often the playing lab's canvas redraws (the lab trains in its own thread meanwhile)."""
+NUMBERS_SECONDS = 1.0
+"""How often the numbers beside it do (the trainer refreshes its mode statistics as often)."""
 SPEED_OPTIONS = [1, 2, 5, 10, 25, 50, 100, 200, "no limit"]
 """Choices of the playing lab's speed limit (training steps a second)."""
 CLICK_EXTENT = (-2.0, 2.0, -2.0, 2.0)
@@ -258,32 +260,43 @@ def lab_section() -> None:
         lab.play()  # starts the lab's trainer thread; each call also tells it the page is here
     else:
         lab.pause()
+    # single updates (for a paused lab): a click reruns the page, which redraws everything
+    b = st.columns(3)
+    note = ""
+    try:
+        if b[0].button("One step", key="gl_step", help="d_steps D updates, then g_steps G "
+                                                      "updates.", width="stretch"):
+            lab.train(1)
+        if b[1].button("One D update", key="gl_dstep", width="stretch",
+                       help="One discriminator update only."):
+            lab.d_step()
+            note = "one D update: only the heat-map moved"
+        if b[2].button("One G update", key="gl_gstep", width="stretch",
+                       help="One generator update only."):
+            lab.g_step()
+            note = "one G update: only the purple points moved"
+    except DivergedError as exc:
+        st.error(f"{md(str(exc))}. Press Reset or change the settings.")
+    chosen = set(layers or [])
+    left, right = st.columns([3, 2])
 
+    # Two fragments: the canvas reruns every TICK_SECONDS while playing, the numbers beside it
+    # (mode statistics, losses, the published table) once a second; each draws what the lab's
+    # own thread trained and computed (a rerun trains and samples nothing).
     @st.fragment(run_every=TICK_SECONDS if playing else None)
     def canvas() -> None:
-        # widgets of a fragment must live in containers made inside it; this fragment only
-        # draws what the lab's own thread trained (and makes the single updates asked for)
-        b = st.columns(3)
-        note = ""
-        try:
-            if b[0].button("One step", key="gl_step", help="d_steps D updates, then g_steps G "
-                                                          "updates.", width="stretch"):
-                lab.train(1)
-            if b[1].button("One D update", key="gl_dstep", width="stretch",
-                           help="One discriminator update only."):
-                lab.d_step()
-                note = "one D update: only the heat-map moved"
-            if b[2].button("One G update", key="gl_gstep", width="stretch",
-                           help="One generator update only."):
-                lab.g_step()
-                note = "one G update: only the purple points moved"
-        except DivergedError as exc:
-            st.error(f"{md(str(exc))}. Press Reset or change the settings.")
         if playing:
-            lab.play()
-        draw_lab(lab, set(layers or []), note)
+            lab.play()  # the heartbeat
+        draw_canvas(lab, chosen, "" if playing else note)
 
-    canvas()
+    @st.fragment(run_every=NUMBERS_SECONDS if playing else None)
+    def numbers() -> None:
+        draw_numbers(lab)
+
+    with left:
+        canvas()
+    with right:
+        numbers()
     with st.expander("The seven losses (the lecture's table)"):
         st.markdown(LOSS_TABLE)
 
@@ -297,49 +310,72 @@ def redraw_rate(now: float, window: float = 3.0) -> float | None:
     return (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) >= 2 else None
 
 
-def draw_lab(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
+def frame_bytes(img) -> bytes:
+    """A canvas picture as JPEG bytes (quality 90: ~5 ms, a fifth of PNG's time and size)."""
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def draw_canvas(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
+    """The lab's canvas (a picture while playing, the interactive figure when paused), its
+    counters and the measured speeds."""
     t0 = time.perf_counter()
     snap = lab.snapshot()  # one consistent reading, between two of the trainer's chunks
-    v, stats, cfg = snap["view"], snap["stats"], snap["config"]
+    v, cfg = snap["view"], snap["config"]
     arrows = (viz.arrow_segments(v["arrow_points"], v["arrow_vectors"],
                                  0.12 * (v["extent"][1] - v["extent"][0]))
               if "gradients" in layers else None)
-    fig = viz.lab_figure(
+    title = (f"step {v['step']:,} · {LOSS_LABELS[cfg.loss]}"
+             + (f" · pack {cfg.pack}" if cfg.pack > 1 else ""))
+    shown = dict(
         extent=v["extent"], real=v["real"] if "real" in layers else None,
         fake=v["fake"] if "generated" in layers else None,
         heat=v["heat"] if "heat-map" in layers else None, heat_label=v["heat_label"],
         heat_range=v["heat_range"], manifold=v["manifold"] if "manifold" in layers else None,
-        arrows=arrows, means=lab.data.means, sigma=lab.data.sigma,
-        title=f"step {v['step']:,} · {LOSS_LABELS[cfg.loss]}"
-              + (f" · pack {cfg.pack}" if cfg.pack > 1 else ""))
+        arrows=arrows, means=lab.data.means, sigma=lab.data.sigma)
     if snap["error"]:
         st.error(f"{md(snap['error'])}. Press Reset or change the settings.")
-    left, right = st.columns([3, 2])
-    left.plotly_chart(fig, key="gl_canvas")
+    if snap["playing"]:
+        # playing: a picture (a browser swaps it in a few ms; re-rendering the interactive
+        # figure took it ~250 ms a frame and capped the redraws at ~3 a second)
+        st.image(frame_bytes(viz.lab_frame(**shown, size=500)), caption=title)
+    else:
+        st.plotly_chart(viz.lab_figure(**shown, title=title), key="gl_canvas")
     now = time.perf_counter()
     fps = redraw_rate(now) if snap["playing"] else None
-    with right:
-        st.metric("Modes captured", f"{stats['modes']} / {stats['n_modes']}",
-                  help=f"Modes with at least {MIN_MODE_COUNT} of {N_MODE_SAMPLES:,} fresh "
-                       f"samples within {HQ_THRESHOLD:g}σ (higher is better).")
-        st.metric("High-quality samples", f"{stats['hq']:.1%}",
-                  help=f"Share of {N_MODE_SAMPLES:,} samples within {HQ_THRESHOLD:g}σ of a "
-                       "mode (higher is better).")
-        st.caption(f"D updates {snap['d_updates']:,} · G updates {snap['g_updates']:,} · "
-                   f"{md(viz.speed_text(snap['steps_per_second'], fps))} (measured) · draw "
-                   f"{(now - t0) * 1000:.0f} ms")
-        if note:
-            st.caption(md(note))
-        if snap["losses"]:
-            last_losses = snap["losses"]
-            st.caption(" · ".join(f"{md(k)} {v:.3g}" for k, v in last_losses.items()
-                                  if k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "k")))
-        if lab.data.name in ("ring", "grid"):
-            tables.show(published_table(lab.data.name, stats), PUBLISHED_COLUMNS)
-            st.caption("Published figures on 2,500 samples (modes / % within 3σ), quoted from "
-                       "the papers; they count a mode with a single sample. Whether a plain GAN "
-                       "collapses depends on its seed and settings: PacGAN reports 6.3 ring "
-                       "modes for it, VEEGAN 1.")
+    st.caption(f"D updates {snap['d_updates']:,} · G updates {snap['g_updates']:,} · "
+               f"{md(viz.speed_text(snap['steps_per_second'], fps))} (measured) · draw "
+               f"{(now - t0) * 1000:.0f} ms")
+    if snap["playing"]:
+        st.caption(f"Green: real points · purple: generated · grey: G's image of its input "
+                   f"grid · orange: G's gradient · colour: {md(v['heat_label'])} (bar on the "
+                   "right). Pause to hover over the plane and zoom.")
+    if note:
+        st.caption(md(note))
+
+
+def draw_numbers(lab: R.Lab2D) -> None:
+    """Beside the canvas: the mode statistics, the last losses and the published figures."""
+    snap = lab.snapshot()
+    stats = snap["stats"]
+    st.metric("Modes captured", f"{stats['modes']} / {stats['n_modes']}",
+              help=f"Modes with at least {MIN_MODE_COUNT} of {N_MODE_SAMPLES:,} fresh "
+                   f"samples within {HQ_THRESHOLD:g}σ (higher is better).")
+    st.metric("High-quality samples", f"{stats['hq']:.1%}",
+              help=f"Share of {N_MODE_SAMPLES:,} samples within {HQ_THRESHOLD:g}σ of a "
+                   "mode (higher is better).")
+    if snap["losses"]:
+        st.caption(" · ".join(f"{md(k)} {v:.3g}" for k, v in snap["losses"].items()
+                              if k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "k")))
+    if lab.data.name in ("ring", "grid"):
+        tables.show(published_table(lab.data.name, stats), PUBLISHED_COLUMNS)
+        st.caption("Published figures on 2,500 samples (modes / % within 3σ), quoted from "
+                   "the papers; they count a mode with a single sample. Whether a plain GAN "
+                   "collapses depends on its seed and settings: PacGAN reports 6.3 ring "
+                   "modes for it, VEEGAN 1.")
 
 
 LOSS_TABLE = r"""

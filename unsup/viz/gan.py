@@ -93,7 +93,7 @@ def lab_figure(*, extent: tuple[float, float, float, float], real=None, fake=Non
             hovertemplate="x %{x:.2f}, y %{y:.2f}<br>" + heat_label + " %{z:.3g}<extra></extra>"))
     if manifold is not None and len(manifold):
         xs, ys = _lines(manifold)
-        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="G(input grid)",
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="G(input grid)",
                                    line=dict(color="rgba(90,90,90,0.55)", width=1),
                                    hoverinfo="skip"))
     shapes = []
@@ -104,18 +104,18 @@ def lab_figure(*, extent: tuple[float, float, float, float], real=None, fake=Non
                   for mx, my in np.asarray(means, dtype=float)]
     if real is not None and len(real):
         r = np.asarray(real, dtype=float)
-        fig.add_trace(go.Scattergl(x=r[:, 0], y=r[:, 1], mode="markers", name="real",
+        fig.add_trace(go.Scatter(x=r[:, 0], y=r[:, 1], mode="markers", name="real",
                                    marker=dict(color=REAL_COLOR, size=4, opacity=0.6)))
     if fake is not None and len(fake):
         f = np.asarray(fake, dtype=float)
-        fig.add_trace(go.Scattergl(x=f[:, 0], y=f[:, 1], mode="markers", name="generated",
+        fig.add_trace(go.Scatter(x=f[:, 0], y=f[:, 1], mode="markers", name="generated",
                                    marker=dict(color=FAKE_COLOR, size=4, opacity=0.7)))
     if arrows is not None and len(arrows):
         xs, ys = _lines(arrows)
-        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="G's gradient",
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="G's gradient",
                                    line=dict(color="#E65100", width=1.5), hoverinfo="skip"))
         tips = np.asarray(arrows, dtype=float)[:, 1]
-        fig.add_trace(go.Scattergl(x=tips[:, 0], y=tips[:, 1], mode="markers",
+        fig.add_trace(go.Scatter(x=tips[:, 0], y=tips[:, 1], mode="markers",
                                    showlegend=False, hoverinfo="skip",
                                    marker=dict(color="#E65100", size=3)))
     if clickable is not None and len(clickable):
@@ -182,3 +182,94 @@ def speed_text(steps_per_s: float | None, frames_per_s: float | None) -> str:
     a = "–" if not steps_per_s else f"{steps_per_s:,.0f}"
     b = "–" if not frames_per_s else f"{frames_per_s:.1f}"
     return f"{a} training steps/s · {b} redraws/s"
+
+
+# -- the live frame: a picture, for playing ------------------------------------------------------
+RDBU = ["#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de",
+        "#4393c3", "#2166ac", "#053061"]
+"""ColorBrewer's RdBu (red = low, blue = high), as plotly's "RdBu" heat-map draws it."""
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def _colormap(v: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] -> (…, 3) uint8 RGB along :data:`RDBU`."""
+    stops = np.asarray([_rgb(c) for c in RDBU], dtype=float)
+    t = np.clip(np.nan_to_num(v, nan=0.5), 0.0, 1.0) * (len(stops) - 1)
+    i = np.minimum(t.astype(int), len(stops) - 2)
+    f = (t - i)[..., None]
+    return (stops[i] * (1 - f) + stops[i + 1] * f).round().astype(np.uint8)
+
+
+def lab_frame(*, extent: tuple[float, float, float, float], real=None, fake=None, heat=None,
+              heat_label: str = "D(x)", heat_range: tuple[float, float] | None = None,
+              manifold=None, arrows=None, means=None, sigma: float | None = None,
+              size: int = 460):
+    """The lab canvas as a picture (PIL RGB image), the layers of :func:`lab_figure` drawn the
+    same way (heat-map at 75% over white, 3σ circles, grey manifold lines, green real and
+    purple generated points, orange gradient arrows) with a colour bar on the right.
+
+    What the page shows while the lab plays: a browser swaps a picture in a few ms, where
+    re-rendering the interactive figure took it ~250 ms a frame (software rendering), which
+    capped the redraws at ~3 a second. The lines and points are drawn at twice the size and
+    scaled down (smooth edges); ~10 ms a frame.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    k = 2  # supersampling
+    s = size * k
+    bar_w, pad = 70 * k, 6 * k
+    x0, x1, y0, y1 = extent
+    img = Image.new("RGB", (s + bar_w, s), "white")
+    if heat is not None:
+        h = np.asarray(heat, dtype=float)
+        lo, hi = heat_range if heat_range else (float(np.nanmin(h)), float(np.nanmax(h)))
+        hi = hi if hi > lo else lo + 1e-6
+        rgb = _colormap((h - lo) / (hi - lo))[::-1]  # row 0 is the bottom of the plane
+        rgb = (0.75 * rgb + 0.25 * 255).round().astype(np.uint8)
+        smooth = Image.fromarray(rgb, "RGB").resize((size, size), Image.BILINEAR)
+        img.paste(smooth.resize((s, s), Image.NEAREST), (0, 0))  # cheap; smoothed already
+    draw = ImageDraw.Draw(img)
+
+    def px(p: np.ndarray) -> np.ndarray:  # plane -> pixel coordinates
+        p = np.asarray(p, dtype=float).reshape(-1, 2)
+        return np.stack([(p[:, 0] - x0) / (x1 - x0) * s, (y1 - p[:, 1]) / (y1 - y0) * s], 1)
+
+    if means is not None and sigma:
+        r = 3.0 * float(sigma) / (x1 - x0) * s
+        for cx, cy in px(means):
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(90, 90, 90), width=k)
+    if manifold is not None and len(manifold):
+        for line in np.asarray(manifold, dtype=float):
+            pts = px(line)
+            ok = np.isfinite(pts).all(1)
+            if ok.sum() >= 2:
+                draw.line([tuple(q) for q in pts[ok]], fill=(120, 120, 120), width=k)
+    for pts, colour in ((real, REAL_COLOR), (fake, FAKE_COLOR)):
+        if pts is not None and len(pts):
+            rr = 2.2 * k
+            for cx, cy in px(pts):
+                if np.isfinite(cx) and np.isfinite(cy):
+                    draw.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=_rgb(colour))
+    if arrows is not None and len(arrows):
+        orange = _rgb("#E65100")
+        for seg in np.asarray(arrows, dtype=float):
+            (ax, ay), (bx, by) = px(seg)
+            if np.isfinite([ax, ay, bx, by]).all():
+                draw.line([(ax, ay), (bx, by)], fill=orange, width=int(1.5 * k))
+                draw.ellipse([bx - 1.5 * k, by - 1.5 * k, bx + 1.5 * k, by + 1.5 * k],
+                             fill=orange)
+    draw.rectangle([0, 0, s - 1, s - 1], outline=(180, 180, 180), width=k)
+    if heat is not None:  # the colour bar: high at the top
+        top, bottom, left = int(0.1 * s), int(0.9 * s), s + pad
+        ramp = _colormap(np.linspace(1, 0, bottom - top))[:, None, :]
+        ramp = (0.75 * ramp + 0.25 * 255).round().astype(np.uint8)
+        img.paste(Image.fromarray(np.repeat(ramp, 12 * k, 1), "RGB"), (left, top))
+        font = ImageFont.load_default(size=11 * k)
+        for y, v in ((top, hi), (bottom, lo)):
+            draw.text((left + 14 * k, y), f"{v:.3g}", fill=(60, 60, 60), font=font,
+                      anchor="lm")
+    return img.reduce(k)  # a box filter: smooth edges, ~1 ms
