@@ -48,6 +48,15 @@ def warm_up(modules=None, thumbnails: bool | None = None) -> None:
         except Exception:  # noqa: BLE001 - the page that needs it reports the error itself
             continue
         warm_seconds[name] = time.perf_counter() - t0
+    if modules is None:  # validate every checkpoint once (cached by path, size and mtime), so
+        t0 = time.perf_counter()  # the first page that lists its models reads no file
+        try:
+            from unsup import checkpoints
+
+            checkpoints.list_models()
+        except Exception:  # noqa: BLE001 - the page lists (and reports) them itself
+            pass
+        warm_seconds["checkpoint list"] = time.perf_counter() - t0
     if thumbnails:
         t0 = time.perf_counter()
         try:

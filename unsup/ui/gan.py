@@ -430,12 +430,13 @@ def collapse_section() -> None:
         data = R.mixture_of(model)
         with col:
             st.markdown(f"**{md(e.title)}**")
-            st.plotly_chart(viz.lab_figure(
+            # a picture (three interactive scatter plots took a software-rendering browser
+            # about a second to draw); the grey circles are the modes' 3σ
+            st.image(frame_bytes(viz.lab_frame(
                 extent=R.plane_extent(data.means, data.sigma),
                 fake=samples_2d(str(e.path), e.mtime), means=data.means, sigma=data.sigma,
-                height=380, title=(f"{s['modes']}/{s['n_modes']} modes · {s['hq']:.1%} high "
-                                   "quality") if s else NOT_MEASURED),
-                key=f"gc_fig_{name}")
+                size=340)), caption=(f"{s['modes']}/{s['n_modes']} modes · {s['hq']:.1%} high "
+                                     "quality") if s else NOT_MEASURED)
             if counts:
                 st.plotly_chart(viz.mode_bars(counts, [k >= MIN_MODE_COUNT for k in counts],
                                               MIN_MODE_COUNT), key=f"gc_bars_{name}")

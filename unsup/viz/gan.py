@@ -221,7 +221,7 @@ def lab_frame(*, extent: tuple[float, float, float, float], real=None, fake=None
 
     k = 2  # supersampling
     s = size * k
-    bar_w, pad = 70 * k, 6 * k
+    bar_w, pad = (70 * k if heat is not None else 0), 6 * k
     x0, x1, y0, y1 = extent
     img = Image.new("RGB", (s + bar_w, s), "white")
     if heat is not None:
