@@ -216,10 +216,10 @@ def read_card(weights: str | Path) -> dict[str, Any]:
 
 def build_model(card: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> Model:
     """Rebuild the model a card describes (and fill in its weights, if given)."""
-    from unsup import families  # the registry decides which class a kind loads as
+    from unsup import kinds  # the kind's own model module only (no other family's)
 
     try:
-        cls = families.model_class(card["kind"])
+        cls = kinds.model_class(card["kind"])
     except KeyError as exc:
         raise CheckpointError(f"Unknown model kind in card: {card.get('kind')!r}.") from exc
     try:

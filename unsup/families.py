@@ -155,15 +155,26 @@ def families() -> list[Family]:
 
 
 def register(family: Family) -> Family:
-    """Add a family at run time (tests, plug-ins); the same checks as the built-in ones."""
+    """Add a family at run time (tests, plug-ins); the same checks as the built-in ones. Its
+    model classes become loadable by the checkpoint loader (:mod:`unsup.kinds`)."""
+    from unsup import kinds
+
     with _LOCK:
         _check(families() + [family])
         _EXTRA.append(family)
+        for cls in family.models:
+            kinds.register(cls)
     return family
 
 
 def unregister(name: str) -> None:
+    from unsup import kinds
+
     with _LOCK:
+        for f in _EXTRA:
+            if f.name == name:
+                for cls in f.models:
+                    kinds.unregister(cls.kind)
         _EXTRA[:] = [f for f in _EXTRA if f.name != name]
 
 
