@@ -161,6 +161,19 @@ class JobSpec:
             raise ValueError(f"a training job needs at least 1 step (got {self.steps!r})")
 
 
+@dataclass(frozen=True)
+class WorkSpec:
+    """A work job as the runner keeps it for Resume (see :meth:`ThreadRunner.submit_work`):
+    ``resume() -> (title, work)`` continues a stopped one in the same ``run_dir``."""
+
+    title: str
+    work: Callable
+    owner: str = ""
+    page: str = ""
+    resume: Callable[[], tuple[str, Callable]] | None = None
+    run_dir: Path | None = None
+
+
 @dataclass
 class JobSnapshot:
     """A copy of a job's state, safe to read on the page's thread."""
@@ -269,7 +282,7 @@ class ThreadRunner:
         self._jobs: dict[str, JobSnapshot] = {}
         self._stops: dict[str, threading.Event] = {}
         self._slots = threading.Semaphore(max_running)
-        self._specs: dict[str, Any] = {}  # job id -> its JobSpec (or WorkSpec), for Resume
+        self._specs: dict[str, JobSpec | WorkSpec] = {}  # job id -> its spec, for Resume
         self._ended: set[str] = set()  # jobs the runner ended (Stop not honoured in time)
         self._folders: dict[str, threading.Lock] = {}  # run folder -> held by the job writing it
         self._holding: set[str] = set()  # jobs that hold a training slot
@@ -307,7 +320,7 @@ class ThreadRunner:
                                              resume_unit="", started=time.time(),
                                              phase="waiting for a free slot")
             self._stops[job_id] = threading.Event()
-            self._specs[job_id] = (title, work, owner, page, resume, run_dir)
+            self._specs[job_id] = WorkSpec(title, work, owner, page, resume, run_dir)
         threading.Thread(target=self._run_work, args=(job_id, work), daemon=True,
                          name=f"unsup-work-{job_id}").start()
         return job_id
@@ -365,7 +378,7 @@ class ThreadRunner:
             except (CheckpointError, OSError, ValueError):
                 pass
         spec = self._specs.get(job_id)
-        resumable = (spec[4] is not None) if isinstance(spec, tuple) else (
+        resumable = (spec.resume is not None) if isinstance(spec, WorkSpec) else (
             spec is not None and spec.resume is not None and last is not None)
         with self._lock:
             job = self._jobs.get(job_id)
@@ -414,11 +427,10 @@ class ThreadRunner:
         snap = self.get(job_id)
         if spec is None or snap is None or not snap.resumable:
             raise ValueError("this job cannot be resumed")
-        if isinstance(spec, tuple):  # a work job
-            title, work, owner, page, resume, run_dir = spec
-            new_title, new_work = resume()
-            return self.submit_work(new_title, new_work, owner, page=page, resume=resume,
-                                    run_dir=run_dir)
+        if isinstance(spec, WorkSpec):
+            new_title, new_work = spec.resume()
+            return self.submit_work(new_title, new_work, spec.owner, page=spec.page,
+                                    resume=spec.resume, run_dir=spec.run_dir)
         return self.submit(spec.resume(snap.checkpoint, more))
 
     def _prune(self) -> None:
@@ -597,7 +609,7 @@ class ThreadRunner:
         self._execute(job_id, body)
 
     def _run_work(self, job_id: str, work: Work) -> None:
-        resumable = self._specs.get(job_id, (None,) * 6)[4] is not None
+        resumable = getattr(self._specs.get(job_id), "resume", None) is not None
 
         def body(ctx: JobContext, t0: float) -> None:
             def progress(fraction: float, message: str, losses: dict | None = None) -> None:

@@ -12,8 +12,10 @@ from unsup.ui.text import md
 
 @st.cache_resource(max_entries=24, show_spinner=False)
 def load_model(path: str, mtime: float):
-    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError)."""
-    torch.set_grad_enabled(False)
+    """A checkpoint, loaded once per (path, mtime) per process (raises CheckpointError).
+    Nothing here switches autograd off: code that runs a model for the page does so under its
+    own ``torch.no_grad()`` (a thread-wide switch here used to hold only in the one script
+    thread that happened to load the model first)."""
     return checkpoints.load(path)
 
 
