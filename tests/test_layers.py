@@ -1,0 +1,59 @@
+"""Layers that hold (issue 22, part 5): every module of ``unsup/`` imports only from its own
+group or from a group below it, in the order the README states. Function-level imports count."""
+
+from __future__ import annotations
+
+import pytest
+from test_kinds import _module_imports
+
+LAYERS = [
+    ("unsup", "paths", "config", "fileio"),
+    ("text", "derived", "kinds"),
+    ("data",),
+    ("models", "viz"),
+    ("metrics",),
+    ("checkpoints",),
+    ("train",),
+    ("families", "jobs"),
+    ("recipes",),
+    ("ui",),
+    ("serve", "__main__"),
+]
+"""Bottom to top: a group may import its own modules and the groups of lower rows only (two
+groups of one row not each other: ``viz`` is a leaf beside ``models``, arrays in, figures out)."""
+
+RANK = {g: i for i, row in enumerate(LAYERS) for g in row}
+
+
+def group(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "unsup"
+
+
+def violations(edges: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for a, targets in edges.items():
+        for b in targets:
+            ga, gb = group(a), group(b)
+            if ga != gb and RANK[gb] >= RANK[ga]:
+                bad.append(f"{a} ({ga}) imports {b} ({gb})")
+    return sorted(bad)
+
+
+def test_every_module_is_in_a_layer():
+    missing = sorted({group(m) for m in _module_imports()} - set(RANK))
+    assert not missing, f"add these groups of unsup/ to LAYERS (and the README): {missing}"
+
+
+def test_imports_only_go_down():
+    bad = violations(_module_imports())
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("edge", [("unsup.models.vae", "unsup.train"),
+                                  ("unsup.viz.gan", "unsup.models.gan"),
+                                  ("unsup.checkpoints", "unsup.families"),
+                                  ("unsup.data.images", "unsup.metrics.gan")])
+def test_the_check_catches_an_upward_import(edge):
+    a, b = edge
+    assert violations({a: {b}}) == [f"{a} ({group(a)}) imports {b} ({group(b)})"]
