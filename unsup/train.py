@@ -84,6 +84,33 @@ def _broadcast_state(model: Model) -> None:
         dist.broadcast(t, src=0)
 
 
+def _sync_buffers(model: Model) -> None:
+    """Make every buffer equal to rank 0's after a step: gradients are averaged, so weights and
+    optimizer states stay equal by themselves, but buffers a step changes from the local half
+    batch (BatchNorm running statistics, CycleGAN's pools of past fakes, an averaged generator's
+    statistics) would drift apart, and rank 0 alone saves: without this a distributed resume
+    would not be exact. Rank 0's buffers are what a resume restores on every rank."""
+    import torch.distributed as dist
+
+    for b in model.buffers():
+        dist.broadcast(b, src=0)
+
+
+def _joint(losses: dict[str, float], stop: bool, world: int) -> tuple[dict[str, float], bool]:
+    """The step's losses averaged over the ranks and whether any rank was asked to stop, the
+    same on every rank: the divergence watch and Stop then decide the same everywhere (a rank
+    that stopped alone would leave the others waiting in the next all-reduce)."""
+    import torch.distributed as dist
+
+    keys = sorted(losses)
+    t = torch.tensor([float(losses[k]) for k in keys] + [1.0 if stop else 0.0],
+                     dtype=torch.float64)
+    flag = t[-1:].clone()
+    dist.all_reduce(t)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return {k: float(v) / world for k, v in zip(keys, t[:-1].tolist())}, bool(flag.item() > 0)
+
+
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> torch.Tensor:
     """Indices of the batch for ``step``: epochs are seeded permutations, last partial batch
     dropped (so every batch has ``batch_size`` items)."""
@@ -243,13 +270,18 @@ def fit(model: Model, data: Indexable, *, steps: int,
         nonlocal stopped, saved
         step = start
         while step < end:
-            if should_stop is not None and should_stop():
+            if world == 1 and should_stop is not None and should_stop():
                 stopped = True
                 break
             idx = batch_indices(n, bs * world, step, seed)[rank * bs:(rank + 1) * bs]
             batch = data[idx].to(device, non_blocking=True)
             model.rng.manual_seed(step_seed(seed, step) + 7_919 * rank)
             losses = model.train_step(batch)
+            stop_after = False
+            if world > 1:  # equal state and joint decisions on every rank
+                _sync_buffers(model)
+                losses, stop_after = _joint(
+                    losses, should_stop is not None and bool(should_stop()), world)
             last_losses.clear()
             last_losses.update(losses)
             for k, v in losses.items():
@@ -266,6 +298,9 @@ def fit(model: Model, data: Indexable, *, steps: int,
                 report()                                     # the slowest (lazy set-up)
             if checkpoint_every and step % checkpoint_every == 0 and step < end:
                 saved = save_now()
+            if stop_after:  # asked on some rank during this step: every rank stops after it
+                stopped = True
+                break
         report()
         check_end()
 
