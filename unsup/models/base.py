@@ -109,7 +109,13 @@ class Model(nn.Module):
     # -- helpers ----------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        """Where its tensors live (a learner without parameters, e.g. a population or a
+        mixture fitted by EM, has only buffers; one with neither is on the CPU)."""
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
 
     def optimizer_state(self) -> dict[str, Any]:
         return {name: opt.state_dict() for name, opt in self.optimizers().items()}
