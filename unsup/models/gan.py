@@ -423,6 +423,24 @@ class _GAN(Model):
             return torch.optim.RMSprop(params, lr=lr)
         return torch.optim.SGD(params, lr=lr)
 
+    def reconfigure(self, config) -> None:
+        """Take settings that keep the networks (loss, optimiser and its learning rates and
+        betas, steps per step, batch, penalties) while training: a new optimiser kind starts
+        new optimizers on the next update; otherwise the optimizers keep their state and take
+        the new learning rates and betas. The 2-D lab calls this between training chunks."""
+        old, self.config = self.config, config
+        if config.optimizer != old.optimizer:
+            self._opt_g = self._opt_d = None  # new optimizers, made on the next update
+        elif self._opt_g is not None:
+            for opt, lr in ((self._opt_d, config.lr_d), (self._opt_g, config.lr_g)):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                    if "betas" in group:
+                        group["betas"] = (config.beta1, config.beta2)
+        for layer in self.discriminator.modules():  # a gradient penalty: twice-differentiable
+            if isinstance(layer, MinibatchDiscrimination):
+                layer.twice_differentiable = config.loss in ("wgan-gp", "dragan")
+
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         if self._opt_g is None:
             self._opt_d = self._make_opt(self.discriminator.parameters(), self.config.lr_d)

@@ -647,20 +647,8 @@ class Lab2D:
                                           generator=torch.Generator().manual_seed(self.VIEW_SEED))
             self._reset_counters()
             return True
-        m = self.model
-        m.config = new
+        self.model.reconfigure(new)  # the model's own public method: nothing private here
         self.config = new
-        if new.optimizer != old.optimizer:
-            m._opt_g = m._opt_d = None  # new optimizers, made on the next update
-        elif m._opt_g is not None:
-            for opt, lr in ((m._opt_d, new.lr_d), (m._opt_g, new.lr_g)):
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                    if "betas" in group:
-                        group["betas"] = (new.beta1, new.beta2)
-        for layer in m.discriminator:  # a gradient penalty needs the twice-differentiable path
-            if isinstance(layer, G.MinibatchDiscrimination):
-                layer.twice_differentiable = new.loss in ("wgan-gp", "dragan")
         return False
 
     def train(self, n: int) -> dict[str, float]:
