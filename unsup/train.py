@@ -111,6 +111,22 @@ def _joint(losses: dict[str, float], stop: bool, world: int) -> tuple[dict[str, 
     return {k: float(v) / world for k, v in zip(keys, t[:-1].tolist())}, bool(flag.item() > 0)
 
 
+def time_steps(model: Model, batch: Callable[[int], torch.Tensor], n: int = 3,
+               warmup: int = 1) -> float:
+    """Seconds per training step of ``model``, measured now on this machine: ``warmup`` steps
+    (lazy set-up, first-call costs), then ``n`` timed ones; ``batch(i)`` gives the i-th batch
+    (data making included in the time where the family's job pays for it too). What every
+    Train form's estimate is computed from (never a typed-in rate)."""
+    model.optimizers()
+    with torch.enable_grad():  # the caller may run under no_grad
+        for i in range(warmup):
+            model.train_step(batch(i))
+        t0 = time.perf_counter()
+        for i in range(warmup, warmup + n):
+            model.train_step(batch(i))
+        return (time.perf_counter() - t0) / max(1, n)
+
+
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> torch.Tensor:
     """Indices of the batch for ``step``: epochs are seeded permutations, last partial batch
     dropped (so every batch has ``batch_size`` items)."""

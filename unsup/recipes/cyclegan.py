@@ -57,7 +57,6 @@ import functools
 import hashlib
 import io
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -567,15 +566,12 @@ def estimate_step_seconds(config: dict, n: int = 3) -> float:
     """Seconds per training step of this config, measured now on this machine (a fresh model,
     after one warm-up step, on random images; the job's own steps run at about this rate when
     the cores are as busy as now)."""
+    from unsup.train import time_steps
+
     model = make_model("cyclegan", **dict(config, timelapse_frames=0))
     s, c = model.config.image_size, model.config.n_channels
     batch = torch.rand(model.batch_size, 2, c, s, s, generator=torch.Generator().manual_seed(0))
-    with torch.enable_grad():  # a page thread may have turned gradients off
-        model.train_step(batch)
-        t0 = time.perf_counter()
-        for _ in range(n):
-            model.train_step(batch)
-        return (time.perf_counter() - t0) / n
+    return time_steps(model, lambda i: batch, n=n, warmup=1)
 
 
 def preview_image(model: CycleGAN) -> np.ndarray:

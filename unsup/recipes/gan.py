@@ -914,8 +914,9 @@ def estimate_step_seconds(kind: str, data: str, config: dict, n: int = 4) -> flo
     """Seconds per training step of this config, measured now on this machine (a fresh model,
     after 2 warm-up steps; the job's own steps run at about this rate when the cores are as
     busy as now)."""
+    from unsup.train import time_steps
+
     model = make_model(kind, **config)
-    model.optimizers()
     if kind == "pggan":  # time the full-size stage, where it spends most steps (an upper bound)
         model.step_ = 10 * model.config.grow_steps
     if kind == "gan2d":
@@ -923,13 +924,7 @@ def estimate_step_seconds(kind: str, data: str, config: dict, n: int = 4) -> flo
     else:
         s = image_size_of(data)
         batch = torch.rand(model.batch_size, 1, s, s, generator=torch.Generator().manual_seed(0))
-    with torch.enable_grad():  # a page thread may have turned gradients off
-        for _ in range(2):
-            model.train_step(batch)
-        t0 = time.perf_counter()
-        for _ in range(n):
-            model.train_step(batch)
-        return (time.perf_counter() - t0) / n
+    return time_steps(model, lambda i: batch, n=n, warmup=2)
 
 
 def _density_image(points: np.ndarray, extent, size: int = 96) -> np.ndarray:

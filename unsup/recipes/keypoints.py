@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -389,17 +388,13 @@ def job_config(n_keypoints: int = 10, **overrides) -> dict[str, Any]:
 def estimate_step_seconds(config: dict, n: int = 3) -> float:
     """Seconds per training step of this config, measured now on this machine (a fresh model,
     one warm-up step, then ``n`` timed steps on pairs of generated faces, data included)."""
+    from unsup.train import time_steps
+
     model = make_model(**config)
-    model.optimizers()
     data = pairs_of(faces("train", model.config.image_size))
-    bs = model.batch_size
-    with torch.enable_grad():  # a page thread may have turned gradients off
-        model.train_step(_channels_pairs(data[torch.arange(bs)], model.config.n_channels))
-        t0 = time.perf_counter()
-        for i in range(n):
-            batch = data[torch.arange(bs * (i + 1), bs * (i + 2))]
-            model.train_step(_channels_pairs(batch, model.config.n_channels))
-        return (time.perf_counter() - t0) / n
+    bs, c = model.batch_size, model.config.n_channels
+    return time_steps(model, lambda i: _channels_pairs(data[torch.arange(bs * i, bs * (i + 1))],
+                                                       c), n=n, warmup=1)
 
 
 def _channels_pairs(batch: torch.Tensor, c: int) -> torch.Tensor:
