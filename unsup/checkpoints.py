@@ -390,8 +390,12 @@ def validate(weights: Path) -> tuple[dict[str, Any], str | None]:
 _KINDS: dict[tuple, str | None] = {}
 
 
-def _of_other_kind(weights: Path, kind: str) -> bool:
-    """True when the card of ``weights`` (its header only) names another kind than ``kind``, or
+def _kinds(kind: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (kind,) if isinstance(kind, str) else tuple(kind)
+
+
+def _of_other_kind(weights: Path, kind: str | tuple[str, ...]) -> bool:
+    """True when the card of ``weights`` (its header only) names none of the kinds ``kind``, or
     cannot be read (it would then be listed under no kind). Cached like :func:`validate`, by
     path, size and modification time: a page rerun lists its models without reading files."""
     if weights.suffix != ".safetensors":
@@ -399,16 +403,17 @@ def _of_other_kind(weights: Path, kind: str) -> bool:
     st = weights.stat()
     key = (str(weights), st.st_size, st.st_mtime_ns)
     if key in _VALIDATED:
-        return _VALIDATED[key][0].get("kind") != kind
+        return _VALIDATED[key][0].get("kind") not in _kinds(kind)
     if key not in _KINDS:
         try:
             _KINDS[key] = read_card(weights).get("kind")
         except CheckpointError:
             _KINDS[key] = None
-    return _KINDS[key] != kind
+    return _KINDS[key] not in _kinds(kind)
 
 
-def _scan(folder: Path, source: str, recursive: bool, kind: str | None = None) -> list[Entry]:
+def _scan(folder: Path, source: str, recursive: bool,
+          kind: str | tuple[str, ...] | None = None) -> list[Entry]:
     """The checkpoints under ``folder``, validated; with ``kind``, only that kind's (the others
     are not validated: a page listing its models builds none of the other families')."""
     out = []
@@ -482,9 +487,11 @@ def _unique_names(entries: list[Entry], root: Path) -> None:
         seen.add(e.name)
 
 
-def list_models(kind: str | None = None, *, broken: bool = False) -> list[Entry]:
-    """Shipped checkpoints, then user runs (newest first), optionally of one kind. Runs that
-    cannot be loaded are left out unless ``broken`` (then they come with ``problem`` set)."""
+def list_models(kind: str | tuple[str, ...] | None = None, *,
+                broken: bool = False) -> list[Entry]:
+    """Shipped checkpoints, then user runs (newest first), optionally of one kind or of a tuple
+    of kinds (a page's picker: only those are validated). Runs that cannot be loaded are left
+    out unless ``broken`` (then they come with ``problem`` set)."""
     shipped = _scan(paths.SHIPPED_DIR, "shipped", recursive=False, kind=kind)
     runs = paths.runs_dir()
     user = sorted(_scan(runs, "user", recursive=True, kind=kind),
@@ -493,7 +500,7 @@ def list_models(kind: str | None = None, *, broken: bool = False) -> list[Entry]
     _unique_names(entries, runs)  # older runs keep their names; later clashes get a path name
     entries = shipped + user
     if kind is not None:
-        entries = [e for e in entries if e.kind == kind]
+        entries = [e for e in entries if e.kind in _kinds(kind)]
     return [e for e in entries if broken or e.problem is None]
 
 

@@ -24,7 +24,7 @@ KINDS = recipe.FAMILY.kinds
 
 def entries() -> list[checkpoints.Entry]:
     """Shipped β-VAE-family checkpoints, then the user's runs."""
-    return [e for e in checkpoints.list_models() if e.kind in KINDS]
+    return checkpoints.list_models(tuple(KINDS))  # validates these kinds only
 
 
 PAGE = "beta-vae"  # the page's key: its training and Measure jobs

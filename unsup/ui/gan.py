@@ -61,8 +61,7 @@ METRICS_2D = ("modes", "n_modes", "modes_any", "hq")
 
 
 def entries(kind: str | tuple[str, ...]) -> list[Entry]:
-    kinds = (kind,) if isinstance(kind, str) else kind
-    return [e for e in checkpoints.list_models() if e.kind in kinds]
+    return checkpoints.list_models(kind)  # validates these kinds only
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
