@@ -176,18 +176,16 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     and recipe (batches of 32, lr 1e-3) with the chosen kind, β, data order (``pairs``: the
     weakly supervised Ada-GVAE pairs) and number of steps, on the dSprites training split.
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
-    from unsup import checkpoints
     from unsup.data.dsprites import DSprites
     from unsup.jobs import NO_JOB, JobSpec
+    from unsup.recipes import runs
 
     run_dir = None
-    if resume is not None:
-        resume = checkpoints.weights_path(resume)
-        prev = checkpoints.read_card(resume)
-        kind = prev.get("kind", kind)
-        pairs = bool((prev.get("config") or {}).get("pairs"))
-        title = f"{prev.get('title') or resume.parent.name} (resumed)"
-        run_dir = resume.parent
+    prev = runs.resumed(resume)
+    if prev is not None:
+        kind = prev.card.get("kind", kind)
+        pairs = bool(prev.config.get("pairs"))
+        title, run_dir = prev.title, prev.run_dir
     else:
         title = (f"{kind_title(kind, pairs)} β={beta:g}{' on pairs' if pairs else ''}, "
                  f"{steps:,} steps")
@@ -197,18 +195,13 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     def build(job=NO_JOB):
         job.phase("preparing dSprites (737,280 sprites, drawn as they are needed)")
         data = training_data(pairs)
-        if resume is not None:
-            job.phase("loading the checkpoint to resume")
-            model = checkpoints.load(resume, optimizer=True)
-            p = model.card_
-            return model, data, {"title": p.get("title"), "data": p.get("data"),
-                                 "seconds": p.get("seconds") or 0.0, "command": None,
-                                 "extra": {"origin": "app", "name": p.get("name")}}
+        if prev is not None:
+            model, card = runs.load_to_resume(prev, job)
+            return model, data, card
         job.phase("building the model")
         model = make_model(kind, **RECIPE, beta=float(beta), pairs=bool(pairs),
                            n_data=len(data))
-        return model, data, {"title": title, "data": data.card(), "command": None,
-                             "extra": {"origin": "app"}}
+        return model, data, runs.build_card(title, data.card())
 
     def preview(model):
         with torch.no_grad():

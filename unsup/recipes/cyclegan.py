@@ -54,8 +54,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -307,46 +305,23 @@ DATA_FILE = "domains.npz"
 resume trains on the same images and the page measures on the same held-out ones."""
 
 
+def _store():
+    from unsup.recipes.runs import UploadStore
+
+    return UploadStore(DATA_FILE, ("a", "b"), shapes=True)
+
+
 def images_hash(a: np.ndarray, b: np.ndarray) -> str:
-    h = hashlib.sha256()
-    for x in (a, b):
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        h.update(str(x.shape).encode())
-        h.update(x.tobytes())
-    return h.hexdigest()[:16]
+    return _store().digest(a, b)
 
 
 def save_run_images(run_dir: Path, a: np.ndarray, b: np.ndarray) -> str:
-    from unsup import fileio
-
-    digest = images_hash(a, b)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, a=np.asarray(a, np.float32), b=np.asarray(b, np.float32),
-                        sha=np.array(digest))
-    fileio.atomic_write_bytes(Path(run_dir) / DATA_FILE, buf.getvalue())
-    return digest
+    return _store().save(run_dir, a, b)
 
 
 def load_run_images(run_dir: Path, digest: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Both image sets a run was trained on; raises CheckpointError when gone or changed."""
-    from unsup.checkpoints import CheckpointError
-
-    f = Path(run_dir) / DATA_FILE
-    if not f.exists():
-        raise CheckpointError(
-            f"The images this run was trained on are gone ({f.parent.name}/{f.name} is "
-            "missing), so it cannot be resumed or measured on them. Train a new run on your "
-            "images instead.")
-    try:
-        with np.load(f, allow_pickle=False) as z:
-            a, b = np.asarray(z["a"], np.float32), np.asarray(z["b"], np.float32)
-    except (OSError, ValueError, KeyError) as exc:
-        raise CheckpointError(f"{f.parent.name}/{f.name} cannot be read ({type(exc).__name__}); "
-                              "train a new run on your images instead.") from None
-    if digest and images_hash(a, b) != digest:
-        raise CheckpointError(
-            f"{f.parent.name}/{f.name} no longer holds the images this run was trained on (their "
-            "hash changed); train a new run on your images instead.")
+    a, b = _store().load(run_dir, digest)
     return a, b
 
 
@@ -601,23 +576,20 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     run planned for the new total: constant for half, then decaying to 0 at the new end).
     Raises CheckpointError when a resumed run's images are gone, ValueError when
     an upload is too small."""
-    from unsup import checkpoints
-    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
+    from unsup.jobs import NO_JOB, JobSpec
+    from unsup.recipes import runs
 
     run_dir = None
-    prev = None
-    if resume is not None:
-        resume = checkpoints.weights_path(resume)
-        run_dir = resume.parent
-        prev = checkpoints.read_card(resume)
-        pdata = prev.get("data") or {}
-        if pdata.get("name") == "upload":
-            images_a, images_b = load_run_images(run_dir, pdata.get("sha"))
-            labels = tuple(pdata.get("domains") or ("domain A", "domain B"))
+    prev = runs.resumed(resume)
+    if prev is not None:
+        run_dir = prev.run_dir
+        if prev.data.get("name") == "upload":
+            images_a, images_b = load_run_images(run_dir, prev.data.get("sha"))
+            labels = tuple(prev.data.get("domains") or ("domain A", "domain B"))
         else:
-            data = pdata.get("name") if pdata.get("name") in DATA else "digits"
-            image_size = int((prev.get("config") or {}).get("image_size", 32))
-        title = f"{prev.get('title') or resume.parent.name} (resumed)"
+            data = prev.data.get("name") if prev.data.get("name") in DATA else "digits"
+            image_size = int(prev.config.get("image_size", 32))
+        title = prev.title
     if images_a is not None or images_b is not None:
         for which, x in (("A", images_a), ("B", images_b)):
             if x is None or len(x) < MIN_UPLOAD_IMAGES:
@@ -631,12 +603,10 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
                              f"{images_a.shape[1:]} and {images_b.shape[1:]}")
         labels = tuple(labels or ("domain A", "domain B"))
         pair = upload_pair(images_a, images_b)
-        if resume is None:
+        if prev is None:
             title = f"CycleGAN {labels[0]} ↔ {labels[1]}, {steps:,} steps"
-            with fresh_run_dir(title) as run_dir:  # removed if the disk is full
-                digest = save_run_images(run_dir, images_a, images_b)
-        else:
-            digest = images_hash(images_a, images_b)
+        run_dir, digest = runs.stored_run(title, images_a, images_b, store=_store(),
+                                          resume=prev)
         dcard = {"name": "upload", "label": f"{labels[0]} ↔ {labels[1]} (your images)",
                  "sha": digest, "fingerprint": digest, "file": DATA_FILE,
                  "domains": list(labels), "image_size": int(images_a.shape[-1]),
@@ -644,7 +614,7 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     else:
         pair = load_pair(data, image_size)
         dcard = pair_card(pair)
-        if resume is None:
+        if prev is None:
             title = (f"CycleGAN {pair.labels[0]} ↔ {pair.labels[1]}, {g_filters} filters, "
                      f"{steps:,} steps")
     norm = norm or NORM.get(pair.name, "instance")
@@ -654,9 +624,8 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     def build(job=NO_JOB):
         reading = (f"preparing the {len(pair.a_train):,} + {len(pair.b_train):,} "
                    "training images")
-        if resume is not None:
-            job.phase("loading the checkpoint to resume")
-            model = checkpoints.load(resume, optimizer=True)
+        if prev is not None:
+            model, card = runs.load_to_resume(prev, job)
             job.phase(reading)
             x = pair.training_data(model.seed)
             c = model.config
@@ -664,16 +633,11 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
             if end > c.n_steps_constant + c.n_steps_decay:
                 # the schedule of a run planned for the new total (else the rate stays 0)
                 c.n_steps_constant, c.n_steps_decay = end // 2, end - end // 2
-            p = model.card_
-            return model, x, {"title": p.get("title"), "data": p.get("data"),
-                              "seconds": p.get("seconds") or 0.0, "command": None,
-                              "extra": {"origin": "app", "name": p.get("name")}}
+            return model, x, card
         job.phase("building the model")
         model = new_cyclegan(pair, **cfg)
         job.phase(reading)
-        return model, pair.training_data(model.seed), {"title": title, "data": dcard,
-                                                        "command": None,
-                                                        "extra": {"origin": "app"}}
+        return model, pair.training_data(model.seed), runs.build_card(title, dcard)
 
     def finish(model, job):
         job.phase("measuring on held-out data")

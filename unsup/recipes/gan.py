@@ -947,26 +947,21 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
     or the user's ``images`` (n, c, s, s) in [0, 1] with s = 28 or 32 (kept with the run; every
     10th is held out), with the loss's recipe and ``overrides`` (e.g. ``pack``, ``width``).
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
-    from unsup import checkpoints
-    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
-    from unsup.recipes.vae import (DATA_FILE, images_hash, load_run_images, save_run_images,
-                                   split_images)
+    from unsup.jobs import NO_JOB, JobSpec
+    from unsup.recipes import runs
 
     run_dir = None
-    if resume is not None:
-        resume = checkpoints.weights_path(resume)
-        prev = checkpoints.read_card(resume)
-        kind = prev.get("kind", kind)
-        pdata = prev.get("data") or {}
-        data = pdata.get("name", data)
+    prev = runs.resumed(resume)
+    if prev is not None:
+        kind = prev.card.get("kind", kind)
+        data = prev.data.get("name", data)
         if kind == "gan2d" and data not in DATA_2D:
-            points, data = pdata.get("means"), "points"
-        run_dir = resume.parent
+            points, data = prev.data.get("means"), "points"
+        run_dir = prev.run_dir
         if data == "upload":
-            images = load_run_images(run_dir, pdata.get("sha"))
-            data_label = pdata.get("label")
-        title = f"{prev.get('title') or resume.parent.name} (resumed)"
-        cfg = dict(prev.get("config") or {})
+            images = runs.IMAGES.load(run_dir, prev.data.get("sha"))[0]
+            data_label = prev.data.get("label")
+        title, cfg = prev.title, prev.config
     if images is not None:
         if kind == "gan2d":
             raise ValueError("uploaded images train an image GAN, not a 2-D GAN")
@@ -978,7 +973,7 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         if len(images) < 10:
             raise ValueError(f"a GAN needs at least 10 images to learn from; got {len(images)}")
         data = "upload"
-    if resume is None:
+    if prev is None:
         size = int(images.shape[-1]) if images is not None else None
         cfg = job_config(kind, loss, data if images is None else "mnist", **overrides)
         if images is not None:
@@ -991,15 +986,10 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         dataset = data_2d(data, points)
         dcard = dataset.card()
     elif images is not None:
-        dataset, x_held = split_images(images)
+        dataset, x_held = runs.split_images(images)
         label = data_label or f"{len(images)} uploaded images"
-        if run_dir is None:
-            with fresh_run_dir(f"gan-{label}") as run_dir:  # removed if the disk is full
-                digest = save_run_images(run_dir, images)
-        else:
-            digest = images_hash(images)
-        dcard = {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,
-                 "n_train": len(dataset), "file": DATA_FILE}
+        run_dir, digest = runs.stored_run(f"gan-{label}", images, resume=prev)
+        dcard = runs.upload_card(label, digest, len(dataset))
     else:
         dataset = None
         dcard = image_data_card(data)
@@ -1008,16 +998,11 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
         if dataset is None:
             job.phase(f"reading the {data} images")
         x = dataset if dataset is not None else image_data(data)
-        if resume is not None:
-            job.phase("loading the checkpoint to resume")
-            model = checkpoints.load(resume, optimizer=True)
-            p = model.card_
-            return model, x, {"title": p.get("title"), "data": p.get("data"),
-                              "seconds": p.get("seconds") or 0.0, "command": None,
-                              "extra": {"origin": "app", "name": p.get("name")}}
+        if prev is not None:
+            model, card = runs.load_to_resume(prev, job)
+            return model, x, card
         job.phase("building the model")
-        return make_model(kind, **cfg), x, {"title": title, "data": dcard, "command": None,
-                                            "extra": {"origin": "app"}}
+        return make_model(kind, **cfg), x, runs.build_card(title, dcard)
 
     def preview(model):
         if kind == "gan2d":

@@ -325,13 +325,13 @@ def trained_on_upload(model) -> bool:
 
 def heldout_uploads(model) -> torch.Tensor:
     """The held-out images (every 10th) of a run trained on uploaded images."""
-    from unsup.recipes.vae import load_run_images, split_images
+    from unsup.recipes.runs import IMAGES, split_images
 
     data = (model.card_ or {}).get("data") or {}
     if model.path_ is None:
         raise ValueError("this model was trained on uploaded images but is not saved in a run "
                          "folder, so its held-out images are unknown")
-    return split_images(load_run_images(Path(model.path_).parent, data.get("sha")))[1]
+    return split_images(IMAGES.load(Path(model.path_).parent, data.get("sha"))[0])[1]
 
 
 def evaluate_unlabelled(model: KeypointModel, held) -> dict[str, Any]:
@@ -438,21 +438,16 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
     10th image is held out for the equivariance check, and all are kept with the run so that a
     resume trains on the same ones). ``resume``: a user run's weights to continue for ``steps``
     more steps (raises CheckpointError when its images are gone)."""
-    from unsup import checkpoints
-    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
-    from unsup.recipes.vae import images_hash, load_run_images, save_run_images, split_images
+    from unsup.jobs import NO_JOB, JobSpec
+    from unsup.recipes import runs
 
     run_dir = None
-    prev: dict = {}
-    if resume is not None:
-        resume = checkpoints.weights_path(resume)
-        prev = checkpoints.read_card(resume)
-        run_dir = resume.parent
-        pdata = prev.get("data") or {}
-        images = load_run_images(run_dir, pdata.get("sha")) if pdata.get(
-            "name") == "upload" else None
-        cfg = dict(prev.get("config") or {})
-        title = f"{prev.get('title') or resume.parent.name} (resumed)"
+    prev = runs.resumed(resume)
+    if prev is not None:
+        run_dir = prev.run_dir
+        images = (runs.IMAGES.load(run_dir, prev.data.get("sha"))[0]
+                  if prev.data.get("name") == "upload" else None)
+        cfg, title = prev.config, prev.title
     else:
         cfg = job_config(n_keypoints, **overrides)
     if images is not None:
@@ -465,17 +460,11 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
                              f"upload at least {MIN_UPLOAD} pictures of one kind of object")
         cfg["image_size"] = int(images.shape[-1])
         cfg["n_channels"] = int(images.shape[1])
-        x_train, x_held = split_images(images)
-        label = (prev.get("data") or {}).get("label") or data_label or (
+        x_train, x_held = runs.split_images(images)
+        label = (prev.data.get("label") if prev is not None else None) or data_label or (
             f"{len(images)} uploaded images")
-        if run_dir is None:
-            with fresh_run_dir(f"keypoints-{label}") as run_dir:  # removed if the disk is full
-                digest = save_run_images(run_dir, images)
-        else:
-            digest = images_hash(images)
-        dataset = pairs_of(_Images(x_train, {
-            "name": "upload", "label": label, "sha": digest, "fingerprint": digest,
-            "n_train": int(len(x_train)), "file": "data.npz"}))
+        run_dir, digest = runs.stored_run(f"keypoints-{label}", images, resume=prev)
+        dataset = pairs_of(_Images(x_train, runs.upload_card(label, digest, len(x_train))))
         dcard = dataset.card()
         shown = x_held[:8]
         finish = functools.partial(evaluate_unlabelled, held=x_held)
@@ -485,20 +474,15 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
         label = "cartoon faces"
         shown = faces("heldout", int(cfg.get("image_size", IMAGE_SIZE)))[np.arange(8)]
         finish = evaluate
-    if resume is None:
+    if prev is None:
         title = f"Keypoints K = {cfg['n_keypoints']} on {label}, {int(steps):,} steps"
 
     def build(job=NO_JOB):
-        if resume is not None:
-            job.phase("loading the checkpoint to resume")
-            model = checkpoints.load(resume, optimizer=True)
-            p = model.card_
-            return model, dataset, {"title": p.get("title"), "data": p.get("data"),
-                                    "seconds": p.get("seconds") or 0.0, "command": None,
-                                    "extra": {"origin": "app", "name": p.get("name")}}
+        if prev is not None:
+            model, card = runs.load_to_resume(prev, job)
+            return model, dataset, card
         job.phase("building the model")
-        return make_model(**cfg), dataset, {"title": title, "data": dcard, "command": None,
-                                            "extra": {"origin": "app"}}
+        return make_model(**cfg), dataset, runs.build_card(title, dcard)
 
     def preview(model):
         return preview_images(model, _channels(shown, model.config.n_channels))

@@ -6,7 +6,6 @@ evaluation (``python -m unsup eval``) and the VAE page's train-on-demand job.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from unsup import checkpoints, fileio
+from unsup import checkpoints
 from unsup.data.images import binarize, load_split, resize_images, training_tensor
 from unsup.families import Family, PageInfo, Preset
 from unsup.models.vae import ConvVAE, VAEConfig, latent_grid
+from unsup.recipes.runs import IMAGES as _STORE
+from unsup.recipes.runs import split_images  # noqa: F401 - read from here by older callers
 
 DEFAULTS = dict(width=16, hidden=256, lr=2e-3, batch_size=128, shift=1)
 """The family's default architecture, shared by the shipped models and on-demand training."""
@@ -64,47 +65,22 @@ def build(preset: Preset):
 
 
 # -- the user's own images, kept with the run ------------------------------------------------
-DATA_FILE = "data.npz"
+DATA_FILE = _STORE.file
 """A run trained on uploaded images keeps them here (with their content hash), so that a resume
 trains on exactly the same images and measures on the same held-out ones."""
 
 
 def images_hash(images: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()[:16]
+    return _STORE.digest(images)
 
 
 def save_run_images(run_dir: Path, images: np.ndarray) -> str:
-    import io
-
-    digest = images_hash(images)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, images=np.asarray(images, np.float32), sha=np.array(digest))
-    fileio.atomic_write_bytes(Path(run_dir) / DATA_FILE, buf.getvalue())
-    return digest
+    return _STORE.save(run_dir, images)
 
 
 def load_run_images(run_dir: Path, digest: str | None) -> np.ndarray:
     """The images a run was trained on; raises CheckpointError when they are gone or changed."""
-    f = Path(run_dir) / DATA_FILE
-    if not f.exists():
-        raise checkpoints.CheckpointError(
-            f"The images this run was trained on are gone ({f.parent.name}/{f.name} is missing), "
-            "so it cannot be resumed on the same data. Train a new run on your images instead.")
-    with np.load(f, allow_pickle=False) as z:
-        images = np.asarray(z["images"], np.float32)
-    if digest and images_hash(images) != digest:
-        raise checkpoints.CheckpointError(
-            f"{f.parent.name}/{f.name} no longer holds the images this run was trained on (their "
-            "hash changed); the run was not resumed. Train a new run on your images instead.")
-    return images
-
-
-def split_images(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train, held-out): every 10th uploaded image (at least one) is held out."""
-    x_all = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-    held = torch.zeros(len(x_all), dtype=torch.bool)
-    held[::10] = True
-    return x_all[~held], x_all[held]
+    return _STORE.load(run_dir, digest)[0]
 
 
 def heldout_of(model: ConvVAE) -> tuple[torch.Tensor, str]:
@@ -168,36 +144,28 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
     data are kept; ``epochs`` more are trained in the same run folder). Raises CheckpointError if
     that run's data are gone.
     """
-    from unsup.jobs import NO_JOB, JobSpec, fresh_run_dir
+    from unsup.jobs import NO_JOB, JobSpec
+    from unsup.recipes import runs
     from unsup.viz.images import grid
 
     run_dir = None
-    if resume is not None:
-        resume = checkpoints.weights_path(resume)
-        run_dir = resume.parent
-        prev = checkpoints.read_card(resume)
-        pdata = prev.get("data") or {}
-        if pdata.get("name") == "upload":
-            images = load_run_images(run_dir, pdata.get("sha"))
+    prev = runs.resumed(resume)
+    if prev is not None:
+        if prev.data.get("name") == "upload":
+            images = load_run_images(prev.run_dir, prev.data.get("sha"))
         else:
-            data = pdata.get("name") if pdata.get("name") in DATA else "mnist"
+            data = prev.data.get("name") if prev.data.get("name") in DATA else "mnist"
             images = None
-        cfg = prev.get("config") or {}
-        n_latent, variational = int(cfg.get("n_latent", n_latent)), bool(
-            cfg.get("variational", True))
-        title = f"{prev.get('title') or resume.parent.name} (resumed)"
+        n_latent = int(prev.config.get("n_latent", n_latent))
+        variational = bool(prev.config.get("variational", True))
+        title, run_dir = prev.title, prev.run_dir
     if images is not None:
         x, x_held = split_images(images)
-        label = (prev.get("data") or {}).get("label") if resume is not None else None
-        label = label or data_label or f"{len(images)} uploaded images"
+        label = (prev.data.get("label") if prev is not None else None) or data_label or (
+            f"{len(images)} uploaded images")
         held_label = f"every 10th of your images ({len(x_held)})"
-        if run_dir is None:
-            with fresh_run_dir(f"vae-{label}") as run_dir:  # removed if the disk is full
-                digest = save_run_images(run_dir, images)
-        else:
-            digest = images_hash(images)
-        dcard = {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,
-                 "n_train": len(x), "file": DATA_FILE}
+        run_dir, digest = runs.stored_run(f"vae-{label}", images, resume=prev)
+        dcard = runs.upload_card(label, digest, len(x))
     else:
         x = training_tensor(data, 28, binary=True)
         x_held = test_tensor(data, 28)[0]
@@ -208,23 +176,17 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
     steps = max(1, int(math.ceil(epochs * len(x) / cfg_kw["batch_size"])))
     fixed_z = torch.randn(8, n_latent, generator=torch.Generator().manual_seed(1))
     shown = x[:8]
-    if resume is None:
+    if prev is None:
         kind = "VAE" if variational else ("DAE" if noise > 0 else "AE")
         title = f"{kind} {n_latent}-D, β={beta:g} on {label}" if variational else (
             f"{kind} {n_latent}-D on {label}")
 
     def build(job=NO_JOB):
-        if resume is not None:
-            job.phase("loading the checkpoint to resume")
-            model = checkpoints.load(resume, optimizer=True)
-            prev = model.card_
-            return model, x, {"title": prev.get("title"), "data": prev.get("data"),
-                              "seconds": prev.get("seconds") or 0.0, "command": None,
-                              "extra": {"origin": "app", "name": prev.get("name")}}
+        if prev is not None:
+            model, card = runs.load_to_resume(prev, job)
+            return model, x, card
         job.phase("building the model")
-        model = ConvVAE(VAEConfig(**cfg_kw))
-        return model, x, {"title": title, "data": dcard, "command": None,
-                          "extra": {"origin": "app"}}
+        return ConvVAE(VAEConfig(**cfg_kw)), x, runs.build_card(title, dcard)
 
     def preview(model):
         with torch.no_grad():

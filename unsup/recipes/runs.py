@@ -1,0 +1,162 @@
+"""The "your own run" service: what every family's on-demand training needs around its model.
+
+A family's ``training_spec`` says what is particular to it (its config, its model, its data and
+preview); this module does the rest the same way for every family:
+
+- :class:`UploadStore`: a run trained on uploaded images keeps them beside its checkpoints, with
+  their content hash, so that a resume trains on exactly the same images (and measures on the
+  same held-out ones) and refuses when they are gone or changed;
+- :func:`split_images`: the held-out split of uploaded images (every 10th);
+- :func:`resumed`: what a resume reads from a run's card (its folder, config, data and title);
+- :func:`stored_run`: a new run folder holding the uploads (or, on a resume, their hash);
+- :func:`build_card` / :func:`load_to_resume`: the card fields of a new run and the model of a
+  resumed one, as a job's ``build`` returns them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from unsup import checkpoints, fileio
+
+
+@dataclass(frozen=True)
+class UploadStore:
+    """Uploaded image sets kept in a run folder: ``file`` (an ``.npz``) holds ``keys`` (one
+    array each) and their hash. ``shapes``: the hash covers each array's shape too (CycleGAN's
+    two domains); the one-array stores hash the bytes alone, as runs on disk already do."""
+
+    file: str
+    keys: tuple[str, ...] = ("images",)
+    shapes: bool = False
+
+    def digest(self, *arrays: np.ndarray) -> str:
+        h = hashlib.sha256()
+        for x in arrays:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            if self.shapes:
+                h.update(str(x.shape).encode())
+            h.update(x.tobytes())
+        return h.hexdigest()[:16]
+
+    def save(self, run_dir: Path, *arrays: np.ndarray) -> str:
+        """Write the arrays (atomically) and return their hash."""
+        if len(arrays) != len(self.keys):
+            raise ValueError(f"{self.file} holds {len(self.keys)} image set(s), got {len(arrays)}")
+        digest = self.digest(*arrays)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, sha=np.array(digest), **{
+            k: np.asarray(a, np.float32) for k, a in zip(self.keys, arrays)})
+        fileio.atomic_write_bytes(Path(run_dir) / self.file, buf.getvalue())
+        return digest
+
+    def load(self, run_dir: Path, digest: str | None) -> tuple[np.ndarray, ...]:
+        """The arrays a run was trained on; CheckpointError when they are gone, unreadable or
+        no longer the ones the card's hash names."""
+        f = Path(run_dir) / self.file
+        if not f.exists():
+            raise checkpoints.CheckpointError(
+                f"The images this run was trained on are gone ({f.parent.name}/{f.name} is "
+                "missing), so it cannot be resumed or measured on them. Train a new run on your "
+                "images instead.")
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                arrays = tuple(np.asarray(z[k], np.float32) for k in self.keys)
+        except (OSError, ValueError, KeyError) as exc:
+            raise checkpoints.CheckpointError(
+                f"{f.parent.name}/{f.name} cannot be read ({type(exc).__name__}); train a new "
+                "run on your images instead.") from None
+        if digest and self.digest(*arrays) != digest:
+            raise checkpoints.CheckpointError(
+                f"{f.parent.name}/{f.name} no longer holds the images this run was trained on "
+                "(their hash changed), so it cannot be resumed or measured on them. Train a new "
+                "run on your images instead.")
+        return arrays
+
+
+IMAGES = UploadStore("data.npz")
+"""One set of uploaded images (VAE, GAN, keypoints)."""
+
+
+def split_images(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out): every 10th uploaded image (at least one) is held out."""
+    x_all = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    held = torch.zeros(len(x_all), dtype=torch.bool)
+    held[::10] = True
+    return x_all[~held], x_all[held]
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What a resume reads from a run's card (its weights are loaded by the job itself)."""
+
+    path: Path  # the weights file
+    card: dict[str, Any]
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.card.get("data") or {})
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.card.get("config") or {})
+
+    @property
+    def title(self) -> str:
+        return f"{self.card.get('title') or self.run_dir.name} (resumed)"
+
+
+def resumed(path: str | Path | None) -> Resumed | None:
+    """The run a Resume continues (None: a new run); CheckpointError when unreadable."""
+    if path is None:
+        return None
+    weights = checkpoints.weights_path(path)
+    return Resumed(weights, checkpoints.read_card(weights))
+
+
+def stored_run(name: str, *arrays: np.ndarray, store: UploadStore = IMAGES,
+               resume: Resumed | None = None) -> tuple[Path, str]:
+    """(run folder, hash) of uploads: a new run folder named after ``name`` holding them, or,
+    on a resume, the resumed run's folder and their hash. The folder is removed again when the
+    disk is full."""
+    from unsup.jobs import fresh_run_dir
+
+    if resume is not None:
+        return resume.run_dir, store.digest(*arrays)
+    with fresh_run_dir(name) as run_dir:
+        digest = store.save(run_dir, *arrays)
+    return run_dir, digest
+
+
+def upload_card(label: str, digest: str, n_train: int, store: UploadStore = IMAGES,
+                **extra: Any) -> dict[str, Any]:
+    """The card's ``data`` of a run on uploads (how a resume finds and checks them)."""
+    return {"name": "upload", "label": label, "sha": digest, "fingerprint": digest,
+            "n_train": int(n_train), "file": store.file, **extra}
+
+
+def build_card(title: str, data_card: dict[str, Any]) -> dict[str, Any]:
+    """The card fields a job's ``build`` returns for a new run made in the app."""
+    return {"title": title, "data": data_card, "command": None, "extra": {"origin": "app"}}
+
+
+def load_to_resume(resume: Resumed, job) -> tuple[Any, dict[str, Any]]:
+    """(the resumed run's model with its optimizer state, the card fields its ``build``
+    returns: the run's own title, data and seconds so far)."""
+    job.phase("loading the checkpoint to resume")
+    model = checkpoints.load(resume.path, optimizer=True)
+    p = model.card_
+    return model, {"title": p.get("title"), "data": p.get("data"),
+                   "seconds": p.get("seconds") or 0.0, "command": None,
+                   "extra": {"origin": "app", "name": p.get("name")}}
