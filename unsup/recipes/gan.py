@@ -892,7 +892,6 @@ def _lab_thread_setup() -> None:
     lower_thread_priority()
 
 
-
 # -- train on demand ----------------------------------------------------------------------------
 def job_config(kind: str, loss: str, data: str, **overrides) -> dict[str, Any]:
     """The config a train-on-demand run uses: the loss's recipe (images) or the lab defaults
