@@ -199,7 +199,16 @@ def test_train_preset_and_evaluate_entry(tmp_path, monkeypatch):
     assert again == card["metrics"]  # fixed seeds: exactly the same numbers
 
 
-def test_train_on_demand_job(tmp_path):
+@pytest.fixture
+def one_quick_seed(monkeypatch):
+    """The job's held-out measurement on one seed and a quarter of the images (the full one,
+    3 seeds, is ~2 min per job here and is what tests/test_betavae_quality.py checks): these
+    tests are about the job, its checkpoint and its card."""
+    full = R.evaluate
+    monkeypatch.setattr(R, "evaluate", lambda model: full(model, seeds=(0,), fast=True))
+
+
+def test_train_on_demand_job(tmp_path, one_quick_seed):
     from unsup.jobs import ThreadRunner
 
     spec = R.training_spec(kind="betatcvae", beta=6.0, steps=2)
@@ -210,6 +219,8 @@ def test_train_on_demand_job(tmp_path):
     model = checkpoints.load(snap.checkpoint)
     assert model.kind == "betatcvae" and model.step_ == 2 and model.config.beta == 6.0
     assert model.card_["data"]["name"] == "dsprites"
+    metrics = model.card_["metrics"]  # the job measured the run and stored it in the card
+    assert metrics["measured_step"] == 2 and 0.0 <= metrics["mig"] <= 1.0
 
 
 def test_share_pairs_averages_only_the_latents_that_agree():
@@ -243,7 +254,7 @@ def test_pairs_share_posteriors_only_in_training(monkeypatch):
     assert calls == [1]
 
 
-def test_train_on_demand_with_pairs(tmp_path):
+def test_train_on_demand_with_pairs(tmp_path, one_quick_seed):
     from unsup.jobs import ThreadRunner
 
     spec = R.training_spec(kind="betavae", beta=1.0, steps=2, pairs=True)
