@@ -91,3 +91,30 @@ def work(missing: list[tuple[str, Path]], *, shipped: bool = False):
         return {"rows": len(missing)}
 
     return run
+
+
+def strips(models: dict[str, Any], seed: int, n: int = 8) -> tuple[list, list]:
+    """What the frontier section shows for the picked models (role -> loaded model, None for
+    none): ([(label, images)] of ``n`` held-out test digits and each encoder's reconstructions
+    of them, [(label, images)] of ``n`` samples of each model), images as (h, w) arrays in
+    [0, 1]; ``seed`` picks the digits and the noise."""
+    import numpy as np
+    import torch
+
+    x_test = R.test_images("mnist")
+    idx = torch.from_numpy(np.random.default_rng(int(seed)).choice(len(x_test), n,
+                                                                    replace=False))
+    shown = x_test[idx]
+    recon = [("test digits", list(shown[:, 0].numpy()))]
+    sampled = []
+    for role in ROLES:
+        m = models.get(role)
+        if m is None:
+            continue
+        with torch.no_grad():
+            if hasattr(m, "reconstruct") and role != "GAN":
+                recon.append((f"{role} reconstructions",
+                              list(m.reconstruct(shown).clamp(0, 1)[:, 0].cpu().numpy())))
+            s = m.sample(n, seed=int(seed)) if role == "VAE" else R.samples(m, n, seed=int(seed))
+        sampled.append((f"{role} samples", list(s.clamp(0, 1)[:, 0].cpu().numpy())))
+    return recon, sampled

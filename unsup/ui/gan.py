@@ -622,35 +622,18 @@ def frontier_section() -> None:
             pick[label] = items[names.index(name)]
     seed = st.number_input("Seed", 0, 10**6, 0, key="gf_seed",
                            help="Which test digits and which noise are shown.")
-    x_test = R.test_images("mnist")
-    rng = np.random.default_rng(int(seed))
-    idx = torch.from_numpy(rng.choice(len(x_test), 8, replace=False))
-    shown = x_test[idx]
-    rows, labels = [list(shown[:, 0].numpy())], ["test digits"]
-    sample_rows, sample_labels = [], []
-    for label in ("VAE", "GAN", "VAE-GAN"):
-        e = pick.get(label)
-        if e is None:
-            continue
-        m = model_of(e)
-        with torch.no_grad():
-            if hasattr(m, "reconstruct") and label != "GAN":
-                rows.append(list(m.reconstruct(shown).clamp(0, 1)[:, 0].cpu().numpy()))
-                labels.append(f"{label} reconstructions")
-            if label == "VAE":
-                s = m.sample(8, seed=int(seed))
-            else:
-                s = R.samples(m, 8, seed=int(seed))
-        sample_rows.append(list(s.clamp(0, 1)[:, 0].cpu().numpy()))
-        sample_labels.append(f"{label} samples")
+    from unsup.recipes import frontier as F
+
+    models = {role: (model_of(e) if e is not None else None) for role, e in pick.items()}
+    recon, sampled = F.strips(models, int(seed))
     a, b = st.columns(2)
     with a:
         st.markdown("Reconstructions of held-out digits")
-        for r, lab in zip(rows, labels):
+        for lab, r in recon:
             st.image(strip(r, height=56), caption=lab, output_format="PNG")
     with b:
         st.markdown("Samples from noise z ~ N(0, I)")
-        for r, lab in zip(sample_rows, sample_labels):
+        for lab, r in sampled:
             st.image(strip(r, height=56), caption=lab, output_format="PNG")
     frontier_table(pick)
 
