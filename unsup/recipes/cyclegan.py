@@ -66,6 +66,7 @@ from unsup.families import Family, PageInfo, Preset
 from unsup.metrics import cyclegan as M
 from unsup.models.cyclegan import CycleGAN
 from unsup.models.domain_classifier import DomainClassifier
+from unsup.recipes.runs import UploadStore
 
 KIND_LABELS = {"cyclegan": "CycleGAN", "domain_classifier": "domain classifier"}
 """Display name of each kind of this family."""
@@ -305,23 +306,17 @@ DATA_FILE = "domains.npz"
 resume trains on the same images and the page measures on the same held-out ones."""
 
 
-def _store():
-    from unsup.recipes.runs import UploadStore
-
-    return UploadStore(DATA_FILE, ("a", "b"), shapes=True)
-
-
-def images_hash(a: np.ndarray, b: np.ndarray) -> str:
-    return _store().digest(a, b)
+_STORE = UploadStore(DATA_FILE, ("a", "b"), shapes=True)
+"""Both domains' uploaded images of a run (the hash covers their shapes too)."""
 
 
 def save_run_images(run_dir: Path, a: np.ndarray, b: np.ndarray) -> str:
-    return _store().save(run_dir, a, b)
+    return _STORE.save(run_dir, a, b)
 
 
 def load_run_images(run_dir: Path, digest: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Both image sets a run was trained on; raises CheckpointError when gone or changed."""
-    a, b = _store().load(run_dir, digest)
+    a, b = _STORE.load(run_dir, digest)
     return a, b
 
 
@@ -605,7 +600,7 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
         pair = upload_pair(images_a, images_b)
         if prev is None:
             title = f"CycleGAN {labels[0]} ↔ {labels[1]}, {steps:,} steps"
-        run_dir, digest = runs.stored_run(title, images_a, images_b, store=_store(),
+        run_dir, digest = runs.stored_run(title, images_a, images_b, store=_STORE,
                                           resume=prev)
         dcard = {"name": "upload", "label": f"{labels[0]} ↔ {labels[1]} (your images)",
                  "sha": digest, "fingerprint": digest, "file": DATA_FILE,

@@ -806,8 +806,8 @@ class Lab2D:
     VIEW_ARGS = (48, 11, 40, 80)
     """The canvas's view: grid, lines, line_points, n_arrows of :meth:`view`."""
 
-    def _cached_view(self, grid: int = 48, lines: int = 11, line_points: int = 40,
-                     n_arrows: int = 80) -> dict[str, Any]:
+    def _cached_view(self, *args: int) -> dict[str, Any]:
+        grid, lines, line_points, n_arrows = args or self.VIEW_ARGS
         key = (self._version(), grid, lines, line_points, n_arrows)
         if self._view_cache is None or self._view_cache[0] != key:
             view = self._view(grid, lines, line_points, n_arrows)

@@ -70,10 +70,6 @@ DATA_FILE = _STORE.file
 trains on exactly the same images and measures on the same held-out ones."""
 
 
-def images_hash(images: np.ndarray) -> str:
-    return _STORE.digest(images)
-
-
 def save_run_images(run_dir: Path, images: np.ndarray) -> str:
     return _STORE.save(run_dir, images)
 
