@@ -135,6 +135,29 @@ def gan_lab(page, url: str, seconds: float = 12.0) -> dict:
             "window_s": span}
 
 
+TRAINER_ALONE = """
+import time, torch
+torch.set_num_threads(1)
+from unsup.recipes.gan import Lab2D, data_2d
+lab = Lab2D(data_2d("ring", None, n=20_000))
+lab.train(20)
+t0, n = time.perf_counter(), 0
+while time.perf_counter() - t0 < {seconds}:
+    lab.train(5)  # chunks of the trainer's size (about 40 ms)
+    n += 5
+print(n / (time.perf_counter() - t0))
+"""
+
+
+def trainer_alone(seconds: float = 8.0) -> float:
+    """The lab's default GAN trained alone (no page, no browser, one torch thread, a process of
+    its own, as the app's trainer process runs it): the machine's ceiling for the lab."""
+    out = subprocess.run([sys.executable, "-c", TRAINER_ALONE.format(seconds=seconds)],
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def start_job(ctx, url: str) -> None:
     """A VAE training job started from its Train section in a second tab, as a user would."""
     page = ctx.new_page()
@@ -209,6 +232,8 @@ def main() -> None:
         sys.exit(f"{CHROMIUM} is not installed")
     t0 = time.time()
     runs = Path(tempfile.mkdtemp(prefix="unsup-bench-browser-"))
+    alone_load = load_average()
+    alone = trainer_alone()
     proc, url = start_app(runs)
     try:
         idle = measure(url, with_job=False)
@@ -220,6 +245,11 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
     rows = rows_of("no job", idle) + rows_of("one job training", busy)
+    rows.insert(2, ("no job: the lab's trainer alone (its default GAN, one torch thread, no "
+                    f"page and no browser; load {alone_load}): the machine's ceiling",
+                    f"{alone:.0f} steps/s", "", ""))
+    rows.insert(3, ("no job: steps/s seen in the browser ÷ the trainer alone (1 = drawing "
+                    "costs training nothing)", f"{idle['lab']['steps_s'] / alone:.2f}", "", ""))
     loaded = max(float(r["load"].split()[0]) for r in (idle, busy)) > 1.5 * (os.cpu_count() or 1)
     path = write_section(SECTION, HEADING, rows, notes=(
         ("**The machine was loaded while this ran** (1-minute load average above 1.5× its "
@@ -229,7 +259,9 @@ def main() -> None:
         "its few ms of round trip) to the state in the DOM. Redraws are counted from the "
         "canvas title's changes (a MutationObserver), steps from the step number it shows. "
         "\"One job training\": a VAE job started from the VAE Train section in another tab "
-        "(it runs in the app's process at the jobs' lower priority). The load average is "
+        "(it runs in the app's process at the jobs' lower priority). The lab trains in the "
+        "app's trainer process while playing (unsup/recipes/labhost.py), so the page's "
+        "drawing and the training do not share one interpreter lock. The load average is "
         "the machine's before each part: on a shared, loaded machine these numbers are not "
         f"the idle targets' verdict. Whole run {time.time() - t0:.0f} s. Rerun: "
         "`.venv/bin/python bench/bench_browser.py`."))

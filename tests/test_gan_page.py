@@ -109,9 +109,15 @@ def test_play_trains_in_the_lab_thread_and_the_canvas_only_draws():
     assert not at.get("plotly_chart") or "step" not in str(charts(at))  # a picture, playing
     assert any("training steps/s" in c.value and "– training" not in c.value
                and "(measured)" in c.value for c in at.caption)
+    # once the server's trainer process is ready, the lab trains there (issue 21, part 15:
+    # training and drawing do not share one interpreter lock)
+    _wait_for(lambda: lab.play() and lab.in_process)
+    mark = lab.step
+    _wait_for(lambda: lab.play() and lab.step > mark)
     at = run_page(at=at, gl_play=False)
     assert not at.exception, at.exception
-    assert not lab.playing and not lab._thread
+    assert not lab.playing and not lab.in_process and not lab.local.playing
+    assert lab.step > mark  # it came back with what it trained there
     step = lab.step
     time.sleep(0.3)
     assert lab.step == step

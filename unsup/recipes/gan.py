@@ -569,6 +569,24 @@ class Lab2D:
         self._view_wanted = True  # the page has read the last view: the trainer draws a new one
         self._reset_counters()
 
+    _UNSHARED = ("lock", "_waiting_lock", "_thread", "_stop", "_thread_lock")
+
+    def __getstate__(self) -> dict:
+        """The lab as data (networks, optimizers, counters, settings), for moving it to the
+        trainer process (:mod:`unsup.recipes.labhost`) and back; a playing lab is paused first
+        by its owner. Locks and the trainer thread are not moved."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._UNSHARED}
+        state["_rate_marks"] = collections.deque()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+        self._waiting_lock = threading.Lock()
+        self._thread_lock = threading.Lock()
+        self._thread = None
+        self._stop = threading.Event()
+
     @classmethod
     def from_model(cls, model: G.Toy2DGAN, data: toy2d.Mixture2D) -> "Lab2D":
         """A lab that continues a copy of ``model`` (its weights, step and settings; fresh

@@ -17,6 +17,8 @@ from unsup.metrics.gan import HQ_THRESHOLD, MIN_MODE_COUNT, N_MODE_SAMPLES
 from unsup.metrics.seeds import spread, spread_text
 from unsup.models.gan_losses import LOSS_LABELS, LOSSES
 from unsup.recipes import gan as R
+from unsup.recipes import labhost
+from unsup.recipes.labhost import LiveLab
 from unsup.train import DivergedError
 from unsup.ui import tables
 from unsup.ui.measure import (NOT_MEASURED, card_metrics, derived_job_button, job_status,
@@ -197,8 +199,11 @@ def lab_data_picker():
     return "points", [list(p) for p in pts]
 
 
-def get_lab(data_key: str, points, settings: dict) -> R.Lab2D | None:
-    """The session's lab: kept while the data stay the same, its settings applied live."""
+def get_lab(data_key: str, points, settings: dict) -> LiveLab | None:
+    """The session's lab: kept while the data stay the same, its settings applied live. It
+    trains in the server's trainer process while playing (started here, in the background,
+    so that Play finds it ready)."""
+    labhost.host()
     sig = (data_key, tuple(map(tuple, points)) if points else None)
     lab = st.session_state.get(LAB_KEY)
     try:
@@ -206,7 +211,7 @@ def get_lab(data_key: str, points, settings: dict) -> R.Lab2D | None:
             data = R.data_2d(data_key, points, n=20_000)
             if lab is not None:
                 lab.pause()  # the old data's trainer stops
-            lab = R.Lab2D(data, **settings)
+            lab = LiveLab(data, **settings)
             st.session_state[LAB_KEY], st.session_state["gl_sig"] = lab, sig
         elif lab.apply(**settings):
             st.toast("The networks changed, so training restarted from step 0.")
@@ -318,7 +323,7 @@ def frame_bytes(img) -> bytes:
     return buf.getvalue()
 
 
-def draw_canvas(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
+def draw_canvas(lab: LiveLab, layers: set[str], note: str = "") -> None:
     """The lab's canvas (a picture while playing, the interactive figure when paused), its
     counters and the measured speeds."""
     t0 = time.perf_counter()
@@ -354,9 +359,11 @@ def draw_canvas(lab: R.Lab2D, layers: set[str], note: str = "") -> None:
                    "right). Pause to hover over the plane and zoom.")
     if note:
         st.caption(md(note))
+    if lab.note:
+        st.caption(md(lab.note))
 
 
-def draw_numbers(lab: R.Lab2D) -> None:
+def draw_numbers(lab: LiveLab) -> None:
     """Beside the canvas: the mode statistics, the last losses and the published figures."""
     snap = lab.snapshot()
     stats = snap["stats"]
@@ -462,7 +469,7 @@ def open_in_lab(model, data) -> None:
     old = st.session_state.get(LAB_KEY)
     if old is not None:
         old.pause()
-    lab = R.Lab2D.from_model(model, R.data_2d(data.name, data.means.tolist(), n=20_000)
+    lab = LiveLab.from_model(model, R.data_2d(data.name, data.means.tolist(), n=20_000)
                              if data.name not in ("ring", "grid") else
                              R.data_2d(data.name, n=20_000))
     st.session_state[LAB_KEY] = lab
