@@ -1,7 +1,7 @@
 """Topic maps: LDA over property listings (Thai and English), on a map, with trends and niches.
 
 Widgets -> unsup calls -> unsup.viz figures; the panels live in unsup.ui.topics. Nothing is fitted
-on page load: the built-in corpus comes with a shipped model (checkpoints/topics-*.npz), and the
+on page load: the built-in corpus comes with a shipped model (checkpoints/topics-*.safetensors), and the
 user's own file is fitted in a background job.
 """
 

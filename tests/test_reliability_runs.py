@@ -183,10 +183,11 @@ def test_a_topic_fit_on_a_full_disk_fails_with_a_message(monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("unsup.fileio.atomic_write_json", full)
+    monkeypatch.setattr("unsup.checkpoints.atomic_write_json", full)
     runner = ThreadRunner()
     job = runner.wait(runner.submit_work(title, work))
     assert job.status == "failed" and "could not be saved" in job.error
-    assert not (run_dir / "model.npz").exists()
+    assert run_dir.name not in {e.name for e in recipe.saved_fits()}  # no finished model
 
 
 # -- 6. names are unique across shipped models and runs ------------------------------------------

@@ -73,12 +73,18 @@ def test_a_stopped_fit_resumes_the_same_chain():
 
     job = runner.wait(runner.submit_work(title, stop_after_two, resume=resume, run_dir=run_dir))
     assert job.status == "stopped" and job.resumable
-    assert (run_dir / recipe.SAMPLER_FILE).exists() and not (run_dir / "model.npz").exists()
+    # the stop saved a resumable checkpoint of its step (the one loader's format), unfinished
+    stopped = checkpoints.load(run_dir / "model", optimizer=True)
+    assert isinstance(stopped, tm.LDA) and stopped.step_ == 2
+    assert stopped.card_["finished"] is False and stopped._mdl.global_step == 20
+    assert run_dir.name not in {e.name for e in recipe.saved_fits()}
     again = runner.wait(runner.resume(job.id), timeout=120)
     assert again.status == "done", again.error
-    model = tm.load(again.result["path"])
+    model = recipe.load_model(again.result["path"])
     assert len(model.history_) == 6  # 2 blocks before the stop + 4 after: 60 sweeps in all
-    assert not (run_dir / recipe.SAMPLER_FILE).exists()
+    assert model.history_[:2] == stopped.topic_model().history_  # the same chain, continued
+    assert checkpoints.read_card(again.result["path"])["finished"] is True
+    assert not checkpoints.resumable(again.result["path"])  # finished: compact, no sampler
 
 
 def test_a_fit_with_no_vocabulary_fails_with_a_message():

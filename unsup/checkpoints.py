@@ -110,6 +110,18 @@ def save(model: Model, path: str | Path, card: dict[str, Any], *, optimizer: boo
     return path
 
 
+def to_bytes(model: Model, card: dict[str, Any]) -> bytes:
+    """A finished checkpoint of ``model`` as the bytes of one self-describing ``.safetensors``
+    file (compact, the card embedded): what a page offers as a download, and what
+    :func:`read_checkpoint_bytes` and :func:`build_model` read back."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors = model.compact_state(tensors)
+    if model.store_half:
+        tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
+    card = {k: v for k, v in card.items() if k != "optimizer_file"}
+    return st_save_bytes(tensors, metadata={CARD_KEY: json.dumps(card, ensure_ascii=False)})
+
+
 def update_card(weights: str | Path, expect_step: int | None = None, **fields: Any
                 ) -> dict[str, Any]:
     """Write ``fields`` into the card of the checkpoint ``weights`` (embedded card and JSON
@@ -374,6 +386,8 @@ def validate(weights: Path) -> tuple[dict[str, Any], str | None]:
             have = {k: v.get("shape") for k, v in header.items() if k != "__metadata__"}
             end = max((v["data_offsets"][1] for k, v in header.items()
                        if k != "__metadata__"), default=0)
+            if getattr(model, "data_shaped", False):  # sizes are the data's (a topic model's
+                have, want, compact = set(have), set(want), set(compact)  # corpus): names only
             if have != want and have != compact:
                 problem = (f"its tensors do not fit a {card.get('kind')} with its config "
                            "(the card claims another model)")

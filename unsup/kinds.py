@@ -29,6 +29,8 @@ BUILT_IN: dict[str, str] = {
     "keypoints": "unsup.models.keypoints:KeypointModel",
     "cyclegan": "unsup.models.cyclegan:CycleGAN",
     "domain_classifier": "unsup.models.domain_classifier:DomainClassifier",
+    "topics": "unsup.models.topics:LDA",
+    "topics_plsa": "unsup.models.topics:PLSA",
 }
 """The built-in families' torch model classes by card kind."""
 

@@ -8,10 +8,14 @@ pLSA shows on held-out documents. HDP (Teh et al. 2006) is the Chinese-restauran
 a new topic ("table") opens with probability proportional to a concentration parameter, so the
 number of topics is learnt.
 
-A fitted model is a :class:`TopicModel`: vocabulary, topic-word matrix, prior, training documents'
-mixes. It saves to one ``.npz`` (plain arrays, read with ``allow_pickle=False``) plus a JSON card,
-so loading never unpickles. Folding-in (:meth:`TopicModel.transform`) gives the mix of any new text
-under fixed topics.
+Training follows the one learner contract: :class:`PLSA` and :class:`LDA` are
+:class:`unsup.models.base.Model` learners (buffers only) whose ``train_step`` is one EM iteration or
+one block of Gibbs sweeps; :func:`unsup.train.fit` trains them and :mod:`unsup.checkpoints` saves
+and loads them (safetensors + card, no pickle). A fitted model, what the page reads, is a
+:class:`TopicModel` (``learner.topic_model()``): vocabulary, topic-word matrix, prior, training
+documents' mixes. Older fits were saved as one ``.npz`` (plain arrays, read with
+``allow_pickle=False``) plus a JSON card; :func:`load` and :func:`from_bytes` still read those.
+Folding-in (:meth:`TopicModel.transform`) gives the mix of any new text under fixed topics.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
+import torch
 from scipy import sparse
+
+from unsup.models.base import Model, register
 
 from unsup.text import Corpus, TextConfig, build_corpus, tokenize, tokenize_all
 
@@ -352,7 +359,7 @@ def fold_in(X: sparse.csr_matrix, beta: np.ndarray, alpha: np.ndarray,
     return theta
 
 
-# -- fitting ------------------------------------------------------------------------------------
+# -- fitting: the learners, trained by unsup.train.fit --------------------------------------------
 ProgressFn = Callable[..., None]  # (fraction done, message[, losses])
 
 
@@ -365,142 +372,407 @@ def prepare(texts: list[str], config: TopicConfig, on_progress: ProgressFn | Non
     return build_corpus(tokenize_all(texts, config.text, on_progress=tick), config.text)
 
 
-class FitStopped(InterruptedError):
-    """A stop honoured between Gibbs sweeps; ``state`` resumes the fit exactly where it was
-    (tomotopy's own binary model format, no pickle), after ``done`` sweeps."""
-
-    def __init__(self, state: bytes, done: int, history: list[float]):
-        super().__init__(f"stopped after {done} sweeps")
-        self.state, self.done, self.history = state, done, history
+def _vocab_tensor(vocab: list[str]) -> torch.Tensor:
+    """The vocabulary as UTF-8 bytes, one word a line (a uint8 tensor: safetensors holds no
+    strings; tokens never hold a newline)."""
+    return torch.frombuffer(bytearray("\n".join(vocab).encode("utf-8")), dtype=torch.uint8).clone()
 
 
-def fit_lda(corpus: Corpus, config: TopicConfig, on_progress: ProgressFn | None = None,
-            should_stop: Callable[[], bool] | None = None,
-            resume: tuple[bytes, int, list[float]] | None = None) -> TopicModel:
-    """LDA by tomotopy's collapsed Gibbs sampler (Griffiths & Steyvers 2004, with its sparse
-    sampling tricks). Documents with no vocabulary word get the prior's mean.
+def _vocab_list(t: torch.Tensor) -> list[str]:
+    return bytes(t.cpu().numpy().tobytes()).decode("utf-8").split("\n") if t.numel() else []
 
-    A stop between sweeps raises :class:`FitStopped` with the sampler's state; passing
-    ``resume=(state, done, history)`` of it continues the same chain on the same corpus.
-    ``on_progress`` may also take a third argument, the losses to plot (``-loglik/word``).
+
+class TopicLearner(Model):
+    """What a topic model is while it trains: a :class:`~unsup.models.base.Model` whose state is
+    buffers only (no gradients, no optimizer) and whose ``train_step`` is one EM iteration (pLSA)
+    or one block of Gibbs sweeps (LDA), so :func:`unsup.train.fit` trains it (progress, Stop
+    within one step, checkpoints, best/last) and :mod:`unsup.checkpoints` saves and loads it
+    (safetensors + card, no pickle).
+
+    The corpus lives in the model (:meth:`attach`): its buffers' sizes are the data's
+    (``data_shaped``), so a loaded checkpoint resizes them to the stored tensors. ``fit`` is given
+    the document ids (:meth:`data`) and a batch of all of them: every step sees the whole corpus.
+
+    Buffers every learner has (the fitted model, :meth:`topic_model`):
+    ``vocab`` uint8 (UTF-8, one word a line), ``word_freq`` (V,), ``topic_word`` (K, V) beta,
+    ``alpha`` (K,), ``doc_topic`` (D, K) theta, ``history`` (steps + 1 or steps,) log-lik/word.
     """
-    import tomotopy as tp
 
-    if corpus.n_words < 2:
-        raise ValueError("The vocabulary has fewer than 2 words; lower min_df or add texts.")
-    K = int(config.n_topics)
-    used = [d for d, doc in enumerate(corpus.docs) if len(doc)]
-    if not used:
-        raise ValueError("No document has a word in the vocabulary; lower min_df.")
-    words = [[corpus.vocab[i] for i in corpus.docs[d]] for d in used]
-    n_init = config.n_init or (3 if len(used) <= 50_000 else 1)
-    first = min(config.init_sweeps, config.iterations) if n_init > 1 else 0
-    total = config.iterations + first * (n_init - 1)
+    config_class = TopicConfig
+    data_shaped: ClassVar[bool] = True
+    monitor = None  # no "best" copy: EM and Gibbs do not run away; absurd values still stop
+    FITTED = ("vocab", "word_freq", "topic_word", "alpha", "doc_topic", "history")
+    TRAINING: ClassVar[tuple[str, ...]] = ()  # buffers only a resumable checkpoint needs
 
-    def report(done_all: int, message: str, ll: float) -> None:
-        if on_progress:
-            try:
-                on_progress(0.3 + 0.7 * done_all / total, message, {"-loglik/word": -ll})
-            except TypeError:  # a two-argument callback
-                on_progress(0.3 + 0.7 * done_all / total, message)
+    def __init__(self, config: TopicConfig):
+        super().__init__(config)
+        self.register_buffer("vocab", torch.zeros(0, dtype=torch.uint8))
+        self.register_buffer("word_freq", torch.zeros(0, dtype=torch.float64))
+        self.register_buffer("topic_word", torch.zeros(0, 0, dtype=torch.float64))
+        self.register_buffer("alpha", torch.zeros(0, dtype=torch.float64))
+        self.register_buffer("doc_topic", torch.zeros(0, 0, dtype=torch.float32))
+        self.register_buffer("history", torch.zeros(0, dtype=torch.float64))
 
-    if resume is not None:
-        state, done, history = resume
-        mdl = tp.LDAModel.loads(state)
-        history = list(history)
-    else:
-        # Gibbs chains can settle in a local optimum (one theme split in two, two others merged)
-        # that more sweeps do not leave; starting a few chains and keeping the most likely one
-        # after a short burn is the usual remedy (the same idea as k-means' n_init).
-        mdl, best = None, -np.inf
-        for s in range(n_init):
-            if should_stop is not None and should_stop():
-                raise InterruptedError("stopped")
-            m = tp.LDAModel(k=K, alpha=config.alpha, eta=config.eta, seed=int(config.seed) + s)
-            m.optim_interval = 10 if config.optimize_alpha else 0
-            for w in words:
-                m.add_doc(w)
-            if first:
-                m.train(first, workers=config.workers)
-                report(first * (s + 1), f"starting chain {s + 1}/{n_init}: log-lik/word "
-                                        f"{m.ll_per_word:.3f}", m.ll_per_word)
-            if mdl is None or m.ll_per_word > best:
-                mdl, best = m, m.ll_per_word
-        del m
-        history = [float(mdl.ll_per_word)] if first else []
-        done = first
-    step = 10
-    while done < config.iterations:
-        if should_stop is not None and should_stop():
-            raise FitStopped(mdl.saves(full=True), done, history)
-        n = min(step, config.iterations - done)
-        mdl.train(n, workers=config.workers)
-        done += n
-        history.append(float(mdl.ll_per_word))
-        report(done + first * (n_init - 1), f"Gibbs sweep {done}/{config.iterations}, "
-                                            f"log-lik/word {history[-1]:.3f}", history[-1])
-    # tomotopy's vocabulary order -> ours
-    tv = list(mdl.used_vocabs)
-    pos = np.array([corpus.index[w] for w in tv])
-    tw = np.zeros((K, corpus.n_words))
-    for k in range(K):
-        tw[k, pos] = mdl.get_topic_word_dist(k)
-    tw /= tw.sum(1, keepdims=True)
-    alpha = np.asarray(mdl.alpha, float)
-    theta = np.tile((alpha / alpha.sum())[None, :], (len(corpus.docs), 1))
-    theta[used] = np.array([doc.get_topic_dist() for doc in mdl.docs])
-    freq = np.bincount(np.concatenate([d for d in corpus.docs if len(d)]),
-                       minlength=corpus.n_words).astype(np.float64)
-    return TopicModel(config=config, vocab_=list(corpus.vocab), topic_word_=tw, alpha_=alpha,
-                      doc_topic_=theta.astype(np.float32), word_freq_=freq, history_=history)
+    def optimizers(self) -> dict:
+        return {}  # closed-form (EM) or sampled (Gibbs) updates: the buffers are the state
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.doc_topic.shape[0])
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, self.n_docs)  # every step sees the whole corpus
+
+    def data(self) -> torch.Tensor:
+        """What :func:`unsup.train.fit` iterates: the document ids, (D,)."""
+        return torch.arange(self.n_docs)
+
+    def n_steps(self) -> int:
+        """Steps that reach the config's ``iterations``."""
+        return int(self.config.iterations)
+
+    def _put(self, name: str, value) -> None:
+        t = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+        self._buffers[name] = t.to(self._buffers[name].device if self._buffers.get(name)
+                                   is not None else "cpu")
+
+    def _attach_common(self, corpus: Corpus) -> None:
+        if corpus.n_words < 2:
+            raise ValueError("The vocabulary has fewer than 2 words; lower min_df or add texts.")
+        if not any(len(d) for d in corpus.docs):
+            raise ValueError("No document has a word in the vocabulary; lower min_df.")
+        self._put("vocab", _vocab_tensor(list(corpus.vocab)))
+        freq = np.bincount(np.concatenate([d for d in corpus.docs if len(d)]),
+                           minlength=corpus.n_words).astype(np.float64)
+        self._put("word_freq", torch.from_numpy(freq))
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Resize the buffers to the stored tensors first (their sizes are the corpus's)."""
+        for name, t in state_dict.items():
+            if name in self._buffers:
+                self._buffers[name] = torch.empty(t.shape, dtype=t.dtype,
+                                                  device=self._buffers[name].device)
+        out = super().load_state_dict(state_dict, strict=False, assign=assign)
+        # a finished (compact) checkpoint has no corpus or sampler: those stay empty
+        missing = [k for k in out.missing_keys if k not in self.TRAINING]
+        if strict and (missing or out.unexpected_keys):
+            raise RuntimeError(f"state does not fit: missing {missing}, unexpected "
+                               f"{out.unexpected_keys}")
+        self._loaded()
+        return type(out)(missing, out.unexpected_keys)
+
+    def _loaded(self) -> None:
+        """After a load: rebuild what is not a tensor (LDA's sampler)."""
+
+    def compact_state(self, state):
+        """A finished checkpoint keeps the fitted model only: topics as float32, the training
+        documents' mixes as float16 (what the page shows), no corpus and no sampler."""
+        out = {k: v for k, v in state.items() if k in self.FITTED}
+        out["topic_word"] = out["topic_word"].float()
+        out["doc_topic"] = out["doc_topic"].half()
+        return out
+
+    # -- the fitted model -------------------------------------------------------------------
+    def topic_model(self) -> "TopicModel":
+        """The fitted :class:`TopicModel` (vocabulary, beta, alpha, theta) of the current state;
+        labels from the card (``labels``) when it names every topic."""
+        self._sync()
+        K = int(self.topic_word.shape[0])
+        labels = list((self.card_ or {}).get("labels") or [])
+        return TopicModel(
+            config=self.config, vocab_=_vocab_list(self.vocab),
+            topic_word_=self.topic_word.detach().cpu().double().numpy().copy(),
+            alpha_=self.alpha.detach().cpu().double().numpy().copy(),
+            doc_topic_=self.doc_topic.detach().cpu().float().numpy().reshape(-1, K).copy(),
+            word_freq_=self.word_freq.detach().cpu().double().numpy().copy(),
+            labels_=labels if len(labels) == K else [],
+            history_=[float(x) for x in self.history.cpu()], card_=dict(self.card_ or {}))
+
+    def _sync(self) -> None:
+        """Bring the fitted buffers up to date with the training state (LDA: lazily)."""
+
+    @classmethod
+    def from_topic_model(cls, model: "TopicModel") -> "TopicLearner":
+        """A finished learner holding a fitted :class:`TopicModel` (to save or export it)."""
+        config = replace(model.config, method="plsa" if cls is PLSA else "lda")
+        learner = cls(config)
+        learner._put("vocab", _vocab_tensor(list(model.vocab_)))
+        learner._put("word_freq", torch.as_tensor(np.asarray(model.word_freq_, np.float64)))
+        learner._put("topic_word", torch.as_tensor(np.asarray(model.topic_word_, np.float64)))
+        learner._put("alpha", torch.as_tensor(np.asarray(model.alpha_, np.float64)))
+        learner._put("doc_topic", torch.as_tensor(np.asarray(model.doc_topic_, np.float32)))
+        learner._put("history", torch.as_tensor(np.asarray(model.history_, np.float64)))
+        learner.card_ = {**model.card_, "labels": list(model.labels_)}
+        learner.step_ = int(model.card_.get("step") or 0)
+        return learner
 
 
-def fit_plsa(corpus: Corpus, config: TopicConfig, on_progress: ProgressFn | None = None,
-             should_stop: Callable[[], bool] | None = None) -> TopicModel:
-    """pLSA (Hofmann 1999) by the lecture's EM.
+def _loss(ll: float) -> dict[str, float]:
+    return {"-loglik/word": -float(ll)}
+
+
+@register("topics_plsa")
+class PLSA(TopicLearner):
+    """pLSA (Hofmann 1999) by the lecture's EM; one ``train_step`` is one EM iteration.
 
     E-step: p(z | d, w) = theta_{z|d} beta_{w|z} / sum_z' theta_{z'|d} beta_{w|z'}.
     M-step: beta_{w|z} ∝ sum_d n_dw p(z | d, w) (soft counts of word w in topic z), and
             theta_{z|d} = sum_w n_dw p(z | d, w) / n_d (soft share of topic z in document d).
     Both steps are done at once on the sparse counts: with R_dw = n_dw / sum_z theta beta,
     the soft counts are theta_{z|d} (R beta^T)_{dz} and beta_{w|z} (theta^T R)_{zw}.
-    Each EM step never lowers the training log-likelihood (kept in ``history_``, per word).
+    Each EM step never lowers the training log-likelihood (``history``, per word, starts with
+    the initial one). The state is theta, beta and the counts, all float64 buffers, and a step
+    uses no randomness: a resume is exact.
     """
-    X = corpus.counts()
-    D, V = X.shape
-    K = int(config.n_topics)
-    if X.nnz == 0:
-        raise ValueError("No document has a word in the vocabulary; lower min_df.")
-    rng = np.random.default_rng(config.seed)
-    theta = rng.dirichlet(np.ones(K), D)
-    beta = rng.dirichlet(np.ones(V), K)
-    n_d = np.asarray(X.sum(1)).ravel()
-    N = X.sum()
-    history = [loglik(X, theta, beta) / N]
-    for it in range(config.iterations):
-        if should_stop is not None and should_stop():
-            raise InterruptedError("stopped")
+
+    TRAINING = ("counts_indptr", "counts_indices", "counts_data")
+
+    def __init__(self, config: TopicConfig):
+        super().__init__(replace(config, method="plsa"))
+        self.register_buffer("counts_indptr", torch.zeros(1, dtype=torch.int64))
+        self.register_buffer("counts_indices", torch.zeros(0, dtype=torch.int64))
+        self.register_buffer("counts_data", torch.zeros(0, dtype=torch.float64))
+
+    def attach(self, corpus: Corpus) -> "PLSA":
+        """Take the corpus and draw the starting theta and beta (Dirichlet(1), the config's
+        seed)."""
+        self._attach_common(corpus)
+        X = corpus.counts()
+        D, V = X.shape
+        K = int(self.config.n_topics)
+        rng = np.random.default_rng(self.config.seed)
+        theta = rng.dirichlet(np.ones(K), D)
+        beta = rng.dirichlet(np.ones(V), K)
+        self._put("counts_indptr", torch.from_numpy(X.indptr.astype(np.int64)))
+        self._put("counts_indices", torch.from_numpy(X.indices.astype(np.int64)))
+        self._put("counts_data", torch.from_numpy(X.data.astype(np.float64)))
+        self._put("doc_topic", torch.from_numpy(theta))
+        self._put("topic_word", torch.from_numpy(beta))
+        self._put("alpha", torch.zeros(K, dtype=torch.float64))
+        self._put("history", torch.tensor([loglik(X, theta, beta) / X.sum()], dtype=torch.float64))
+        return self
+
+    def _counts(self) -> sparse.csr_matrix:
+        V = int(self.topic_word.shape[1])
+        return sparse.csr_matrix((self.counts_data.cpu().numpy(), self.counts_indices.cpu().numpy(),
+                                  self.counts_indptr.cpu().numpy()), shape=(self.n_docs, V))
+
+    @torch.no_grad()
+    def train_step(self, batch=None) -> dict[str, float]:
+        if self.counts_data.numel() == 0:
+            raise ValueError("this pLSA model has no corpus (attach one, or load a resumable "
+                             "checkpoint)")
+        X = self._counts()
+        K = int(self.config.n_topics)
+        theta = self.doc_topic.cpu().numpy()
+        beta = self.topic_word.cpu().numpy()
+        n_d = np.asarray(X.sum(1)).ravel()
         R = X.copy()
         R.data = X.data / np.maximum(_mix(X, theta, beta), 1e-300)
         soft_d = theta * np.asarray(R @ beta.T)  # (D, K) soft counts per document
         soft_w = beta * np.asarray((R.T @ theta).T)  # (K, V) soft counts per word
         theta = np.where(n_d[:, None] > 0, soft_d / np.maximum(n_d, 1)[:, None], 1.0 / K)
         beta = soft_w / np.maximum(soft_w.sum(1, keepdims=True), 1e-300)
-        history.append(loglik(X, theta, beta) / N)
-        if on_progress and it % 5 == 0:
-            on_progress(0.3 + 0.7 * (it + 1) / config.iterations,
-                        f"EM step {it + 1}/{config.iterations}, log-lik/word {history[-1]:.3f}")
-    freq = np.asarray(X.sum(0)).ravel()
-    return TopicModel(config=replace(config, method="plsa"), vocab_=list(corpus.vocab),
-                      topic_word_=beta, alpha_=np.zeros(K), doc_topic_=theta.astype(np.float32),
-                      word_freq_=freq, history_=history)
+        ll = loglik(X, theta, beta) / X.sum()
+        self.doc_topic.copy_(torch.from_numpy(theta))
+        self.topic_word.copy_(torch.from_numpy(beta))
+        self._put("history", torch.cat([self.history.cpu(),
+                                        torch.tensor([ll], dtype=torch.float64)]))
+        return _loss(ll)
 
 
-def fit(corpus: Corpus, config: TopicConfig, on_progress: ProgressFn | None = None,
-        should_stop: Callable[[], bool] | None = None) -> TopicModel:
-    """Fit the method the config names."""
-    f = fit_plsa if config.method == "plsa" else fit_lda
-    return f(corpus, config, on_progress=on_progress, should_stop=should_stop)
+def _lda_schedule(config: TopicConfig, n_docs_used: int) -> tuple[int, int, int]:
+    """(chains, sweeps of each starting chain, sweeps per later step) of an LDA fit."""
+    n_init = config.n_init or (3 if n_docs_used <= 50_000 else 1)
+    first = min(config.init_sweeps, config.iterations) if n_init > 1 else 0
+    return n_init, first, 10
+
+
+def lda_steps(config: TopicConfig, n_docs_used: int) -> int:
+    """Steps of an LDA fit that reach the config's ``iterations`` sweeps."""
+    n_init, first, per = _lda_schedule(config, n_docs_used)
+    rest = max(0, int(config.iterations) - first)
+    return (1 if first else 0) + -(-rest // per)
+
+
+def lda_sweeps(config: TopicConfig, n_docs_used: int, steps: int) -> int:
+    """Gibbs sweeps of the kept chain after ``steps`` steps of an LDA fit (what
+    :meth:`LDA.train_step` runs: ``init_sweeps`` first with several chains, then blocks of 10,
+    the last one what is left of ``iterations``, then 10 a step beyond them)."""
+    n_init, first, per = _lda_schedule(config, n_docs_used)
+    done = 0
+    for s in range(int(steps)):
+        if s == 0 and first:
+            done = first
+            continue
+        left = int(config.iterations) - done
+        done += min(per, left) if left > 0 else per
+    return done
+
+
+@register("topics")
+class LDA(TopicLearner):
+    """LDA by tomotopy's collapsed Gibbs sampler (Griffiths & Steyvers 2004, with its sparse
+    sampling tricks); one ``train_step`` is one block of sweeps: the first step of a fit with
+    several starting chains runs ``init_sweeps`` on each and keeps the most likely one (Gibbs
+    chains can settle in a local optimum, one theme split in two and two others merged, that
+    more sweeps do not leave; the same remedy as k-means' ``n_init``), every later step 10
+    sweeps (the last one what is left of ``iterations``). Documents with no vocabulary word get
+    the prior's mean.
+
+    The sampler's state is tomotopy's own binary model (``saves(full=True)``: every word's
+    topic assignment, the counts, the optimised alpha, the sweep count), kept as a uint8 buffer
+    ``sampler`` beside the corpus (``doc_ptr``/``doc_words``, the documents used ``doc_ids``).
+
+    Exact resume, what holds and what does not: a checkpoint restores the chain's state bit for
+    bit (assignments, counts, alpha, topics, history, step). It does not restore tomotopy's
+    random-number generator: tomotopy reseeds a loaded model itself (two loads of the same bytes
+    sample differently), so the sweeps after a resume are a valid continuation of the same chain
+    but not the very sweeps an uninterrupted run draws. pLSA's resume is exact.
+    """
+
+    TRAINING = ("doc_ptr", "doc_words", "doc_ids", "sampler")
+
+    def __init__(self, config: TopicConfig):
+        super().__init__(replace(config, method="lda"))
+        self.register_buffer("doc_ptr", torch.zeros(1, dtype=torch.int64))
+        self.register_buffer("doc_words", torch.zeros(0, dtype=torch.int32))
+        self.register_buffer("doc_ids", torch.zeros(0, dtype=torch.int64))
+        self.register_buffer("sampler", torch.zeros(0, dtype=torch.uint8))
+        self._mdl = None  # the tomotopy model, once the first step made it
+        self._dirty = False  # fitted buffers behind the sampler
+
+    def attach(self, corpus: Corpus) -> "LDA":
+        """Take the corpus (the chains start in the first step)."""
+        self._attach_common(corpus)
+        K = int(self.config.n_topics)
+        lens = np.array([len(d) for d in corpus.docs], np.int64)
+        ptr = np.zeros(len(lens) + 1, np.int64)
+        ptr[1:] = np.cumsum(lens)
+        words = (np.concatenate(corpus.docs).astype(np.int32) if ptr[-1]
+                 else np.zeros(0, np.int32))
+        self._put("doc_ptr", torch.from_numpy(ptr))
+        self._put("doc_words", torch.from_numpy(words))
+        self._put("doc_ids", torch.from_numpy(np.flatnonzero(lens > 0).astype(np.int64)))
+        alpha = np.full(K, float(self.config.alpha))
+        self._put("alpha", torch.from_numpy(alpha))
+        self._put("topic_word", torch.full((K, corpus.n_words), 1.0 / corpus.n_words,
+                                           dtype=torch.float64))
+        self._put("doc_topic", torch.full((len(corpus.docs), K), 1.0 / K, dtype=torch.float32))
+        self._put("history", torch.zeros(0, dtype=torch.float64))
+        self._mdl, self._dirty = None, False
+        return self
+
+    def n_steps(self) -> int:
+        return lda_steps(self.config, int(self.doc_ids.numel()))
+
+    def _docs_words(self) -> list[list[str]]:
+        vocab = _vocab_list(self.vocab)
+        ptr, words = self.doc_ptr.cpu().numpy(), self.doc_words.cpu().numpy()
+        return [[vocab[i] for i in words[ptr[d]:ptr[d + 1]]] for d in self.doc_ids.cpu().numpy()]
+
+    def _new_chain(self, seed: int, words: list[list[str]]):
+        import tomotopy as tp
+
+        c = self.config
+        m = tp.LDAModel(k=int(c.n_topics), alpha=c.alpha, eta=c.eta, seed=int(seed))
+        m.optim_interval = 10 if c.optimize_alpha else 0
+        for w in words:
+            m.add_doc(w)
+        return m
+
+    @torch.no_grad()
+    def train_step(self, batch=None) -> dict[str, float]:
+        if self.doc_ids.numel() == 0:
+            raise ValueError("this LDA model has no corpus (attach one, or load a resumable "
+                             "checkpoint)")
+        c = self.config
+        n_init, first, per = _lda_schedule(c, int(self.doc_ids.numel()))
+        if self._mdl is None:
+            if self.step_ != 0 or self.history.numel():
+                raise ValueError("this LDA checkpoint holds no sampler state; it cannot resume")
+            words = self._docs_words()
+            if first:
+                best, best_ll = None, -np.inf
+                for s in range(n_init):
+                    m = self._new_chain(int(c.seed) + s, words)
+                    m.train(first, workers=c.workers)
+                    if best is None or m.ll_per_word > best_ll:
+                        best, best_ll = m, m.ll_per_word
+                self._mdl = best
+                return self._after_step()
+            self._mdl = self._new_chain(int(c.seed), words)
+        done = int(self._mdl.global_step)
+        left = int(c.iterations) - done
+        self._mdl.train(min(per, left) if left > 0 else per, workers=c.workers)
+        return self._after_step()
+
+    def _after_step(self) -> dict[str, float]:
+        ll = float(self._mdl.ll_per_word)
+        self._put("history", torch.cat([self.history.cpu(),
+                                        torch.tensor([ll], dtype=torch.float64)]))
+        self._dirty = True
+        return _loss(ll)
+
+    def _sync(self) -> None:
+        if self._mdl is None or not self._dirty:
+            return
+        mdl = self._mdl
+        vocab = _vocab_list(self.vocab)
+        index = {w: i for i, w in enumerate(vocab)}
+        K = int(self.config.n_topics)
+        pos = np.array([index[w] for w in mdl.used_vocabs])
+        tw = np.zeros((K, len(vocab)))
+        for k in range(K):
+            tw[k, pos] = mdl.get_topic_word_dist(k)
+        tw /= tw.sum(1, keepdims=True)
+        alpha = np.asarray(mdl.alpha, float)
+        theta = np.tile((alpha / alpha.sum())[None, :], (self.n_docs, 1))
+        theta[self.doc_ids.cpu().numpy()] = np.array([d.get_topic_dist() for d in mdl.docs])
+        self._put("topic_word", torch.from_numpy(tw))
+        self._put("alpha", torch.from_numpy(alpha))
+        self._put("doc_topic", torch.from_numpy(theta.astype(np.float32)))
+        raw = mdl.saves(full=True)
+        self._put("sampler", torch.frombuffer(bytearray(raw), dtype=torch.uint8).clone())
+        self._dirty = False
+
+    def state_dict(self, *args, **kwargs):
+        self._sync()  # the sampler's bytes and the topics of the current step
+        return super().state_dict(*args, **kwargs)
+
+    def _loaded(self) -> None:
+        self._mdl, self._dirty = None, False
+        if self.sampler.numel():
+            import tomotopy as tp
+
+            self._mdl = tp.LDAModel.loads(bytes(self.sampler.cpu().numpy().tobytes()))
+
+
+def fit_lda(corpus: Corpus, config: TopicConfig) -> TopicModel:
+    """A one-call LDA fit for scripts (bench/): the learner's steps, one after the other, with
+    no progress, Stop or checkpoints. The app trains through :func:`unsup.train.fit`
+    (``unsup.recipes.topics.fit_topics``), which runs the same steps."""
+    learner = LDA(config).attach(corpus)
+    for _ in range(learner.n_steps()):
+        learner.train_step()
+        learner.step_ += 1
+    return learner.topic_model()
+
+
+def fit_plsa(corpus: Corpus, config: TopicConfig) -> TopicModel:
+    """pLSA's one-call fit for scripts, like :func:`fit_lda`."""
+    learner = PLSA(config).attach(corpus)
+    for _ in range(learner.n_steps()):
+        learner.train_step()
+        learner.step_ += 1
+    return learner.topic_model()
+
+
+def learner_class(config: TopicConfig) -> type[TopicLearner]:
+    """The learner the config's ``method`` names."""
+    return PLSA if config.method == "plsa" else LDA
 
 
 def suggest_k_hdp(corpus: Corpus, seed: int = 0, iterations: int = 400, gamma: float = 1.0,
@@ -535,5 +807,6 @@ def split_docs(n: int, heldout: float = 0.2, seed: int = 0) -> tuple[np.ndarray,
     return np.sort(perm[m:]), np.sort(perm[:m])
 
 
-__all__ = ["TopicConfig", "TopicModel", "TopicModelError", "fit", "fit_lda", "fit_plsa",
-           "from_bytes", "load", "prepare", "split_docs", "suggest_k_hdp", "tokenize"]
+__all__ = ["LDA", "PLSA", "TopicConfig", "TopicLearner", "TopicModel", "TopicModelError",
+           "fit_lda", "fit_plsa", "from_bytes", "learner_class", "load", "prepare", "split_docs",
+           "suggest_k_hdp", "tokenize"]

@@ -96,7 +96,101 @@ def builtin_table(lang: str = "th", n: int = 5000, seed: int = 0):
 
 
 def shipped_path(name: str) -> Path:
-    return paths.SHIPPED_DIR / f"{name}.npz"
+    return paths.SHIPPED_DIR / f"{name}.safetensors"
+
+
+KINDS = (tm.LDA.kind, tm.PLSA.kind)
+"""The card kinds of the topic learners (LDA, pLSA)."""
+
+
+def fit_topics(corpus: Corpus, config: tm.TopicConfig, *, on_progress: tm.ProgressFn | None = None,
+               should_stop: Callable[[], bool] | None = None,
+               learner: tm.TopicLearner | None = None,
+               checkpoint_path: str | Path | None = None, card: dict | None = None):
+    """Fit the learner ``config.method`` names on ``corpus`` through the one training loop
+    (:func:`unsup.train.fit`): one EM iteration (pLSA) or one block of Gibbs sweeps (LDA) a
+    step, Stop honoured between steps, a checkpoint at ``checkpoint_path`` when it ends or is
+    stopped. ``learner``: a loaded checkpoint to resume (it holds its corpus). Returns
+    (learner, :class:`unsup.train.FitResult`); ``on_progress(fraction, message, losses)`` as
+    :func:`tm.prepare` calls it (the first 30% are the tokenizing)."""
+    from unsup.train import fit
+
+    if learner is None:
+        learner = tm.learner_class(config)(config).attach(corpus)
+    total = learner.n_steps()
+    plsa = isinstance(learner, tm.PLSA)
+    n_used = 0 if plsa else int(learner.doc_ids.numel())
+
+    def progress(p) -> None:
+        if on_progress is None:
+            return
+        ll = -float(p.losses.get("-loglik/word", float("nan")))
+        if plsa:
+            msg = f"EM step {p.step}/{config.iterations}, log-lik/word {ll:.3f}"
+        else:
+            msg = (f"Gibbs sweep {tm.lda_sweeps(learner.config, n_used, p.step)}/"
+                   f"{config.iterations}, log-lik/word {ll:.3f}")
+        frac = 0.3 + 0.7 * min(1.0, p.step / max(1, total))
+        try:
+            on_progress(frac, msg, dict(p.losses))
+        except TypeError:  # a two-argument callback
+            on_progress(frac, msg)
+
+    result = fit(learner, learner.data(), steps=max(0, total - int(learner.step_)),
+                 on_progress=progress, should_stop=should_stop, checkpoint_path=checkpoint_path,
+                 card=card, log_every=1, device="cpu")
+    return learner, result
+
+
+def load_model(path: str | Path) -> tm.TopicModel:
+    """The fitted topic model in a checkpoint: a ``.safetensors`` (the one loader,
+    :func:`unsup.checkpoints.load`) or an older ``.npz`` (plain arrays, read without pickle)."""
+    from unsup import checkpoints
+
+    path = Path(path)
+    if path.suffix == ".npz":
+        return tm.load(path)
+    try:
+        learner = checkpoints.load(path)
+    except checkpoints.CheckpointError as exc:
+        raise tm.TopicModelError(str(exc)) from None
+    if not isinstance(learner, tm.TopicLearner):
+        raise tm.TopicModelError(f"{path.name} holds a {learner.kind}, not a topic model.")
+    return learner.topic_model()
+
+
+def model_from_bytes(data: bytes, name: str = "the file") -> tm.TopicModel:
+    """A topic model uploaded as bytes: a ``.safetensors`` exported by the page (or any topic
+    checkpoint), or an older ``.npz``; raises :class:`tm.TopicModelError` with a message for
+    the user. Nothing is unpickled."""
+    from unsup import checkpoints
+
+    if len(data) > tm.MAX_MODEL_BYTES:
+        raise tm.TopicModelError(f"{name} is {len(data) / 2**20:.0f} MB; the limit is "
+                                 f"{tm.MAX_MODEL_BYTES / 2**20:.0f} MB.")
+    if data[:2] == b"PK" and b"card.npy" in data[:4096] or name.endswith(".npz"):
+        return tm.from_bytes(data, name)
+    try:
+        tensors, card = checkpoints.read_checkpoint_bytes(data)
+        if card.get("kind") not in KINDS:
+            raise tm.TopicModelError(f"{name} holds a {card.get('kind')!r} model, not a topic "
+                                     "model.")
+        learner = checkpoints.build_model(card, tensors)
+    except checkpoints.CheckpointError as exc:
+        raise tm.TopicModelError(f"{name}: {exc}") from None
+    return learner.topic_model()
+
+
+def model_bytes(model: tm.TopicModel) -> bytes:
+    """``model`` as one ``.safetensors`` file (fitted state, card embedded, labels included)."""
+    from unsup import checkpoints
+
+    learner = tm.learner_class(model.config).from_topic_model(model)
+    keep = {k: v for k, v in model.card_.items() if not k.startswith("_")}
+    card = {**keep, **checkpoints.make_card(learner, step=learner.step_, extra={
+        k: keep[k] for k in ("metrics", "data", "command", "title", "description", "name",
+                             "seconds", "created") if k in keep}), "labels": list(model.labels_)}
+    return checkpoints.to_bytes(learner, card)
 
 
 def label_topics(model: tm.TopicModel, truth) -> list[str]:
@@ -121,7 +215,10 @@ def k_sweep(corpus: Corpus, ks: list[int], config: tm.TopicConfig, heldout: floa
     jobs = [(k, m) for k in ks for m in (("lda", "plsa") if with_plsa else ("lda",))]
     for j, (k, method) in enumerate(jobs):
         cfg = replace(config, n_topics=int(k), method=method)
-        model = tm.fit(train, cfg, should_stop=should_stop)
+        learner, res = fit_topics(train, cfg, should_stop=should_stop)
+        if res.stopped:
+            raise InterruptedError("stopped")
+        model = learner.topic_model()
         coh = coherence(model.top_ids(10), X)
         theta = model.doc_topic_.astype(np.float64)
         rows.append({"k": int(k), "method": method, "c_v": float(coh["c_v"].mean()),
@@ -138,10 +235,11 @@ def k_sweep(corpus: Corpus, ks: list[int], config: tm.TopicConfig, heldout: floa
 def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | None = None,
           on_progress: Callable | None = None, device: str | None = None,
           sweep: bool = True) -> Path:
-    """Fit a shipped preset (``python -m unsup train <name>``) and write it into
-    ``checkpoints/`` (or ``out_dir``): ``<name>.npz`` + ``<name>.json``. Returns the .npz path.
-    ``steps`` overrides the number of Gibbs sweeps. ``device`` is ignored (tomotopy runs on the
-    CPU)."""
+    """Fit a shipped preset (``python -m unsup train <name>``) through :func:`unsup.train.fit`
+    and write it into ``checkpoints/`` (or ``out_dir``): ``<name>.safetensors`` (the fitted
+    model, compact) + ``<name>.json``. Returns the weights path. ``steps`` overrides the number
+    of Gibbs sweeps. ``device`` is ignored (tomotopy runs on the CPU)."""
+    from unsup import checkpoints
     from unsup.recipes import train_command
 
     o = preset.options
@@ -150,11 +248,12 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
     listings = builtin_corpus(o["lang"], o["n"], o["seed"])
     corpus = tm.prepare(listings.df["text"].tolist(), cfg)
 
-    def progress(fraction, message):
+    def progress(fraction, message, losses=None):
         if on_progress is None:
             print(f"{fraction:6.1%}  {message}", flush=True)
 
-    model = tm.fit_lda(corpus, cfg, on_progress=progress)
+    learner, _ = fit_topics(corpus, cfg, on_progress=progress)
+    model = learner.topic_model()
     model.labels_ = label_topics(model, listings.truth)
     seconds = time.perf_counter() - t0
     model.card_ = {"data": {"lang": o["lang"], "n": o["n"], "seed": o["seed"]}}
@@ -166,19 +265,17 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
     if sweep:
         metrics["sweep"] = k_sweep(corpus, list(o.get("sweep", SWEEP)),
                                    replace(cfg, iterations=100))
-    card = {
-        "kind": tm.KIND, "name": preset.name, "title": preset.title,
-        "description": preset.description,
-        "data": {"corpus": "unsup.data.listings.generate", "lang": o["lang"], "n": o["n"],
-                 "seed": o["seed"], "fingerprint": listings.fingerprint(),
-                 "n_words": corpus.n_words},
-        "metrics": metrics,
-        "command": train_command(preset.name, steps, out_dir),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2),
-        "seconds_total": round(time.perf_counter() - t0, 2),
-    }
+    card = checkpoints.make_card(
+        learner, step=learner.step_, metrics=metrics, seconds=seconds, title=preset.title,
+        description=preset.description, command=train_command(preset.name, steps, out_dir),
+        data={"corpus": "unsup.data.listings.generate", "lang": o["lang"], "n": o["n"],
+              "seed": o["seed"], "fingerprint": listings.fingerprint(),
+              "n_words": corpus.n_words},
+        extra={"name": preset.name, "labels": list(model.labels_),
+               "sweeps": int(learner._mdl.global_step) if learner._mdl is not None else None,
+               "seconds_total": round(time.perf_counter() - t0, 2)})
     out = Path(out_dir) if out_dir else paths.SHIPPED_DIR
-    return model.save(out / f"{preset.name}.npz", card)
+    return checkpoints.save(learner, out / preset.name, card, optimizer=False, compact=True)
 
 
 def heldout_metrics(model: tm.TopicModel) -> dict[str, Any]:
@@ -221,12 +318,14 @@ def thumbnail():
     W, H = 320, 200
     img = Image.new("RGB", (W, H), (250, 250, 247))
     draw = ImageDraw.Draw(img)
-    path = paths.SHIPPED_DIR / "topics-th-5000.npz"
+    path = shipped_path("topics-th-5000")
     if not path.exists():
         draw.text((12, 90), "Topic maps: train topics-th-5000", fill=(90, 90, 90))
         return img
-    with np.load(path, allow_pickle=False) as z:
-        theta = np.asarray(z["doc_topic"], np.float32)
+    from safetensors import safe_open
+
+    with safe_open(str(path), "np") as f:
+        theta = np.asarray(f.get_tensor("doc_topic"), np.float32)
     df = generate(len(theta), seed=0, lang="th").df
     dom = theta.argmax(1)
     colors = [tuple(hex_to_rgb(c)) for c in topic_colors(theta.shape[1])]
@@ -258,10 +357,11 @@ def thumbnail():
 FAMILY = Family(
     name="topics",
     label="Topic models (LDA, pLSA)",
-    kind_labels={tm.KIND: "topic model"},
+    models=(tm.LDA, tm.PLSA),
+    kind_labels={tm.LDA.kind: "topic model", tm.PLSA.kind: "topic model (pLSA)"},
     presets=PRESETS,
     evaluate=evaluate,
-    load=tm.load,
+    load=load_model,
     train=train,
     data=DATA,
     page=PageInfo("topics", "Topic maps", ":material/map:", "app_pages/topic_maps.py",
@@ -277,8 +377,7 @@ FAMILY = Family(
 TABLE_FILE = "listings.parquet"
 """A fit of the user's file keeps the cleaned table with the model, so that the page can show it
 again after a restart (and a resume fits exactly the same texts)."""
-SAMPLER_FILE = "sampler.bin"  # tomotopy state of a stopped fit (its own binary format)
-SAMPLER_CARD = "sampler.json"
+MODEL = "model"  # the run's checkpoint: model.safetensors + model.json (+ optimizer file)
 
 
 def detect_lang(texts: list[str]) -> str:
@@ -290,11 +389,13 @@ FIT_FILE = "fit.json"  # what a fit of the user's file was asked to do (to resum
 
 
 def user_fit(df, cfg: tm.TopicConfig, file_name: str):
-    """A background LDA fit of the user's table ``df`` (with a ``text`` column): returns
+    """A background fit of the user's table ``df`` (with a ``text`` column): returns
     (title, work, resume, run_dir) for :meth:`unsup.jobs.ThreadRunner.submit_work`. The table and
-    the settings are written to the run folder first; a stop keeps the sampler's state so that
-    ``resume()`` continues the same chain (also after an app restart, see
-    :func:`stopped_fits`); the finished model is saved there as ``model.npz`` + card."""
+    the settings are written to the run folder first. The fit trains through
+    :func:`unsup.train.fit`; a Stop saves a resumable checkpoint of the step it ended at
+    (``model.safetensors``, card ``finished: false``) so that ``resume()`` continues it (also
+    after an app restart, see :func:`stopped_fits`); the finished model is saved over it, compact,
+    with ``finished: true``."""
     from unsup import fileio
     from unsup.jobs import fresh_run_dir
 
@@ -307,15 +408,14 @@ def user_fit(df, cfg: tm.TopicConfig, file_name: str):
 
 
 def _fit_job(run_dir: Path, df, cfg: tm.TopicConfig, file_name: str):
-    import json
-
-    from unsup import fileio
+    from unsup import checkpoints
     from unsup.data.listings import corpus_fingerprint
 
-    title = f"LDA K={cfg.n_topics} on {file_name}"
+    title = f"{'pLSA' if cfg.method == 'plsa' else 'LDA'} K={cfg.n_topics} on {file_name}"
     texts = df["text"].astype(str).tolist()
+    path = run_dir / MODEL
 
-    def make_work(state):
+    def make_work(resuming: bool):
         def work(progress, should_stop):
             t0 = time.perf_counter()
             corpus = tm.prepare(texts, cfg, on_progress=progress)
@@ -323,56 +423,82 @@ def _fit_job(run_dir: Path, df, cfg: tm.TopicConfig, file_name: str):
                 raise ValueError("Too few words are left after stopwords and the document-"
                                  "frequency limits; lower 'Min. documents per word' or raise "
                                  "'Max. share'.")
+            learner, before = None, 0.0
+            if resuming:  # the stopped step's checkpoint: corpus, sampler, step, all in it
+                learner = checkpoints.load(path, optimizer=True)
+                before = float(learner.card_.get("seconds") or 0.0)
+            data = {"file": file_name, "n": len(df), "table": TABLE_FILE,
+                    "lang": detect_lang(texts), "fingerprint": corpus_fingerprint(texts)}
+            card = {"name": run_dir.name, "title": title, "data": data, "finished": False,
+                    "seconds": before}
             try:
-                model = tm.fit_lda(corpus, cfg, on_progress=progress, should_stop=should_stop,
-                                   resume=state)
-            except tm.FitStopped as stop:
-                fileio.atomic_write_bytes(run_dir / SAMPLER_FILE, stop.state)
-                fileio.atomic_write_json(run_dir / SAMPLER_CARD, {"done": stop.done,
-                                                                  "history": stop.history})
+                learner, result = fit_topics(corpus, cfg, on_progress=progress,
+                                             should_stop=should_stop, learner=learner,
+                                             checkpoint_path=path, card=card)
+            except InterruptedError:  # an OSError too: a Stop the runner ended, not a disk
                 raise
-            model.labels_ = name_topics(model)
-            card = {"kind": tm.KIND, "name": run_dir.name, "title": title,
-                    "data": {"file": file_name, "n": len(df), "table": TABLE_FILE,
-                             "lang": detect_lang(texts),
-                             "fingerprint": corpus_fingerprint(texts)},
-                    "metrics": {}, "command": None, "step": cfg.iterations,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "seconds": round(time.perf_counter() - t0, 2)}
-            try:
-                path = model.save(run_dir / "model.npz", card)
             except OSError as exc:
                 raise OSError(f"the fitted model could not be saved to {run_dir} ({exc}); "
                               "free some disk space and fit again") from None
-            for f in (SAMPLER_FILE, SAMPLER_CARD):
-                (run_dir / f).unlink(missing_ok=True)
-            return {"path": str(path)}
+            if result.stopped:  # its checkpoint (model.safetensors, resumable) is saved
+                raise InterruptedError(f"stopped after {learner.step_} steps")
+            try:
+                model = learner.topic_model()
+                final = checkpoints.make_card(
+                    learner, step=learner.step_, data=data, title=title, metrics={},
+                    seconds=before + time.perf_counter() - t0,
+                    extra={"name": run_dir.name, "labels": name_topics(model),
+                           "finished": True})
+                saved = checkpoints.save(learner, path, final, optimizer=False, compact=True)
+            except OSError as exc:
+                raise OSError(f"the fitted model could not be saved to {run_dir} ({exc}); "
+                              "free some disk space and fit again") from None
+            return {"path": str(saved)}
 
         return work
 
     def resume():
-        meta = json.loads((run_dir / SAMPLER_CARD).read_text(encoding="utf-8"))
-        state = (run_dir / SAMPLER_FILE).read_bytes()
-        return f"{title} (resumed)", make_work((state, int(meta["done"]), meta["history"]))
+        return f"{title} (resumed)", make_work(True)
 
-    return title, make_work(None), resume, run_dir
+    return title, make_work(False), resume, run_dir
+
+
+def _stopped_card(run_dir: Path) -> dict | None:
+    """The card of a run's resumable, unfinished checkpoint (None: there is none)."""
+    from unsup import checkpoints
+
+    w = checkpoints.weights_path(run_dir / MODEL)
+    try:
+        card = checkpoints.read_card(w) if w.exists() else None
+    except checkpoints.CheckpointError:
+        return None
+    if card is None or card.get("finished", True) or not checkpoints.resumable(w):
+        return None
+    return card
 
 
 def stopped_fits() -> list[tuple[Path, dict]]:
     """Fits of the user's files that were stopped and can be resumed (newest first): their run
-    folders hold the table, the settings and the sampler's state, and no model yet."""
+    folders hold the table, the settings and a resumable checkpoint that is not finished.
+    ``done`` counts Gibbs sweeps (LDA) or EM steps (pLSA)."""
     import json
 
     out = []
     for d in sorted(paths.runs_dir().glob("*/"), key=lambda p: -p.stat().st_mtime):
-        if (d / SAMPLER_FILE).exists() and (d / TABLE_FILE).exists() and (
-                d / FIT_FILE).exists() and not (d / "model.npz").exists():
-            try:
-                meta = json.loads((d / FIT_FILE).read_text(encoding="utf-8"))
-                done = json.loads((d / SAMPLER_CARD).read_text(encoding="utf-8"))["done"]
-            except (OSError, ValueError, KeyError):
-                continue
-            out.append((d, {**meta, "done": int(done)}))
+        if not ((d / TABLE_FILE).exists() and (d / FIT_FILE).exists()):
+            continue
+        card = _stopped_card(d)
+        if card is None:
+            continue
+        try:
+            meta = json.loads((d / FIT_FILE).read_text(encoding="utf-8"))
+            cfg = tm.TopicConfig.from_dict(meta["config"])
+            step = int(card.get("step", 0))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        n = int((card.get("data") or {}).get("n") or 0)
+        done = step if cfg.method == "plsa" else tm.lda_sweeps(cfg, n, step)
+        out.append((d, {**meta, "done": int(done)}))
     return out
 
 
@@ -394,8 +520,8 @@ def saved_fits():
     """The user's finished fits that kept their table (newest first), as checkpoint entries."""
     from unsup import checkpoints
 
-    return [e for e in checkpoints.list_models(tm.KIND) if e.source == "user"
-            and (e.path.parent / TABLE_FILE).exists()]
+    return [e for e in checkpoints.list_models(KINDS) if e.source == "user"
+            and (e.path.parent / TABLE_FILE).exists() and e.card.get("finished", True)]
 
 
 def load_fit(path: str | Path):
@@ -403,7 +529,7 @@ def load_fit(path: str | Path):
     import pandas as pd
 
     path = Path(path)
-    return tm.load(path), pd.read_parquet(path.parent / TABLE_FILE)
+    return load_model(path), pd.read_parquet(path.parent / TABLE_FILE)
 
 
 def sweep_work(texts: list[str], config: tm.TopicConfig, ks: list[int], out: Path):

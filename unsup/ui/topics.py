@@ -61,7 +61,7 @@ class Active:
 # -- cached data --------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _shipped(name: str, mtime: float) -> tm.TopicModel:
-    return tm.load(recipe.shipped_path(name))
+    return recipe.load_model(recipe.shipped_path(name))
 
 
 @st.cache_data(show_spinner="Generating the built-in listings…", max_entries=4)
@@ -563,17 +563,19 @@ def export_section(act: Active) -> None:
     c2.download_button("Topic shares per listing (CSV)",
                        out.to_csv(index=False).encode("utf-8-sig"), "listing_topics.csv",
                        "text/csv", width="stretch")
-    c3.download_button("Fitted model (.npz)", replace(model, labels_=labels).to_bytes(),
-                       "topic_model.npz",
+    c3.download_button("Fitted model (.safetensors)",
+                       recipe.model_bytes(replace(model, labels_=labels)),
+                       "topic_model.safetensors",
                        "application/octet-stream", width="stretch")
     st.divider()
-    up = st.file_uploader("Load a saved model (.npz from this page) and apply it to these "
-                          "listings", type=["npz"], key="topic_model_file",
-                          max_upload_size=100, help="An .npz of up to 100 MB.")
+    up = st.file_uploader("Load a saved model (.safetensors from this page, or an older .npz) "
+                          "and apply it to these listings", type=["safetensors", "npz"],
+                          key="topic_model_file", max_upload_size=100,
+                          help="A .safetensors (or .npz) of up to 100 MB.")
     if up is not None:
         data = up.getvalue()
         try:
-            loaded = tm.from_bytes(data, up.name)
+            loaded = recipe.model_from_bytes(data, up.name)
         except tm.TopicModelError as exc:
             st.error(md(exc))
         else:
