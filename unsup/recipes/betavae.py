@@ -177,31 +177,14 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
     weakly supervised Ada-GVAE pairs) and number of steps, on the dSprites training split.
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
     from unsup.data.dsprites import DSprites
-    from unsup.jobs import NO_JOB, JobSpec
     from unsup.recipes import runs
 
-    run_dir = None
-    prev = runs.resumed(resume)
-    if prev is not None:
-        kind = prev.card.get("kind", kind)
-        pairs = bool(prev.config.get("pairs"))
-        title, run_dir = prev.title, prev.run_dir
-    else:
-        title = (f"{kind_title(kind, pairs)} β={beta:g}{' on pairs' if pairs else ''}, "
-                 f"{steps:,} steps")
+    run = runs.plan(resume, data="dsprites")
+    if run.resume is not None:
+        kind = run.resume.card.get("kind", kind)
+        pairs = bool(run.config.get("pairs"))
     fixed_z = torch.randn(6, 10, generator=torch.Generator().manual_seed(1))
     shown = torch.arange(0, 704_512, 704_512 // 6)[:6]
-
-    def build(job=NO_JOB):
-        job.phase("preparing dSprites (737,280 sprites, drawn as they are needed)")
-        data = training_data(pairs)
-        if prev is not None:
-            model, card = runs.load_to_resume(prev, job)
-            return model, data, card
-        job.phase("building the model")
-        model = make_model(kind, **RECIPE, beta=float(beta), pairs=bool(pairs),
-                           n_data=len(data))
-        return model, data, runs.build_card(title, data.card())
 
     def preview(model):
         with torch.no_grad():
@@ -216,12 +199,16 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
         job.phase("measuring the disentanglement scores and latents on held-out sprites")
         return {**evaluate(model), "measured_step": int(model.step_)}
 
-    return JobSpec(title=title, build=build, steps=int(steps), preview=preview,
-                   checkpoint_every=1_000, owner=owner, run_dir=run_dir, page="beta-vae",
-                   finish=finish,
-                   resume=lambda path, more: training_spec(steps=int(more), resume=path,
-                                                           owner=owner),
-                   resume_unit="steps")
+    on_pairs = " on pairs" if pairs else ""
+    return run.spec(
+        title=f"{kind_title(kind, pairs)} β={beta:g}{on_pairs}, {steps:,} steps",
+        load=lambda: training_data(pairs),
+        reading="preparing dSprites (737,280 sprites, drawn as they are needed)",
+        model=lambda data: make_model(kind, **RECIPE, beta=float(beta), pairs=bool(pairs),
+                                      n_data=len(data)),
+        data_card=lambda data: data.card(), steps=steps, page="beta-vae", owner=owner,
+        checkpoint_every=1_000, preview=preview, finish=finish,
+        again=lambda path, more: training_spec(steps=int(more), resume=path, owner=owner))
 
 
 def thumbnail():

@@ -571,68 +571,49 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
     run planned for the new total: constant for half, then decaying to 0 at the new end).
     Raises CheckpointError when a resumed run's images are gone, ValueError when
     an upload is too small."""
-    from unsup.jobs import NO_JOB, JobSpec
     from unsup.recipes import runs
 
-    run_dir = None
-    prev = runs.resumed(resume)
-    if prev is not None:
-        run_dir = prev.run_dir
-        if prev.data.get("name") == "upload":
-            images_a, images_b = load_run_images(run_dir, prev.data.get("sha"))
-            labels = tuple(prev.data.get("domains") or ("domain A", "domain B"))
-        else:
-            data = prev.data.get("name") if prev.data.get("name") in DATA else "digits"
-            image_size = int(prev.config.get("image_size", 32))
-        title = prev.title
-    if images_a is not None or images_b is not None:
-        for which, x in (("A", images_a), ("B", images_b)):
-            if x is None or len(x) < MIN_UPLOAD_IMAGES:
-                raise ValueError(f"domain {which} has {0 if x is None else len(x)} readable "
-                                 f"images; upload at least {MIN_UPLOAD_IMAGES} (every 10th is "
-                                 "held out to measure the model).")
-        images_a = np.asarray(images_a, np.float32)
-        images_b = np.asarray(images_b, np.float32)
-        if images_a.shape[1:] != images_b.shape[1:] or images_a.shape[1] != 3:
-            raise ValueError(f"both image sets must be RGB of one size; got "
-                             f"{images_a.shape[1:]} and {images_b.shape[1:]}")
-        labels = tuple(labels or ("domain A", "domain B"))
-        pair = upload_pair(images_a, images_b)
-        if prev is None:
-            title = f"CycleGAN {labels[0]} ↔ {labels[1]}, {steps:,} steps"
-        run_dir, digest = runs.stored_run(title, images_a, images_b, store=_STORE,
-                                          resume=prev)
+    def check(a: np.ndarray, b: np.ndarray) -> None:
+        for which, x in (("A", a), ("B", b)):
+            if len(x) < MIN_UPLOAD_IMAGES:
+                raise ValueError(f"domain {which} has {len(x)} readable images; upload at least "
+                                 f"{MIN_UPLOAD_IMAGES} (every 10th is held out to measure the "
+                                 "model).")
+        if a.shape[1:] != b.shape[1:] or a.shape[1] != 3:
+            raise ValueError(f"both image sets must be RGB of one size; got {a.shape[1:]} and "
+                             f"{b.shape[1:]}")
+
+    if (images_a is None) != (images_b is None):  # one domain uploaded: the other has none
+        check(*(np.zeros((0, 3, 1, 1)) if x is None else x for x in (images_a, images_b)))
+    run = runs.plan(resume, data=data, store=_STORE, check=check,
+                    images=None if images_a is None else (images_a, images_b))
+    if run.resume is not None:
+        image_size = int(run.config.get("image_size", image_size))
+    if run.upload:
+        labels = tuple((run.resume.data.get("domains") if run.resume is not None else labels)
+                       or ("domain A", "domain B"))
+        pair = upload_pair(*run.images)
+        title = f"CycleGAN {labels[0]} ↔ {labels[1]}, {steps:,} steps"
+        digest = run.keep_uploads(run.resume.title if run.resume is not None else title)
         dcard = {"name": "upload", "label": f"{labels[0]} ↔ {labels[1]} (your images)",
                  "sha": digest, "fingerprint": digest, "file": DATA_FILE,
-                 "domains": list(labels), "image_size": int(images_a.shape[-1]),
+                 "domains": list(labels), "image_size": int(pair.image_size),
                  "n_train_a": int(len(pair.a_train)), "n_train_b": int(len(pair.b_train))}
     else:
-        pair = load_pair(data, image_size)
+        pair = load_pair(run.data if run.resume is None or run.data in DATA else "digits",
+                         image_size)
         dcard = pair_card(pair)
-        if prev is None:
-            title = (f"CycleGAN {pair.labels[0]} ↔ {pair.labels[1]}, {g_filters} filters, "
-                     f"{steps:,} steps")
-    norm = norm or NORM.get(pair.name, "instance")
+        title = (f"CycleGAN {pair.labels[0]} ↔ {pair.labels[1]}, {g_filters} filters, "
+                 f"{steps:,} steps")
     cfg = job_config(steps, g_filters=g_filters, n_blocks=n_blocks, image_size=pair.image_size,
-                     norm=norm)
+                     norm=norm or NORM.get(pair.name, "instance"))
 
-    def build(job=NO_JOB):
-        reading = (f"preparing the {len(pair.a_train):,} + {len(pair.b_train):,} "
-                   "training images")
-        if prev is not None:
-            model, card = runs.load_to_resume(prev, job)
-            job.phase(reading)
-            x = pair.training_data(model.seed)
-            c = model.config
-            end = int(model.step_) + int(steps)
-            if end > c.n_steps_constant + c.n_steps_decay:
-                # the schedule of a run planned for the new total (else the rate stays 0)
-                c.n_steps_constant, c.n_steps_decay = end // 2, end - end // 2
-            return model, x, card
-        job.phase("building the model")
-        model = new_cyclegan(pair, **cfg)
-        job.phase(reading)
-        return model, pair.training_data(model.seed), runs.build_card(title, dcard)
+    def resumed(model, more: int) -> None:
+        c = model.config
+        end = int(model.step_) + more
+        if end > c.n_steps_constant + c.n_steps_decay:
+            # the schedule of a run planned for the new total (else the rate stays 0)
+            c.n_steps_constant, c.n_steps_decay = end // 2, end - end // 2
 
     def finish(model, job):
         job.phase("measuring on held-out data")
@@ -640,12 +621,15 @@ def training_spec(*, data: str = "digits", steps: int = 2_000, g_filters: int = 
         out.pop("extra_metrics", None)
         return out
 
-    return JobSpec(title=title, build=build, steps=int(steps),
-                   preview=lambda model: [preview_image(model)], owner=owner, run_dir=run_dir,
-                   checkpoint_every=max(100, int(steps) // 5), finish=finish, page="cyclegan",
-                   resume=lambda path, more: training_spec(steps=int(more), resume=path,
-                                                           owner=owner),
-                   resume_unit="steps")
+    return run.spec(title=title, model=lambda p: new_cyclegan(p, **cfg), data=pair,
+                    fed=lambda model, p: p.training_data(model.seed), resumed=resumed,
+                    reading=f"preparing the {len(pair.a_train):,} + {len(pair.b_train):,} "
+                            "training images",
+                    data_card=dcard, steps=steps, page="cyclegan", owner=owner,
+                    checkpoint_every=max(100, int(steps) // 5), finish=finish,
+                    preview=lambda model: [preview_image(model)],
+                    again=lambda path, more: training_spec(steps=int(more), resume=path,
+                                                           owner=owner))
 
 
 # -- home card ----------------------------------------------------------------------------------

@@ -964,62 +964,40 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
     or the user's ``images`` (n, c, s, s) in [0, 1] with s = 28 or 32 (kept with the run; every
     10th is held out), with the loss's recipe and ``overrides`` (e.g. ``pack``, ``width``).
     ``resume``: a user run's weights to continue for ``steps`` more steps."""
-    from unsup.jobs import NO_JOB, JobSpec
     from unsup.recipes import runs
 
-    run_dir = None
+    def check(x: np.ndarray) -> None:
+        if kind == "gan2d":
+            raise ValueError("uploaded images train an image GAN, not a 2-D GAN")
+        if x.ndim != 4 or x.shape[-1] not in UPLOAD_SIZES or x.shape[-2] != x.shape[-1] or \
+                x.shape[1] not in (1, 3):
+            raise ValueError(f"uploaded images must be (n, 1 or 3, s, s) with s in "
+                             f"{UPLOAD_SIZES}; got {tuple(x.shape)}")
+        if len(x) < 10:
+            raise ValueError(f"a GAN needs at least 10 images to learn from; got {len(x)}")
+
     prev = runs.resumed(resume)
     if prev is not None:
         kind = prev.card.get("kind", kind)
-        data = prev.data.get("name", data)
-        if kind == "gan2d" and data not in DATA_2D:
+        if kind == "gan2d" and prev.data.get("name") not in DATA_2D:
             points, data = prev.data.get("means"), "points"
-        run_dir = prev.run_dir
-        if data == "upload":
-            images = runs.IMAGES.load(run_dir, prev.data.get("sha"))[0]
-            data_label = prev.data.get("label")
-        title, cfg = prev.title, prev.config
-    if images is not None:
-        if kind == "gan2d":
-            raise ValueError("uploaded images train an image GAN, not a 2-D GAN")
-        images = np.asarray(images, np.float32)
-        if images.ndim != 4 or images.shape[-1] not in UPLOAD_SIZES or \
-                images.shape[-2] != images.shape[-1] or images.shape[1] not in (1, 3):
-            raise ValueError(f"uploaded images must be (n, 1 or 3, s, s) with s in "
-                             f"{UPLOAD_SIZES}; got {tuple(images.shape)}")
-        if len(images) < 10:
-            raise ValueError(f"a GAN needs at least 10 images to learn from; got {len(images)}")
-        data = "upload"
-    if prev is None:
-        size = int(images.shape[-1]) if images is not None else None
-        cfg = job_config(kind, loss, data if images is None else "mnist", **overrides)
-        if images is not None:
-            cfg.update(image_size=size, n_channels=int(images.shape[1]))
-        extra = f", pack {cfg['pack']}" if cfg.get("pack", 1) > 1 else ""
-        where = {"points": "clicked points", "upload": data_label or "your images"}.get(data, data)
-        title = f"{KIND_LABELS[kind]} {LOSS_LABELS[loss]}{extra} on {where}, {steps:,} steps"
-    x_held = None
+    run = runs.plan(resume, data=data, images=images, label=data_label, check=check)
+    data = "points" if data == "points" else run.data
+    cfg = run.config or job_config(kind, loss, "mnist" if run.upload else data, **overrides)
+    if run.upload and run.resume is None:
+        cfg.update(image_size=int(run.images[0].shape[-1]),
+                   n_channels=int(run.images[0].shape[1]))
+    extra = f", pack {cfg['pack']}" if cfg.get("pack", 1) > 1 else ""
+    where = {"points": "clicked points", "upload": data_label or "your images"}.get(data, data)
+    x_held, load = None, None
     if kind == "gan2d":
         dataset = data_2d(data, points)
         dcard = dataset.card()
-    elif images is not None:
-        dataset, x_held = runs.split_images(images)
-        label = data_label or f"{len(images)} uploaded images"
-        run_dir, digest = runs.stored_run(f"gan-{label}", images, resume=prev)
-        dcard = runs.upload_card(label, digest, len(dataset))
+    elif run.upload:
+        dataset, x_held, _, dcard = run.split_upload("gan")
     else:
-        dataset = None
-        dcard = image_data_card(data)
-
-    def build(job=NO_JOB):
-        if dataset is None:
-            job.phase(f"reading the {data} images")
-        x = dataset if dataset is not None else image_data(data)
-        if prev is not None:
-            model, card = runs.load_to_resume(prev, job)
-            return model, x, card
-        job.phase("building the model")
-        return make_model(kind, **cfg), x, runs.build_card(title, dcard)
+        dataset, dcard = None, image_data_card(data)
+        load = functools.partial(image_data, data)
 
     def preview(model):
         if kind == "gan2d":
@@ -1037,11 +1015,14 @@ def training_spec(*, kind: str = "gan2d", loss: str = "ns", steps: int = 5_000,
             return evaluate_upload(model, x_held)
         return evaluate_images(model, n=5_000, data=data)
 
-    return JobSpec(title=title, build=build, steps=int(steps), preview=preview, owner=owner,
-                   run_dir=run_dir, checkpoint_every=max(200, int(steps) // 5), finish=finish,
-                   page="gan", resume=lambda path, more: training_spec(
-                       steps=int(more), resume=path, owner=owner),
-                   resume_unit="steps")
+    return run.spec(title=f"{KIND_LABELS[kind]} {LOSS_LABELS[loss]}{extra} on {where}, "
+                          f"{steps:,} steps",
+                    model=lambda x: make_model(kind, **cfg), data=dataset, load=load,
+                    reading=f"reading the {data} images", data_card=dcard, steps=steps,
+                    page="gan", owner=owner, checkpoint_every=max(200, int(steps) // 5),
+                    preview=preview, finish=finish,
+                    again=lambda path, more: training_spec(steps=int(more), resume=path,
+                                                           owner=owner))
 
 
 def evaluate_upload(model, x_held: torch.Tensor, n: int = 1_000,

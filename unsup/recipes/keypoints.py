@@ -438,60 +438,40 @@ def training_spec(*, n_keypoints: int = 10, steps: int = DEFAULT_JOB_STEPS,
     10th image is held out for the equivariance check, and all are kept with the run so that a
     resume trains on the same ones). ``resume``: a user run's weights to continue for ``steps``
     more steps (raises CheckpointError when its images are gone)."""
-    from unsup.jobs import NO_JOB, JobSpec
     from unsup.recipes import runs
 
-    run_dir = None
-    prev = runs.resumed(resume)
-    if prev is not None:
-        run_dir = prev.run_dir
-        images = (runs.IMAGES.load(run_dir, prev.data.get("sha"))[0]
-                  if prev.data.get("name") == "upload" else None)
-        cfg, title = prev.config, prev.title
-    else:
-        cfg = job_config(n_keypoints, **overrides)
-    if images is not None:
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or images.shape[1] not in (1, 3) or images.shape[2] != images.shape[3]:
+    def check(x: np.ndarray) -> None:
+        if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[2] != x.shape[3]:
             raise ValueError(f"uploaded images must be (n, c, s, s) with c = 1 or 3, got "
-                             f"{images.shape}")
-        if len(images) < MIN_UPLOAD:
-            raise ValueError(f"{len(images)} images are too few to learn keypoints from; "
+                             f"{x.shape}")
+        if len(x) < MIN_UPLOAD:
+            raise ValueError(f"{len(x)} images are too few to learn keypoints from; "
                              f"upload at least {MIN_UPLOAD} pictures of one kind of object")
-        cfg["image_size"] = int(images.shape[-1])
-        cfg["n_channels"] = int(images.shape[1])
-        x_train, x_held = runs.split_images(images)
-        label = (prev.data.get("label") if prev is not None else None) or data_label or (
-            f"{len(images)} uploaded images")
-        run_dir, digest = runs.stored_run(f"keypoints-{label}", images, resume=prev)
-        dataset = pairs_of(_Images(x_train, runs.upload_card(label, digest, len(x_train))))
-        dcard = dataset.card()
+
+    run = runs.plan(resume, data="faces", images=images, label=data_label, check=check)
+    cfg = run.config if run.config is not None else job_config(n_keypoints, **overrides)
+    if run.upload:
+        cfg["image_size"], cfg["n_channels"] = (int(run.images[0].shape[-1]),
+                                                int(run.images[0].shape[1]))
+        x_train, x_held, label, dcard = run.split_upload("keypoints")
+        dataset = pairs_of(_Images(x_train, dcard))
         shown = x_held[:8]
         finish = functools.partial(evaluate_unlabelled, held=x_held)
     else:
         dataset = pairs_of(faces("train", int(cfg.get("image_size", IMAGE_SIZE))))
-        dcard = dataset.card()
         label = "cartoon faces"
         shown = faces("heldout", int(cfg.get("image_size", IMAGE_SIZE)))[np.arange(8)]
         finish = evaluate
-    if prev is None:
-        title = f"Keypoints K = {cfg['n_keypoints']} on {label}, {int(steps):,} steps"
-
-    def build(job=NO_JOB):
-        if prev is not None:
-            model, card = runs.load_to_resume(prev, job)
-            return model, dataset, card
-        job.phase("building the model")
-        return make_model(**cfg), dataset, runs.build_card(title, dcard)
 
     def preview(model):
         return preview_images(model, _channels(shown, model.config.n_channels))
 
-    return JobSpec(title=title, build=build, steps=int(steps), preview=preview, owner=owner,
-                   run_dir=run_dir, checkpoint_every=max(200, int(steps) // 5), finish=finish,
-                   page="keypoints", resume=lambda path, more: training_spec(
-                       steps=int(more), resume=path, owner=owner),
-                   resume_unit="steps")
+    return run.spec(title=f"Keypoints K = {cfg['n_keypoints']} on {label}, {int(steps):,} steps",
+                    model=lambda data: make_model(**cfg), data=dataset,
+                    data_card=dataset.card(), steps=steps, page="keypoints", owner=owner,
+                    checkpoint_every=max(200, int(steps) // 5), preview=preview, finish=finish,
+                    again=lambda path, more: training_spec(steps=int(more), resume=path,
+                                                           owner=owner))
 
 
 MIN_UPLOAD = 20

@@ -19,7 +19,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -160,3 +160,113 @@ def load_to_resume(resume: Resumed, job) -> tuple[Any, dict[str, Any]]:
     return model, {"title": p.get("title"), "data": p.get("data"),
                    "seconds": p.get("seconds") or 0.0, "command": None,
                    "extra": {"origin": "app", "name": p.get("name")}}
+
+
+# -- the plan of a run and its job: what every family's training_spec shares -------------------
+@dataclass
+class Plan:
+    """A run the user asked for, before its particulars: new or resumed (``resume``), on built-in
+    data (``data``, a name) or on uploads (``data == "upload"``, ``images``: one array per image
+    set of ``store``). Made by :func:`plan`; a family adds its config, model, preview and
+    measurement and calls :meth:`spec`."""
+
+    resume: Resumed | None
+    data: str
+    images: tuple[np.ndarray, ...] | None
+    label: str | None
+    store: UploadStore = IMAGES
+    run_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.resume is not None:
+            self.run_dir = self.resume.run_dir
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        """The resumed run's config (None for a new run)."""
+        return None if self.resume is None else self.resume.config
+
+    @property
+    def upload(self) -> bool:
+        return self.images is not None
+
+    def keep_uploads(self, name: str) -> str:
+        """Store the uploads in a new run folder named after ``name`` (on a resume: the run's
+        own folder, where they already are) and return their hash."""
+        self.run_dir, digest = stored_run(name, *self.images, store=self.store,
+                                          resume=self.resume)
+        return digest
+
+    def split_upload(self, prefix: str) -> tuple[torch.Tensor, torch.Tensor, str, dict[str, Any]]:
+        """One set of uploaded images: (train, held-out: every 10th, label, the card's data),
+        kept with the run (see :meth:`keep_uploads`)."""
+        images = self.images[0]
+        x, x_held = split_images(images)
+        label = self.label or f"{len(images)} uploaded images"
+        digest = self.keep_uploads(f"{prefix}-{label}")
+        return x, x_held, label, upload_card(label, digest, len(x), store=self.store)
+
+    def spec(self, *, title: str, model: Callable[[Any], Any], data: Any = None,
+             load: Callable[[], Any] | None = None, reading: str = "reading the data",
+             data_card: dict[str, Any] | Callable[[Any], dict[str, Any]],
+             steps: int, page: str, again: Callable[[Path, float], Any], owner: str = "",
+             unit: str = "steps", checkpoint_every: int = 500,
+             preview: Callable | None = None, finish: Callable | None = None,
+             fed: Callable[[Any, Any], Any] | None = None,
+             resumed: Callable[[Any, int], None] | None = None):
+        """The job (:class:`unsup.jobs.JobSpec`): ``data``, or ``load()`` read inside the job
+        (shown as ``reading``); ``model(data)`` a new model (a resume loads the run's model with
+        its optimizer state instead, then ``resumed(model, steps)`` may adjust it);
+        ``fed(model, data)`` what ``fit`` trains on (default: the data; shown as ``reading``
+        when there is no ``load``); ``title`` and
+        ``data_card`` (or ``data_card(data)``) go into a new run's card; ``again(path, more)``
+        is the family's ``training_spec`` for a later Resume."""
+        from unsup.jobs import NO_JOB, JobSpec
+
+        prev = self.resume
+
+        def build(job=NO_JOB):
+            x = data
+            if load is not None:
+                job.phase(reading)
+                x = load()
+            if prev is not None:
+                m, card = load_to_resume(prev, job)
+                if resumed is not None:
+                    resumed(m, int(steps))
+            else:
+                job.phase("building the model")
+                m = model(x)
+                card = build_card(title, data_card(x) if callable(data_card) else data_card)
+            if fed is not None:
+                if load is None:
+                    job.phase(reading)
+                x = fed(m, x)
+            return m, x, card
+
+        return JobSpec(title=prev.title if prev is not None else title, build=build,
+                       steps=int(steps), preview=preview, owner=owner, run_dir=self.run_dir,
+                       checkpoint_every=int(checkpoint_every), finish=finish, page=page,
+                       resume=again, resume_unit=unit)
+
+
+def plan(resume: str | Path | None = None, *, data: str, images=None, label: str | None = None,
+         store: UploadStore = IMAGES, check: Callable[..., None] | None = None) -> Plan:
+    """The run a ``training_spec`` is asked for: ``resume`` (a user run's weights: its data and
+    uploads come from its card and folder, CheckpointError when they are gone or changed), else
+    built-in ``data`` or the user's ``images`` (an array, or a tuple of arrays for a store of
+    several sets), with their ``label``. ``check(*images)`` validates uploads (ValueError)."""
+    prev = resumed(resume)
+    if prev is not None:
+        name = prev.data.get("name")
+        if name == "upload":
+            images = store.load(prev.run_dir, prev.data.get("sha"))
+            label = prev.data.get("label")
+        else:
+            data, images = name or data, None
+    elif images is not None:
+        images = tuple(np.asarray(a, np.float32) for a in (
+            images if isinstance(images, (tuple, list)) else (images,)))
+    if images is not None and check is not None:
+        check(*images)
+    return Plan(prev, "upload" if images is not None else data, images, label, store)

@@ -140,29 +140,18 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
     data are kept; ``epochs`` more are trained in the same run folder). Raises CheckpointError if
     that run's data are gone.
     """
-    from unsup.jobs import NO_JOB, JobSpec
     from unsup.recipes import runs
     from unsup.viz.images import grid
 
-    run_dir = None
-    prev = runs.resumed(resume)
-    if prev is not None:
-        if prev.data.get("name") == "upload":
-            images = load_run_images(prev.run_dir, prev.data.get("sha"))
-        else:
-            data = prev.data.get("name") if prev.data.get("name") in DATA else "mnist"
-            images = None
-        n_latent = int(prev.config.get("n_latent", n_latent))
-        variational = bool(prev.config.get("variational", True))
-        title, run_dir = prev.title, prev.run_dir
-    if images is not None:
-        x, x_held = split_images(images)
-        label = (prev.data.get("label") if prev is not None else None) or data_label or (
-            f"{len(images)} uploaded images")
+    run = runs.plan(resume, data=data, images=images, label=data_label)
+    if run.config is not None:
+        n_latent = int(run.config.get("n_latent", n_latent))
+        variational = bool(run.config.get("variational", True))
+    if run.upload:
+        x, x_held, label, dcard = run.split_upload("vae")
         held_label = f"every 10th of your images ({len(x_held)})"
-        run_dir, digest = runs.stored_run(f"vae-{label}", images, resume=prev)
-        dcard = runs.upload_card(label, digest, len(x))
     else:
+        data = run.data if run.resume is None or run.data in DATA else "mnist"
         x = training_tensor(data, 28, binary=True)
         x_held = test_tensor(data, 28)[0]
         dcard = data_card(data)
@@ -172,17 +161,9 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
     steps = max(1, int(math.ceil(epochs * len(x) / cfg_kw["batch_size"])))
     fixed_z = torch.randn(8, n_latent, generator=torch.Generator().manual_seed(1))
     shown = x[:8]
-    if prev is None:
-        kind = "VAE" if variational else ("DAE" if noise > 0 else "AE")
-        title = f"{kind} {n_latent}-D, β={beta:g} on {label}" if variational else (
-            f"{kind} {n_latent}-D on {label}")
-
-    def build(job=NO_JOB):
-        if prev is not None:
-            model, card = runs.load_to_resume(prev, job)
-            return model, x, card
-        job.phase("building the model")
-        return ConvVAE(VAEConfig(**cfg_kw)), x, runs.build_card(title, dcard)
+    kind = "VAE" if variational else ("DAE" if noise > 0 else "AE")
+    title = f"{kind} {n_latent}-D, β={beta:g} on {label}" if variational else (
+        f"{kind} {n_latent}-D on {label}")
 
     def preview(model):
         with torch.no_grad():
@@ -197,11 +178,11 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
         return {**elbo_evaluate(model, x_held.to(model.device), k=100, check=job.check),
                 "heldout": held_label}
 
-    return JobSpec(title=title, build=build, steps=steps, preview=preview, owner=owner,
-                   run_dir=run_dir, checkpoint_every=max(100, steps // 5), finish=finish,
-                   page="vae", resume=lambda path, more: training_spec(
-                       epochs=more, resume=path, owner=owner),
-                   resume_unit="epochs")
+    return run.spec(title=title, model=lambda x: ConvVAE(VAEConfig(**cfg_kw)), data=x,
+                    data_card=dcard, steps=steps, page="vae", owner=owner, unit="epochs",
+                    checkpoint_every=max(100, steps // 5), preview=preview, finish=finish,
+                    again=lambda path, more: training_spec(epochs=more, resume=path,
+                                                           owner=owner))
 
 
 def thumbnail():
