@@ -35,10 +35,7 @@ if not items and section != "Train":
 
 if section != "Train":
     with st.sidebar:
-        names = [e.name for e in items]
-        pick = st.selectbox("Model", names, key="bv_model",
-                            format_func=lambda n: items[names.index(n)].label)
-        entry = items[names.index(pick)]
+        entry = ui.pick_entry("Model", items, "bv_model", kinds=tuple(ui.KINDS))
         st.caption(md(entry.card.get("description") or f"{entry.card.get('step')} steps."))
     model = ui.model_of(entry)
     if model is None:

@@ -20,12 +20,8 @@ if not entries:
     st.error("No VAE checkpoints found. Rebuild them with `python -m unsup train vae-mnist-16d`.")
     st.stop()
 with st.sidebar:
-    names = [e.name for e in entries]
-    default = names.index("vae-mnist-16d") if "vae-mnist-16d" in names else 0
-    pick = st.selectbox("Model", names, index=default, key="vae_model",
-                        format_func=lambda n: entries[names.index(n)].label)
-    entry = entries[names.index(pick)]
-    ui.broken_runs_note()
+    entry = ui.pick_entry("Model", entries, "vae_model", default="vae-mnist-16d",
+                          kinds=(ui.KIND,))
     st.caption(md(entry.card.get("description")
                   or f"Trained {entry.card.get('step', '?')} steps."))
     with st.expander("Open a checkpoint file"):

@@ -16,7 +16,7 @@ from unsup.metrics.seeds import spread, spread_text
 from unsup.recipes import betavae as recipe
 from unsup.recipes.betavae import KIND_LABELS
 from unsup.ui.measure import NOT_MEASURED, card_metrics, job_status, measure_controls
-from unsup.ui.models import load_model, model_of  # noqa: F401 - the page uses both
+from unsup.ui.models import load_model, model_of, pick_entry  # noqa: F401 - the page uses them
 from unsup.ui.text import md
 
 KINDS = recipe.FAMILY.kinds

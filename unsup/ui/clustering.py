@@ -18,7 +18,7 @@ from unsup.metrics import clustering as C
 from unsup.recipes import clustering as R
 from unsup.ui import tables, training
 from unsup.ui.measure import derived_job_button, job_status
-from unsup.ui.models import broken_runs_note, load_model, model_of
+from unsup.ui.models import load_model, model_of, pick_entry
 from unsup.ui.text import join, md, safe
 from unsup.viz import clustering as V
 
@@ -419,13 +419,9 @@ def atlas_section() -> None:
         st.info("No trained encoder yet. Train one on the VAE or β-VAE page, or rebuild the "
                 "shipped ones with `python -m unsup train vae-mnist-16d`.")
         return
-    names = [e.name for e in items]
     c1, c2, c3 = st.columns([3, 2, 2])
-    pick = c1.selectbox("Model", names, index=names.index("vae-mnist-16d")
-                        if "vae-mnist-16d" in names else 0, key="atlas_model",
-                        format_func=lambda n: items[names.index(n)].label)
-    entry = items[names.index(pick)]
-    broken_runs_note(encoder_kinds())
+    entry = pick_entry("Model", items, "atlas_model", default="vae-mnist-16d", where=c1,
+                       kinds=encoder_kinds())
     how = c2.radio("Map", ["UMAP", "PCA"], horizontal=True, key="atlas_how",
                    help="UMAP: stored for the shipped models, computed in the background for "
                         "others. PCA: the codes' first two principal components, instant.")

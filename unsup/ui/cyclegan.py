@@ -15,7 +15,7 @@ from unsup.metrics.cyclegan import mean_l1
 from unsup.recipes import cyclegan as R
 from unsup.ui import tables
 from unsup.ui.measure import NOT_MEASURED, card_metrics, job_status, measure_controls
-from unsup.ui.models import load_model, model_of
+from unsup.ui.models import load_model, model_of, pick_entry
 from unsup.ui.text import code, join, md, safe
 from unsup.viz import cyclegan as viz
 from unsup.viz.images import grid as image_grid
@@ -54,10 +54,7 @@ def model_picker():
                 + " and ".join(code(c) for c in cmds)
                 + ", or train one in **Train**.")
         return None, None
-    names = [e.name for e in items]
-    pick = st.selectbox("CycleGAN", names, key="cg_model",
-                        format_func=lambda n: items[names.index(n)].label)
-    entry = items[names.index(pick)]
+    entry = pick_entry("CycleGAN", items, "cg_model", kinds=("cyclegan",))
     return entry, model_of(entry)
 
 

@@ -23,7 +23,7 @@ from unsup.train import DivergedError
 from unsup.ui import tables
 from unsup.ui.measure import (NOT_MEASURED, card_metrics, derived_job_button, job_status,
                               measure_controls)
-from unsup.ui.models import load_model, model_of
+from unsup.ui.models import load_model, model_of, pick_entry
 from unsup.ui.text import md
 from unsup.viz import gan as viz
 from unsup.viz.images import grid as image_grid
@@ -501,10 +501,7 @@ def image_model_picker(key: str = "gi_model", kinds: tuple[str, ...] = R.IMAGE_K
         st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
                 "dcgan-mnist-ns` or train one in **Train**.")
         return None, None
-    names = [e.name for e in items]
-    pick = st.selectbox(md(label), names, names.index(default) if default in names else 0, key=key,
-                        format_func=lambda n: items[names.index(n)].label)
-    entry = items[names.index(pick)]
+    entry = pick_entry(label, items, key, default=default, kinds=tuple(kinds))
     return entry, model_of(entry)
 
 
@@ -756,10 +753,7 @@ def image_entry_picker(items: list[Entry], key: str = "gi_model",
         st.info("No image GAN yet. Rebuild the shipped one with `python -m unsup train "
                 "dcgan-mnist-ns` or train one in **Train**.")
         return None
-    names = [e.name for e in items]
-    pick = st.selectbox("Image GAN", names, names.index(default) if default in names else 0,
-                        key=key, format_func=lambda n: items[names.index(n)].label)
-    return items[names.index(pick)]
+    return pick_entry("Image GAN", items, key, default=default)
 
 
 KID_HELP = ("Kernel distance (KID, Bińkowski et al. 2018) in the digit classifier's 128 features: "

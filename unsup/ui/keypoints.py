@@ -16,7 +16,7 @@ from unsup.metrics.seeds import spread, spread_text
 from unsup.recipes import keypoints as R
 from unsup.ui import tables
 from unsup.ui.measure import busy, job_status, measure_controls, start_measure
-from unsup.ui.models import load_model, model_of
+from unsup.ui.models import load_model, model_of, pick_entry
 from unsup.ui.text import code, md, safe
 from unsup.viz import keypoints as viz
 from unsup.viz.images import grid as image_grid
@@ -53,10 +53,7 @@ def model_picker():
         not_shipped_note()
     if not items:
         return None, None
-    names = [e.name for e in items]
-    pick = st.selectbox("Model", names, key="kp_model",
-                        format_func=lambda n: items[names.index(n)].label)
-    entry = items[names.index(pick)]
+    entry = pick_entry("Model", items, "kp_model", kinds=(KIND,))
     return entry, model_of(entry)
 
 

@@ -42,3 +42,23 @@ def broken_runs_note(kinds: tuple[str, ...]) -> None:
             for e in bad:
                 st.caption(f"~~{md(e.title)}~~ — {md(e.problem)} (run folder "
                            f"{md(e.folder)})")
+
+
+def pick_entry(label: str, items: list[checkpoints.Entry], key: str, *,
+               default: str | None = None, where=None, kinds: tuple[str, ...] | None = None
+               ) -> checkpoints.Entry | None:
+    """The one model picker: ``items`` (shipped first, then the user's runs, as
+    :func:`unsup.checkpoints.list_models` gives them) by their labels, ``default`` chosen when
+    present; with ``kinds``, the runs of those kinds that cannot be read are listed below it
+    (:func:`broken_runs_note`). None when there is nothing to pick (the caller says how to get a
+    model)."""
+    entry = None
+    if items:
+        names = [e.name for e in items]
+        index = names.index(default) if default in names else 0
+        pick = (where or st).selectbox(md(label), names, index=index, key=key,
+                                       format_func=lambda n: items[names.index(n)].label)
+        entry = items[names.index(pick)]
+    if kinds is not None:
+        broken_runs_note(kinds)
+    return entry

@@ -15,9 +15,9 @@ from unsup.data import uploads
 from unsup.data.uploads import center_like_mnist, read_uploads
 from unsup.recipes.vae import DATA, FAMILY, training_spec
 from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
-from unsup.ui import models, training
+from unsup.ui import training
 from unsup.ui.measure import NOT_MEASURED, job_status, measure_controls  # noqa: F401 - the page
-from unsup.ui.models import load_model, model_of  # noqa: F401 - the page uses both
+from unsup.ui.models import load_model, model_of, pick_entry  # noqa: F401 - the page uses them
 from unsup.ui.text import md
 from unsup.viz import images as viz_images
 
@@ -27,10 +27,6 @@ KIND = FAMILY.kinds[0]  # the card kind this page shows (the VAE family's one ki
 # -- cached loading ---------------------------------------------------------------------------
 def entries() -> list[Entry]:
     return checkpoints.list_models(KIND)
-
-
-def broken_runs_note() -> None:
-    models.broken_runs_note((KIND,))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
