@@ -211,6 +211,14 @@ def training_spec(*, kind: str = "betavae", beta: float = 4.0, steps: int = 5_00
         again=lambda path, more: training_spec(steps=int(more), resume=path, owner=owner))
 
 
+def recon_error(model, x: torch.Tensor) -> float:
+    """−log p(x|z) of one image at its code's mean, in nats (Bernoulli, as in training)."""
+    from unsup.models.vae import bernoulli_nll
+
+    with torch.no_grad():
+        return float(bernoulli_nll(model.decode_logits(model.encode(x)), x)[0])
+
+
 def thumbnail():
     """The home card: dSprites rows where one factor moves at a time (position x, position y,
     scale, orientation, shape), as an ideal traversal would show."""

@@ -564,6 +564,14 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
     return compute_atlas(entry, params, progress, out=out, command=command)
 
 
+def decode(model, z: np.ndarray) -> np.ndarray:
+    """Images (n, c, s, s) an encoder model's decoder draws from codes ``z`` (d,) or (n, d)."""
+    z = np.asarray(z)
+    with torch.no_grad():
+        return model.decode(torch.as_tensor(z, dtype=torch.float32).reshape(-1, z.shape[-1])
+                            ).numpy()
+
+
 def thumbnail():
     """The home card: the shipped UMAP atlas of the 16-D VAE's codes, coloured by digit."""
     from unsup.viz.clustering import atlas_thumbnail

@@ -276,6 +276,31 @@ def slerp_strip(model, seed_a: int, seed_b: int, n: int = 9) -> torch.Tensor:
     return decode(model, interpolate(z[0], z[1], n, mode="spherical"))
 
 
+def test_to_train_distance(name: str) -> float:
+    """Median distance from a held-out test digit of the data set ``name`` to its nearest
+    training digit (pixels, L2): how close an unseen real digit comes to the training set."""
+    from unsup.data.images import load_split, resize_images
+
+    split = load_split(name)
+    test = torch.from_numpy(np.ascontiguousarray(resize_images(split.x_test,
+                                                               image_size_of(name))))
+    _, dist = nearest_training(test, image_data(name), k=1)
+    return float(np.median(dist[:, 0]))
+
+
+def copy_check(sample: torch.Tensor, train: torch.Tensor, ref: float, k: int = 5) -> dict:
+    """Does a generated ``sample`` (c, s, s) copy a training image? Its k nearest training
+    images (``row``: the sample, then them; ``labels``: their distances), the nearest distance
+    ``d`` and the verdict against ``ref``, the typical test-to-train distance
+    (:func:`test_to_train_distance`): closer than half of it counts as a possible near-copy."""
+    idx, dist = nearest_training(sample[None], train, k=k)
+    d = float(dist[0, 0])
+    return {"row": [sample[0].numpy()] + [train[j, 0].numpy() for j in idx[0]],
+            "labels": ["sample"] + [f"d={x:.2f}" for x in dist[0]], "d": d,
+            "verdict": ("closer than most unseen real digits are: possibly a near-copy"
+                        if d < 0.5 * ref else "no closer than unseen real digits are: not a copy")}
+
+
 def nearest_training(images: torch.Tensor, train: torch.Tensor, k: int = 5
                      ) -> tuple[np.ndarray, np.ndarray]:
     """For each image (n, c, s, s), the indices (n, k) and pixel-space L2 distances (n, k) of

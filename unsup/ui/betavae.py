@@ -100,12 +100,7 @@ def pick_image(key: str) -> tuple[torch.Tensor | None, str]:
     return (x > 0.5).float(), f"{up.name}, resized to 64×64 and binarized"
 
 
-def recon_error(model, x) -> float:
-    """−log p(x|z) of one image at its code's mean, in nats (Bernoulli, as in training)."""
-    from unsup.models.vae import bernoulli_nll
-
-    with torch.no_grad():
-        return float(bernoulli_nll(model.decode_logits(model.encode(x)), x)[0])
+recon_error = recipe.recon_error  # the page reads it from here
 
 
 def supervision(card: dict) -> str:

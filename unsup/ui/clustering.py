@@ -9,7 +9,6 @@ import io
 
 import numpy as np
 import streamlit as st
-import torch
 
 from unsup import checkpoints, families
 from unsup.data import uploads
@@ -401,12 +400,6 @@ def _on_select(chart_key: str) -> None:
         st.session_state["atlas_region"] = []
 
 
-def _decode(model, z: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model.decode(torch.as_tensor(np.asarray(z), dtype=torch.float32
-                                             ).reshape(-1, z.shape[-1])).numpy()
-
-
 def _name(data: R.AtlasData, i: int) -> str:
     if data.labels is None:
         return f"#{i}"
@@ -504,7 +497,7 @@ def _atlas_map(entry, model, data, codes, hover, coords, basis, how, color_by) -
             z, nn = C.code_at(coords, codes, np.array([x, y]), 5)
             marks.append({"x": x, "y": y, "name": "decoded here", "symbol": "diamond",
                           "color": "#d62728"})
-            st.plotly_chart(V.tiles_figure([_decode(model, z)[0, 0]], ["decoded"], 1, 4),
+            st.plotly_chart(V.tiles_figure([R.decode(model, z)[0, 0]], ["decoded"], 1, 4),
                             key="atlas_loc_fig")
             st.caption("The code at (x, y) — the red diamond: the distance-weighted mean of the "
                        "codes of the 5 images drawn nearest to it, decoded. (Clicks on empty "
@@ -580,7 +573,7 @@ def _new_image(entry, data) -> np.ndarray | None:
 def _picked(model, data, codes, picks: list[int], region: list[int]) -> None:
     if region:
         mean_img = data.x[region].mean(0)[0]
-        dec = _decode(model, codes[region].mean(0))[0, 0]
+        dec = R.decode(model, codes[region].mean(0))[0, 0]
         st.plotly_chart(V.tiles_figure([mean_img, dec], ["mean of the images",
                                                          "decoded mean code"], 2, 4),
                         key="atlas_region_fig")
@@ -593,14 +586,14 @@ def _picked(model, data, codes, picks: list[int], region: list[int]) -> None:
         st.caption(f"The region holds {len(region)} images.{md(what)}")
     elif len(picks) == 1:
         i = picks[0]
-        st.plotly_chart(V.tiles_figure([data.x[i][0], _decode(model, codes[i])[0, 0]],
+        st.plotly_chart(V.tiles_figure([data.x[i][0], R.decode(model, codes[i])[0, 0]],
                                        [_name(data, i), "decoded from its code"], 2, 4),
                         key="atlas_one_fig")
     elif len(picks) == 2:
         steps = st.slider("Interpolation steps", 3, 16, 8, key="atlas_steps")
         t = np.linspace(0, 1, steps)[:, None]
         zs = (1 - t) * codes[picks[0]] + t * codes[picks[1]]
-        imgs = _decode(model, zs)[:, 0]
+        imgs = R.decode(model, zs)[:, 0]
         st.plotly_chart(V.tiles_figure(
             [data.x[picks[0]][0], *imgs, data.x[picks[1]][0]],
             [_name(data, picks[0]), *[f"t = {v:.2f}" for v in t[:, 0]], _name(data, picks[1])],

@@ -79,15 +79,7 @@ def train_images(name: str) -> torch.Tensor:
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def test_to_train_distance(name: str) -> float:
-    """Median distance from a held-out test digit to its nearest training digit (pixels, L2):
-    how close an unseen real digit comes to the training set."""
-    from unsup.data.images import load_split, resize_images
-
-    split = load_split(name)
-    test = torch.from_numpy(np.ascontiguousarray(resize_images(split.x_test,
-                                                               R.image_size_of(name))))
-    _, dist = R.nearest_training(test, train_images(name), k=1)
-    return float(np.median(dist[:, 0]))
+    return R.test_to_train_distance(name)
 
 
 # -- the 2-D lab ---------------------------------------------------------------------------------
@@ -537,16 +529,12 @@ def nearest_section(entry: Entry, model, imgs: torch.Tensor, seed: int) -> None:
     if train.shape[-1] != imgs.shape[-1]:
         st.info("This model's images are not the size of its data set's; nothing to compare.")
         return
-    idx, dist = R.nearest_training(imgs[i:i + 1], train, k=5)
-    row = [imgs[i, 0].numpy()] + [train[j, 0].numpy() for j in idx[0]]
-    st.image(labelled_row(row, ["sample"] + [f"d={d:.2f}" for d in dist[0]], scale=3),
-             output_format="PNG")
     ref = test_to_train_distance(name)
-    verdict = ("closer than most unseen real digits are: possibly a near-copy"
-               if dist[0, 0] < 0.5 * ref else "no closer than unseen real digits are: not a copy")
-    st.caption(f"Pixel-space L2 distances to the 4,500 training digits. A held-out test digit's "
-               f"nearest training digit is typically {ref:.2f} away (median); this sample's is "
-               f"{dist[0, 0]:.2f}: {verdict}.")
+    near = R.copy_check(imgs[i], train, ref)
+    st.image(labelled_row(near["row"], near["labels"], scale=3), output_format="PNG")
+    st.caption(f"Pixel-space L2 distances to the {len(train):,} training digits. A held-out test "
+               f"digit's nearest training digit is typically {ref:.2f} away (median); this "
+               f"sample's is {near['d']:.2f}: {near['verdict']}.")
 
 
 # -- timelapse ----------------------------------------------------------------------------------
