@@ -3,6 +3,9 @@ group or from a group below it, in the order the README states. Function-level i
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from test_kinds import _module_imports
 
@@ -57,3 +60,28 @@ def test_imports_only_go_down():
 def test_the_check_catches_an_upward_import(edge):
     a, b = edge
     assert violations({a: {b}}) == [f"{a} ({group(a)}) imports {b} ({group(b)})"]
+
+
+GRAD_SWITCHES = ("no_grad", "inference_mode", "enable_grad", "set_grad_enabled")
+
+
+def model_runs_in(path: Path) -> list[str]:
+    """Where a module switches autograd (the sign that it runs a model itself)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{path.name}:{n.lineno} {n.attr}" for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and n.attr in GRAD_SWITCHES]
+
+
+def test_pages_run_no_model_themselves():
+    """Issue 22, part 5: a page module is widgets and calls; what runs a model (under its own
+    no_grad) lives in recipes/ or metrics/, not in unsup/ui/ or app_pages/."""
+    root = Path(__file__).resolve().parent.parent
+    found = [hit for folder in ("unsup/ui", "app_pages") for f in sorted((root / folder).glob(
+        "*.py")) for hit in model_runs_in(f)]
+    assert not found, found
+
+
+def test_the_model_check_sees_a_grad_switch(tmp_path):
+    f = tmp_path / "page.py"
+    f.write_text("import torch\nwith torch.no_grad():\n    pass\n", encoding="utf-8")
+    assert model_runs_in(f) == ["page.py:2 no_grad"]

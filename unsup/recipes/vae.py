@@ -185,6 +185,67 @@ def training_spec(*, n_latent: int = 16, beta: float = 1.0, epochs: float = 60,
                                                            owner=owner))
 
 
+# -- what the page shows of a model (the page caches and lays it out) -------------------------------
+def posterior_pass(model: ConvVAE, xb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """One encoder pass over images ``xb``: the codes (posterior means) and, for a VAE, the mean
+    KL(q(z_j|x) || N(0, 1)) of each latent (closed form, no sampling; None for an
+    autoencoder)."""
+    mus, kl = [], None
+    with torch.no_grad():
+        for s in range(0, len(xb), 1_000):
+            mu, logvar = model.posterior(torch.from_numpy(xb[s:s + 1_000]))
+            mus.append(mu.numpy())
+            if logvar is not None:
+                k = (0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar)).double().sum(0).numpy()
+                kl = k if kl is None else kl + k
+    return np.concatenate(mus), (None if kl is None else kl / len(xb))
+
+
+def manifold(model: ConvVAE, n: int = 20) -> tuple[torch.Tensor, float]:
+    """A 2-D model's decoded n x n grid over Gaussian quantiles 5%..95%, and the grid's extent
+    in code units."""
+    with torch.no_grad():
+        imgs = model.decode(latent_grid(n))
+    return imgs, float(math.sqrt(2.0) * torch.erfinv(torch.tensor(0.95 * 2 - 1)))
+
+
+def decode_one(model: ConvVAE, z: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].numpy()
+
+
+def encode_one(model: ConvVAE, img: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return model.encode(torch.from_numpy(img[None]))[0].numpy()
+
+
+def interpolation(model: ConvVAE, a: np.ndarray, b: np.ndarray, n: int, mode: str
+                  ) -> torch.Tensor:
+    """n images decoded along the linear or spherical path between the codes of a and b."""
+    from unsup.models.vae import interpolate
+
+    za, zb = (torch.from_numpy(encode_one(model, x)) for x in (a, b))
+    with torch.no_grad():
+        return model.decode(interpolate(za, zb, n, mode))
+
+
+def denoised(models: dict[str, ConvVAE], x: np.ndarray, level: float, seed: int = 0
+             ) -> tuple[list[torch.Tensor], list[str]]:
+    """An image, its noisy copy (σ = ``level``) and each model's reconstruction of the copy,
+    with their labels."""
+    from unsup.models.vae import corrupt
+
+    g = torch.Generator().manual_seed(seed)
+    xt = torch.from_numpy(x[None])
+    noisy = corrupt(xt, level, torch.randn(xt.shape, generator=g))
+    outs, labels = [xt[0], noisy[0]], ["original", f"noise {level:.2f}"]
+    with torch.no_grad():
+        for name, m in models.items():
+            outs.append(m.reconstruct(noisy)[0])
+            labels.append(name)
+    return outs, labels
+
+
 def thumbnail():
     """The home card: the 2-D VAE's decoded manifold."""
     from unsup import paths

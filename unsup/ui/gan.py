@@ -534,7 +534,7 @@ def nearest_section(entry: Entry, model, imgs: torch.Tensor, seed: int) -> None:
     st.image(labelled_row(near["row"], near["labels"], scale=3), output_format="PNG")
     st.caption(f"Pixel-space L2 distances to the {len(train):,} training digits. A held-out test "
                f"digit's nearest training digit is typically {ref:.2f} away (median); this "
-               f"sample's is {near['d']:.2f}: {near['verdict']}.")
+               f"sample's is {near['d']:.2f}: {md(near['verdict'])}.")
 
 
 # -- timelapse ----------------------------------------------------------------------------------

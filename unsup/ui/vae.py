@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import streamlit as st
-import torch
 
 from unsup import checkpoints
 from unsup.checkpoints import Entry
 from unsup.data import images as image_data
 from unsup.data import uploads
 from unsup.data.uploads import center_like_mnist, read_uploads
+from unsup.recipes import vae as recipe
 from unsup.recipes.vae import DATA, FAMILY, training_spec
-from unsup.models.vae import ConvVAE, corrupt, interpolate, latent_grid
+from unsup.models.vae import ConvVAE
 from unsup.ui import training
 from unsup.ui.measure import NOT_MEASURED, job_status, measure_controls  # noqa: F401 - the page
 from unsup.ui.models import load_model, model_of, pick_entry  # noqa: F401 - the page uses them
@@ -44,15 +42,7 @@ def test_posterior(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray | No
     autoencoder)."""
     model = load_model(path, mtime)
     _, xb, _ = test_split(model.config.image_size, model.config.n_channels)
-    mus, kl = [], None
-    with torch.no_grad():
-        for s in range(0, len(xb), 1_000):
-            mu, logvar = model.posterior(torch.from_numpy(xb[s:s + 1_000]))
-            mus.append(mu.numpy())
-            if logvar is not None:
-                k = (0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar)).double().sum(0).numpy()
-                kl = k if kl is None else kl + k
-    return np.concatenate(mus), (None if kl is None else kl / len(xb))
+    return recipe.posterior_pass(model, xb)
 
 
 def test_codes(path: str, mtime: float) -> np.ndarray:
@@ -96,16 +86,12 @@ def latent_stats(path: str, mtime: float) -> dict:
 @st.cache_data(max_entries=8, show_spinner=False)
 def manifold(path: str, mtime: float, n: int = 20) -> tuple[object, float]:
     """The 2-D model's decoded n x n grid over Gaussian quantiles 5%..95%, as one PIL image."""
-    model = load_model(path, mtime)
-    with torch.no_grad():
-        imgs = model.decode(latent_grid(n))
-    extent = float(math.sqrt(2.0) * torch.erfinv(torch.tensor(0.95 * 2 - 1)))
+    imgs, extent = recipe.manifold(load_model(path, mtime), n)
     return viz_images.grid(imgs, n, pad=0), extent
 
 
-def decode_one(model: ConvVAE, z: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model.decode(torch.as_tensor(z, dtype=torch.float32)[None])[0].numpy()
+decode_one = recipe.decode_one
+encode_one = recipe.encode_one
 
 
 # -- slider state -----------------------------------------------------------------------------
@@ -205,30 +191,13 @@ def image_from_upload(files, size: int, center: bool = True
     return (center_like_mnist(x) if center and x.shape[0] == 1 else x), report.problems
 
 
-def encode_one(model: ConvVAE, img: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return model.encode(torch.from_numpy(img[None]))[0].numpy()
-
-
 def interpolation_strip(model: ConvVAE, a: np.ndarray, b: np.ndarray, n: int, mode: str):
-    za, zb = (torch.from_numpy(encode_one(model, x)) for x in (a, b))
-    zs = interpolate(za, zb, n, mode)
-    with torch.no_grad():
-        imgs = model.decode(zs)
-    return viz_images.grid(imgs, n, pad=1, scale=3)
+    return viz_images.grid(recipe.interpolation(model, a, b, n, mode), n, pad=1, scale=3)
 
 
 def denoise_row(models: dict[str, ConvVAE], x: np.ndarray, level: float, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    xt = torch.from_numpy(x[None])
-    noisy = corrupt(xt, level, torch.randn(xt.shape, generator=g))
-    outs, labels = [xt[0], noisy[0]], ["original", f"noise {level:.2f}"]
-    with torch.no_grad():
-        for name, m in models.items():
-            outs.append(m.reconstruct(noisy)[0])
-            labels.append(name)
+    outs, labels = recipe.denoised(models, x, level, seed)
     return viz_images.labelled_row(outs, labels, scale=5)
-
 
 
 class NamedBytes:
