@@ -103,6 +103,27 @@ def lab_title_step(page) -> int:
     return page.evaluate("() => (window.__lab.at(-1) || [0, -1])[1]")
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by the lab's trainer process, the Streamlit server and Chromium
+    (all its processes), read from /proc."""
+    out = {"trainer process": 0.0, "Streamlit server": 0.0, "Chromium": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        key = ("trainer process" if "unsup.recipes.labhost" in cmd else
+               "Streamlit server" if "streamlit" in cmd and "run" in cmd else
+               "Chromium" if "chrom" in cmd else None)
+        if key:
+            out[key] += used
+    return out
+
+
 def gan_lab(page, url: str, seconds: float = 12.0) -> dict:
     page.goto(f"{url}/gan")
     wait_idle(page)
@@ -123,8 +144,11 @@ def gan_lab(page, url: str, seconds: float = 12.0) -> dict:
     page.wait_for_function(f"() => window.__lab.filter(r => r[1] > {start}).length >= 3",
                            timeout=120_000)
     n0 = page.evaluate("() => window.__lab.length")
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
     page.wait_for_timeout(seconds * 1000)  # the measuring window (a duration, not a wait for state)
     marks = page.evaluate("() => window.__lab")[n0 - 1:]
+    cpu1, wall = cpu_seconds(), time.perf_counter() - t0
+    cores = {k: (cpu1[k] - cpu0[k]) / wall for k in cpu0}
     readout = main.get_by_text(re.compile(r"[0-9–] training steps/s")).first.text_content()
     main.locator('[data-testid="stCheckbox"]').filter(has_text="Play").first.click()
     page.wait_for_function(
@@ -132,7 +156,7 @@ def gan_lab(page, url: str, seconds: float = 12.0) -> dict:
     span = (marks[-1][0] - marks[0][0]) / 1000
     return {"one_step": one[1:], "steps_s": (marks[-1][1] - marks[0][1]) / span,
             "redraws_s": (len(marks) - 1) / span, "readout": readout.strip(),
-            "window_s": span}
+            "window_s": span, "cores": cores}
 
 
 TRAINER_ALONE = """
@@ -207,6 +231,8 @@ def rows_of(label: str, r: dict) -> list[tuple[str, str, str, str]]:
          f"{lab['redraws_s']:.1f}", "≥ 5 (idle)", "ok" if lab["redraws_s"] >= 5 else "under"),
         (f"{label}: the page's own readout at the end", lab["readout"].replace("|", "/"), "",
          ""),
+        (f"{label}: cores used while the lab plays (of {os.cpu_count()})",
+         " · ".join(f"{k} {v:.2f}" for k, v in lab["cores"].items()), "", ""),
         (f"{label}: 2-D lab \"One step\" click → next step drawn, p50 / max of "
          f"{len(lab['one_step'])}", f"{pct(lab['one_step'], 50) * 1e3:.0f} / "
          f"{max(lab['one_step']) * 1e3:.0f} ms", "", ""),
