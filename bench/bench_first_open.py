@@ -167,8 +167,45 @@ def chromium(url: str, pid: int) -> dict[str, float]:
                 print(f"chromium topics {visit}: {out[f'topics ({visit} visit): map drawn']:.2f}"
                       f" s drawn, quiet at {out[f'topics ({visit} visit): page thread quiet']:.2f}"
                       " s", flush=True)
+            out.update(one_point_map(ctx))
         finally:
             b.close()
+    return out
+
+
+ONE_POINT_APP = """
+import pydeck as pdk
+import streamlit as st
+
+layer = pdk.Layer("ScatterplotLayer", data=[{"lon": 100.5, "lat": 13.7}],
+                  get_position=["lon", "lat"], get_radius=4000, get_fill_color=[200, 30, 0])
+st.pydeck_chart(pdk.Deck(layers=[layer], map_style=None,
+                         initial_view_state=pdk.ViewState(latitude=13.7, longitude=100.5, zoom=5)))
+"""
+
+
+def one_point_map(ctx) -> dict[str, float]:
+    """The floor under the topic map: a page holding nothing but a one-point pydeck map (no
+    data, no basemap), visited the same way (a new tab to its canvas), twice."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="unsup-one-point-map-"))
+    (folder / "one_point.py").write_text(ONE_POINT_APP, encoding="utf-8")
+    proc, url = start_app(folder, app="one_point.py", cwd=folder)
+    out = {}
+    try:
+        for visit in ("first", "second"):
+            tab = ctx.new_page()
+            t0 = time.perf_counter()
+            tab.goto(url)
+            tab.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=300_000)
+            out[f"a one-point pydeck map, nothing else ({visit} visit): map drawn"] = \
+                time.perf_counter() - t0
+            tab.close()
+    finally:
+        proc.terminate()
+        shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
@@ -242,7 +279,8 @@ def main() -> None:
             proc.kill()
     rows = []
     for name, secs in br.items():
-        info = "quiet" in name or "server CPU" in name or "warm-up" in name
+        info = ("quiet" in name or "server CPU" in name or "warm-up" in name
+                or "one-point" in name)
         verdict = "—" if info else ("ok" if secs <= 1.0 else "over")
         rows.append((f"Chromium · {name}", f"{secs:.2f} s", "(for reading)" if info
                      else "≤ 1 s idle", verdict))
@@ -260,7 +298,10 @@ def main() -> None:
         "spent meanwhile, the rest is the browser drawing charts and tables (software "
         "rendering) and waiting for the shared cores. Topic maps: from the visit "
         "to the map's canvas, and the moment after which the browser's main thread had no "
-        f"long task for {QUIET_MS} ms (software WebGL: no GPU). AppTest: one fresh interpreter "
+        f"long task for {QUIET_MS} ms (software WebGL: no GPU); beside it, the same visit to a "
+        "page holding nothing but a one-point pydeck map (another server, no data, no basemap): "
+        "the floor that loading deck.gl and starting software WebGL sets in this browser. "
+        "AppTest: one fresh interpreter "
         "per page, the section's script run after the page's first run. Load average before "
         f"the AppTest part: {load_at}; before the Chromium part: {load_br} — the machine was "
         "shared with other engineers' work, so these are loaded-machine numbers, not the idle "

@@ -103,9 +103,10 @@ def cold_open(page: str) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])  # the last line: imports may print
 
 
-def start_app(runs: Path) -> tuple["subprocess.Popen", str]:
-    """A fresh ``streamlit run app.py`` on a free port, its user runs in ``runs``; returns
-    (process, URL) once the server answers its health check."""
+def start_app(runs: Path, app: str = "app.py", cwd: Path = ROOT
+              ) -> tuple["subprocess.Popen", str]:
+    """A fresh ``streamlit run app.py`` (or another ``app`` in ``cwd``) on a free port, its user
+    runs in ``runs``; returns (process, URL) once the server answers its health check."""
     import os
     import socket
     import subprocess
@@ -117,10 +118,10 @@ def start_app(runs: Path) -> tuple["subprocess.Popen", str]:
         port = s.getsockname()[1]
     env = dict(os.environ, UNSUP_RUNS_DIR=str(runs))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
