@@ -679,3 +679,26 @@ def test_keypoints_move_a_point_and_upload(server, page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert image_width(main.locator('[data-testid="stImage"] img').first) > 100  # heat-maps
     shot(page, "keypoints-upload")
+
+
+def test_flows_page_draws_the_density_and_carries_the_grid(server, page):
+    """Issue 23, part 1: the shipped ring flow's exact density, samples and the base grid, and
+    the layer slider taking the grid back to the Gaussian base."""
+    from unsup import paths
+
+    if not (paths.SHIPPED_DIR / "flow-ring.safetensors").exists():
+        pytest.skip("flow-ring is not shipped (python -m unsup train flow-ring)")
+    page.goto(f"{server}/flows")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    main.locator(".js-plotly-plot .heatmaplayer").first.wait_for(timeout=60_000)
+    main.get_by_text("Gap to the true density").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "flows-2d")
+    slider = main.get_by_role("slider").first
+    slider.focus()
+    page.keyboard.press("Home")
+    main.get_by_text("through 0 of").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "flows-2d-base-grid")

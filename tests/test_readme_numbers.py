@@ -117,10 +117,24 @@ GAN_IMAGES = ["dcgan-mnist-mm", "dcgan-mnist-ns", "dcgan-mnist-wgan", "dcgan-mni
 GAN_2D = ["gan-ring-collapse", "gan-ring-collapse-pac2", "gan-ring-pac2", "gan-grid-pac2"]
 
 
+FLOWS_2D = ["flow-ring", "flow-grid"]
+
+
 def expected_cells() -> list[tuple[str, str, str, str]]:
     """(a header cell of the table, start of the row's first cell, column, the text the cell
     must hold) for every card number in the README's tables."""
     rows = []
+    t = "2-D model"  # the normalizing flows' table
+    for name in FLOWS_2D:
+        fm = m(name)
+        rows += [(t, name, "log p(x), nats/point", sampled(fm, "ll", "{:.2f}")),
+                 (t, name, "true density's", f(fm["ll_true"], 2)),
+                 (t, name, "gap (KL), nats", sampled(fm, "gap", "{:.3f}")),
+                 (t, name, "modes", modes(fm)),
+                 (t, name, "high-quality %", sampled(fm, "hq", scale=100, unit="%"))]
+    for name in ("gan-ring-pac2", "gan-grid-pac2"):
+        rows += [(t, name, "modes", modes(m(name))),
+                 (t, name, "high-quality %", sampled(m(name), "hq", scale=100, unit="%"))]
     q = "held-out measure"  # the "Measured quality" table
     v16, v2 = m("vae-mnist-16d"), m("vae-mnist-2d")
     rows += [

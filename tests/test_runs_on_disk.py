@@ -181,11 +181,17 @@ def _specs(family: str):
 
         return (R.training_spec(kind="betavae", steps=3),
                 lambda p, more: R.training_spec(steps=more, resume=p), 3, 2, 1)
+    if family == "flow2d-points":
+        from unsup.recipes import flows as R
+
+        return (R.training_spec(data="points", points=[[0, 0], [1, 1]], steps=6,
+                                transforms=2, hidden=8, batch_size=64),
+                lambda p, more: R.training_spec(steps=more, resume=p), 6, 4, 1)
     raise KeyError(family)
 
 
 FAMILIES = ["gan2d", "gan-upload", "keypoints-upload", "cyclegan-upload", "vae-upload",
-            "betavae"]
+            "betavae", "flow2d-points"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -249,6 +255,7 @@ PAGES = {  # family -> (page file, job key, section key)
     "cyclegan-upload": ("cyclegan.py", "cyclegan", "cg_section"),
     "vae-upload": ("vae_sliders.py", "vae", "vae_section"),
     "betavae": ("beta_vae.py", "beta-vae", "bv_section"),
+    "flow2d-points": ("flows.py", "flows", "fl_section"),
 }
 
 

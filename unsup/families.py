@@ -31,6 +31,7 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.clustering",
     "unsup.recipes.keypoints",
     "unsup.recipes.cyclegan",
+    "unsup.recipes.flows",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""
 

@@ -31,6 +31,7 @@ BUILT_IN: dict[str, str] = {
     "domain_classifier": "unsup.models.domain_classifier:DomainClassifier",
     "topics": "unsup.models.topics:LDA",
     "topics_plsa": "unsup.models.topics:PLSA",
+    "flow2d": "unsup.models.flow2d:Flow2D",
 }
 """The built-in families' torch model classes by card kind."""
 

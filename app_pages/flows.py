@@ -1,0 +1,21 @@
+"""Normalizing flows: exact likelihood you can watch (Dinh et al. 2017, Kingma & Dhariwal 2018)."""
+
+import streamlit as st
+
+from unsup.ui import flows as ui
+from unsup.ui.registry import page_header
+from unsup.ui.text import safe
+
+SECTIONS = ["2-D flows", "Train"]
+section = page_header(
+    "Normalizing flows",
+    safe("A VAE bounds the likelihood and a GAN has none. A normalizing flow is an invertible "
+         "network from the data to Gaussian noise, so the change-of-variables formula gives "
+         "every point's **exact** log-likelihood: log p(x) = log N(f(x)) + log |det ∂f/∂x| "
+         "(RealNVP, Dinh et al. 2017; Glow, Kingma & Dhariwal 2018)."),
+    SECTIONS, key="fl_section")
+
+if section == "Train":
+    ui.training_form()
+    st.stop()
+ui.flows_2d_section()

@@ -1,0 +1,178 @@
+"""Normalizing flows (issue 23, part 1): the 2-D flow's density is exact (it matches the change of
+variables computed by brute force, and integrates to 1), the flow inverts, training resumes
+exactly, the shipped flows meet the held-out targets, and the page works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from unsup import checkpoints, paths
+from unsup.data import toy2d
+from unsup.models.flow2d import Flow2D, Flow2DConfig, mixture_log_prob
+from unsup.recipes import flows as R
+from unsup.train import fit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def trained_tiny():
+    """A tiny flow trained 60 steps on the ring (its splines are no longer the identity)."""
+    data = toy2d.ring(n=2_000)
+    model = R.make_model(data, **vars(Flow2DConfig.tiny()))
+    fit(model, data, steps=60, device="cpu", log_every=60)
+    return model, data
+
+
+def test_the_density_is_the_change_of_variables_computed_by_brute_force(trained_tiny):
+    model, data = trained_tiny
+    x = torch.from_numpy(data.sample(8, seed=3)).double()
+    model = model.double()
+    try:
+        for xi in x:
+            jac = torch.autograd.functional.jacobian(lambda v: model.encode(v[None])[0], xi)
+            z = model.encode(xi[None])[0]
+            brute = (-0.5 * (z ** 2).sum() - np.log(2 * np.pi) + torch.linalg.slogdet(jac)[1])
+            assert float(model.log_prob(xi[None])[0]) == pytest.approx(float(brute), abs=1e-6)
+    finally:
+        model.float()
+
+
+def test_the_density_integrates_to_one(trained_tiny):
+    model, data = trained_tiny
+    ext = (-3.0, 3.0, -3.0, 3.0)  # the flow's mass sits around the ring of radius 1
+    n = 600
+    dens = model.density_grid(ext, n)
+    cell = (6.0 / (n - 1)) ** 2
+    assert dens.sum() * cell == pytest.approx(1.0, abs=0.02)
+
+
+def test_the_flow_inverts(trained_tiny):
+    model, data = trained_tiny
+    x = torch.from_numpy(data.sample(1_000, seed=5))
+    with torch.no_grad():
+        assert float((model.decode(model.encode(x)) - x).abs().max()) <= 1e-4
+        z = torch.randn(1_000, 2, generator=torch.Generator().manual_seed(0))
+        assert float((model.encode(model.decode(z)) - z).abs().max()) <= 1e-3
+
+
+def test_the_layers_end_where_sampling_ends(trained_tiny):
+    model, _ = trained_tiny
+    z = R.base_grid(5, 10)
+    stages = model.layers(z)
+    assert len(stages) == model.config.transforms + 1
+    with torch.no_grad():
+        assert torch.allclose(stages[-1], model.decode(z), atol=1e-5)
+    assert torch.allclose(stages[0], z * model.spread + model.center)
+
+
+def test_a_stopped_and_resumed_fit_equals_an_uninterrupted_one(tmp_path):
+    data = toy2d.grid(n=2_000)
+    straight = R.make_model(data, **vars(Flow2DConfig.tiny()))
+    fit(straight, data, steps=30, device="cpu", log_every=30)
+    first = R.make_model(data, **vars(Flow2DConfig.tiny()))
+    fit(first, data, steps=18, device="cpu", log_every=18)
+    path = checkpoints.save(first, tmp_path / "flow", checkpoints.make_card(first, step=18))
+    again = checkpoints.load(path, optimizer=True)
+    fit(again, data, steps=12, device="cpu", log_every=12)
+    for a, b in zip(straight.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_the_true_mixture_density_is_normalised():
+    means = toy2d.grid_means()
+    xx, yy = np.meshgrid(np.linspace(-5, 5, 401), np.linspace(-5, 5, 401))
+    p = np.exp(mixture_log_prob(np.stack([xx.ravel(), yy.ravel()], 1), means, 0.05))
+    assert p.sum() * (10 / 400) ** 2 == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("name, seed", [("flow-ring", 0), ("flow-grid", 1)])
+def test_shipped_flows_meet_the_held_out_targets(name, seed):
+    """Issue 23's targets for the 2-D flows: every mode covered (the GAN lab's protocol) and
+    the held-out log-likelihood within 0.5 nats a point of the true density's; one evaluation
+    seed recomputed and checked against the card."""
+    from conftest import one_seed_matches_the_card
+
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / name).exists():
+        pytest.skip(f"{name} is not shipped (python -m unsup train {name})")
+    model = checkpoints.load(paths.SHIPPED_DIR / name)
+    card = model.card_["metrics"]
+    data = R.mixture_of(model)
+    again = R.evaluate(model, data, seeds=(seed,))
+    m = one_seed_matches_the_card(card, again, seed, ("ll", "ll_true", "gap", "hq"),
+                                  rel=1e-4, abs_tol=2e-4)
+    assert m["modes"] == m["n_modes"] == len(data.means)
+    assert 0 <= m["gap"] <= 0.5 and max(m["per_seed"]["gap"]) <= 0.5
+    assert model.card_["command"] == f"python -m unsup train {name} --out checkpoints"
+
+
+# -- the page -----------------------------------------------------------------------------------
+def run_page(section: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app_pages" / "flows.py"), default_timeout=120)
+    if section:
+        at.session_state["fl_section"] = section
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_page_opens_on_the_shipped_ring_flow_with_its_numbers():
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "flow-ring").exists():
+        pytest.skip("flow-ring is not shipped")
+    at = run_page()
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "log p(x)" in spec and "flow samples" in spec
+    labels = [m.label for m in at.metric]
+    assert "Held-out log-likelihood" in labels and "Gap to the true density" in labels
+    card = checkpoints.find("flow-ring").card["metrics"]
+    gap = next(m for m in at.metric if m.label == "Gap to the true density").value
+    assert gap.startswith(f"{card['gap']:.3f}")
+    table = at.dataframe[0].value
+    assert len(table) == 2 and "gan-ring-pac2" in table["model"].iloc[1]
+    assert any("the GAN covers" in c.value for c in at.caption)
+
+
+def test_the_layer_slider_moves_the_grid():
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "flow-ring").exists():
+        pytest.skip("flow-ring is not shipped")
+    at = run_page()
+    full = at.get("plotly_chart")[0].proto.spec
+    at.slider(key="fl_stage").set_value(0).run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart")[0].proto.spec != full
+    assert any("0 of 6 transforms" in c.value for c in at.caption)
+
+
+def test_the_train_section_trains_a_flow_in_the_background(monkeypatch):
+    from unsup.jobs import get_runner
+
+    at = run_page("Train")
+    assert at.button(key="ft_start")
+    at.session_state["ft_steps"] = 60
+    at.button(key="ft_start").click().run()
+    assert not at.exception, at.exception
+    job = get_runner().list()[-1]
+    snap = get_runner().wait(job.id, 180)
+    assert snap.status == "done", snap.error
+    card = checkpoints.read_card(snap.checkpoint)
+    assert card["kind"] == "flow2d" and "gap" in card["metrics"]
+
+
+def test_typed_points_that_are_not_numbers_get_a_message():
+    at = run_page("Train", ft_data="points", ft_points="0, 0\nabc")
+    assert any("Line 2" in e.value for e in at.error)

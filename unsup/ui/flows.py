@@ -1,0 +1,186 @@
+"""The "Normalizing flows" page's pieces: the 2-D flows section and the training form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from unsup import checkpoints
+from unsup.checkpoints import Entry
+from unsup.recipes import flows as R
+from unsup.ui import tables, training
+from unsup.ui.models import load_model, model_of, pick_entry
+from unsup.ui.text import md
+from unsup.viz import flows as viz
+
+PAGE = "flows"
+
+
+def entries() -> list[Entry]:
+    return checkpoints.list_models(R.KIND)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def flow_view(path: str, mtime: float) -> dict:
+    """What the canvas draws of a checkpoint (density lattice, samples, the base grid's stages):
+    computed once per file version (~0.2 s)."""
+    model = load_model(path, mtime)
+    data = R.mixture_of(model) or R.data_2d("ring", n=16)
+    return R.view(model, data)
+
+
+def card_numbers(entry: Entry) -> dict | None:
+    m = (entry.card or {}).get("metrics") or {}
+    return m if "gap" in m else None
+
+
+def comparison_table(entry: Entry, m: dict) -> pd.DataFrame:
+    """The flow's held-out numbers beside the GAN lab's shipped GAN on the same points (both
+    from their cards)."""
+    data = ((entry.card or {}).get("data") or {}).get("name", "")
+    rows = [{"model": f"this flow ({md(entry.name)})", "held-out log p(x), nats": m["ll"],
+             "true density's, nats": m["ll_true"], "gap (KL), nats": m["gap"],
+             "modes": f"{m['modes']:g} / {m['n_modes']}", "high-quality %": 100 * m["hq"]}]
+    gan = checkpoints.find(R.COMPARE[data]) if data in R.COMPARE else None
+    gm = ((gan.card or {}).get("metrics") or {}) if gan is not None else {}
+    if "modes" in gm:
+        rows.append({"model": f"GAN lab's {md(gan.name)}", "held-out log p(x), nats": None,
+                     "true density's, nats": m["ll_true"], "gap (KL), nats": None,
+                     "modes": f"{gm['modes']:g} / {gm.get('n_modes', m['n_modes'])}",
+                     "high-quality %": 100 * gm["hq"]})
+    return pd.DataFrame(rows)
+
+
+def verdict(entry: Entry, m: dict) -> str:
+    """One sentence computed from the two rows of :func:`comparison_table`."""
+    data = ((entry.card or {}).get("data") or {}).get("name", "")
+    gan = checkpoints.find(R.COMPARE[data]) if data in R.COMPARE else None
+    gm = ((gan.card or {}).get("metrics") or {}) if gan is not None else {}
+    flow = (f"The flow covers {m['modes']:g} of {m['n_modes']} modes with "
+            f"{100 * m['hq']:.1f}% of its samples within 3σ of one")
+    if "hq" not in gm:
+        return flow + "."
+    more = "fewer" if m["hq"] < gm["hq"] else "more"
+    return (f"{flow}; the GAN covers {gm['modes']:g} with {100 * gm['hq']:.1f}%: the flow puts "
+            f"{more} of its samples on the modes, and only the flow can say how likely a point "
+            f"is (its log-likelihood is {m['gap']:.2f} nats a point below the true density's).")
+
+
+COLUMNS = {
+    "model": tables.Col(width=220),
+    "held-out log p(x), nats": tables.Col("log p(x), nats", 110, "Mean log-likelihood of the held-out "
+                                          "points, nats a point (higher is better; a GAN has "
+                                          "none).", "%.2f"),
+    "true density's, nats": tables.Col("true density's", 110, "The true mixture density's mean "
+                                       "log-likelihood on the same points: the ceiling.",
+                                       "%.2f"),
+    "gap (KL), nats": tables.Col("gap (KL), nats", 110, "True minus the flow's: KL(p ‖ q) estimated, nats a "
+                                 "point (lower is better).", "%.3f"),
+    "modes": tables.Col(width=80, help="Modes with ≥ 20 of 2,500 samples within 3σ (higher is "
+                        "better)."),
+    "high-quality %": tables.Col("high-quality %", 110, "Share of samples within 3σ of a mode (higher is "
+                                 "better).", "%.1f"),
+}
+
+
+def flows_2d_section() -> None:
+    st.markdown("A flow is an invertible map between the data and Gaussian noise. Because it "
+                "is invertible with a cheap Jacobian, the density of every point is **exact**: "
+                "log p(x) = log N(f(x); 0, I) + log |det ∂f/∂x|. Here, a neural spline flow "
+                "on the GAN lab's point sets, whose true density is known.")
+    items = entries()
+    entry = pick_entry("Flow", items, "fl_model", default="flow-ring", kinds=(R.KIND,))
+    if entry is None:
+        st.info("No 2-D flow yet. Rebuild the shipped ones with `python -m unsup train "
+                "flow-ring` and `python -m unsup train flow-grid` (about 2 minutes each), or "
+                "train one in **Train**.")
+        return
+    model = model_of(entry)
+    if model is None:
+        return
+    v = flow_view(str(entry.path), entry.mtime)
+    n_stages = len(v["stages"]) - 1
+    c = st.columns([2, 3])
+    undone = c[0].slider("Transforms applied to the base grid", 0, n_stages, n_stages,
+                         key="fl_stage", help="0: the Gaussian base's grid lines as they are; "
+                         "each step carries them through one more spline transform, until all "
+                         f"{n_stages} have made the data's shape.")
+    layers = c[1].pills("Show", ["density", "samples", "grid", "true points"],
+                        selection_mode="multi", default=["density", "samples", "grid"],
+                        key="fl_layers") or []
+    left, right = st.columns([3, 2])
+    with left:
+        data = R.mixture_of(model)
+        st.plotly_chart(viz.flow_figure(
+            extent=v["extent"], density=v["density"] if "density" in layers else None,
+            samples=v["samples"] if "samples" in layers else None,
+            real=v["real"] if "true points" in layers else None,
+            lattice=v["stages"][undone] if "grid" in layers else None,
+            means=None if data is None else data.means, sigma=None if data is None else
+            data.sigma, title=f"{md(entry.title)} · step {int(model.step_):,}"), key="fl_canvas")
+        st.caption(f"Colour: the flow's exact log-density (nats; {viz.DEPTH:g} nats below the "
+                   "peak and lower share the darkest colour). Orange: 1,000 samples. White "
+                   "lines: a grid of the Gaussian base carried through "
+                   f"{undone} of {n_stages} transforms. Dotted circles: each mode's 3σ.")
+    m = card_numbers(entry)
+    with right:
+        if m is None:
+            st.info(f"{md(entry.title)} has no held-out numbers in its card (a run stopped "
+                    "before it was measured).")
+            return
+        st.metric("Held-out log-likelihood", f"{m['ll']:.2f} nats/point",
+                  help=f"Mean log p(x) of {m.get('n_heldout', R.N_HELDOUT):,} fresh points of "
+                       "the true mixture under the flow, over 3 seeds (higher is better).")
+        st.metric("Gap to the true density", f"{m['gap']:.3f} nats/point",
+                  help="The true density's mean log-likelihood on the same points minus the "
+                       "flow's: an estimate of KL(p ‖ q) (0 = the flow is the true density; "
+                       "lower is better).")
+        st.caption(md(verdict(entry, m)))
+    tables.show(comparison_table(entry, m), COLUMNS)
+    st.caption("Numbers from the models' cards: log-likelihoods on 5,000 fresh points of the "
+               "true mixture per seed; modes and high-quality share on 2,500 samples per seed, "
+               "the GAN lab's protocol (a mode counts with ≥ 20 samples within 3σ); means over "
+               "3 seeds. A GAN has no density, so its log-likelihood cells are empty.")
+
+
+def training_form() -> None:
+    if training.job_panel(PAGE, ["nll"], y_title="negative log-likelihood, nats/point (lower "
+                          "is better)", preview_caption="Live preview: the flow's density."):
+        return
+    st.write("Fit a spline flow in the background to the ring, the grid or points you type. "
+             "Switch pages freely; Stop keeps the last checkpoint, which then appears in the "
+             "2-D flows section's picker; Resume continues it.")
+    training.resume_from_disk(PAGE, entries(), lambda path, more: R.training_spec(
+        steps=int(more), resume=path))
+    c = st.columns(3)
+    data = c[0].selectbox("Data", ["ring", "grid", "points"], key="ft_data",
+                          format_func=lambda d: R.DATA.get(d, "points I type"))
+    points = None
+    if data == "points":
+        from unsup.ui.gan import points_from_text
+
+        text = st.text_area("Points, one \"x, y\" per line (each becomes a Gaussian with "
+                            "σ = 0.05)", "0, 0\n1, 1\n-1, 1", key="ft_points")
+        try:
+            points = points_from_text(text)
+        except ValueError as exc:
+            st.error(md(str(exc)))
+            return
+        if not points:
+            st.info("Type at least one point.")
+            return
+    steps = int(c[1].number_input("Steps", 50, 100_000, 2_000, step=500, key="ft_steps"))
+    with c[2]:
+        cfg = dict(R.RECIPE)
+        training.estimate_caption("flow2d", tuple(sorted(cfg.items())),
+                                  lambda: R.estimate_step_seconds(cfg), steps)
+    if st.button("Start training", type="primary", icon=":material/play_arrow:",
+                 key="ft_start"):
+        try:
+            make = R.training_spec(data=data, points=points, steps=steps)
+        except ValueError as exc:
+            st.error(md(str(exc)))
+            return
+        if training.start(PAGE, lambda: make):
+            st.rerun()

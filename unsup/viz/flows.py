@@ -1,0 +1,100 @@
+"""Pictures of normalizing flows: arrays in, figures out.
+
+- :func:`log_density_levels`: a density lattice as log-density clipped to a fixed depth below
+  its peak (a flow's density on the ring spans tens of nats; linear colour shows one spike);
+- :func:`density_image`: that as a picture (viridis), for previews and the home card;
+- :func:`flow_figure`: the page's canvas: the exact log-density as a heat-map, samples, the
+  true points, and the base lattice carried through the flow up to a chosen transform.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779",
+           "#6ece58", "#b5de2b", "#fde725"]
+"""Matplotlib's viridis at ten stops (perceptually uniform, readable in grey)."""
+DEPTH = 10.0
+"""Nats below the peak that the colour scale spans (lower densities share the darkest colour)."""
+SAMPLE_COLOR = "#E65100"
+REAL_COLOR = "#2E7D32"
+
+
+def log_density_levels(density: np.ndarray, depth: float = DEPTH) -> tuple[np.ndarray, float]:
+    """(log-density clipped to [peak − depth, peak], the peak)."""
+    with np.errstate(divide="ignore"):
+        lp = np.log(np.asarray(density, dtype=float))
+    lp = np.nan_to_num(lp, nan=-np.inf, neginf=-np.inf)
+    peak = float(np.max(lp[np.isfinite(lp)])) if np.isfinite(lp).any() else 0.0
+    return np.clip(lp, peak - depth, peak), peak
+
+
+def _colormap(v: np.ndarray) -> np.ndarray:
+    stops = np.asarray([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], float)
+    t = np.clip(np.nan_to_num(v, nan=0.0), 0.0, 1.0) * (len(stops) - 1)
+    i = np.minimum(t.astype(int), len(stops) - 2)
+    f = (t - i)[..., None]
+    return (stops[i] * (1 - f) + stops[i + 1] * f).round().astype(np.uint8)
+
+
+def density_image(density: np.ndarray, size: int = 256) -> Image.Image:
+    """A density lattice (rows = y, from the bottom) as a square viridis picture of its
+    log-density (:func:`log_density_levels`)."""
+    lp, peak = log_density_levels(density)
+    rgb = _colormap((lp - (peak - DEPTH)) / DEPTH)[::-1]  # row 0 of a picture is the top
+    return Image.fromarray(rgb, "RGB").resize((size, size), Image.Resampling.BILINEAR)
+
+
+def _polylines(stage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, m, 2) polylines → x and y with a gap (None) between lines, for one Scatter trace."""
+    k, m, _ = stage.shape
+    pad = np.full((k, 1, 2), np.nan)
+    flat = np.concatenate([stage, pad], 1).reshape(-1, 2)
+    return flat[:, 0], flat[:, 1]
+
+
+def flow_figure(*, extent: tuple[float, float, float, float], density: np.ndarray | None = None,
+                samples: np.ndarray | None = None, real: np.ndarray | None = None,
+                lattice: np.ndarray | None = None, means=None, sigma: float | None = None,
+                title: str = "", height: int = 520) -> go.Figure:
+    """The flow's canvas: ``density`` (g x g over ``extent``) as log-density, ``samples`` and
+    ``real`` points, ``lattice`` the base grid's lines (k, m, 2) at some stage of the flow,
+    and the modes' 3σ circles."""
+    x0, x1, y0, y1 = extent
+    fig = go.Figure()
+    if density is not None:
+        lp, peak = log_density_levels(density)
+        fig.add_trace(go.Heatmap(
+            z=lp, x=np.linspace(x0, x1, lp.shape[1]), y=np.linspace(y0, y1, lp.shape[0]),
+            zmin=peak - DEPTH, zmax=peak, colorscale=[[i / 9, c] for i, c in enumerate(VIRIDIS)],
+            name="log p(x)", colorbar=dict(title=dict(text="log p(x), nats", side="right"),
+                                           thickness=12, len=0.8),
+            hovertemplate="x %{x:.2f}, y %{y:.2f}<br>log p(x) %{z:.2f} nats<extra></extra>"))
+    if lattice is not None:
+        xs, ys = _polylines(np.asarray(lattice, float))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="base grid, carried",
+                                 line=dict(color="rgba(255,255,255,0.55)", width=1),
+                                 hoverinfo="skip"))
+    if real is not None and len(real):
+        r = np.asarray(real, float)
+        fig.add_trace(go.Scatter(x=r[:, 0], y=r[:, 1], mode="markers", name="true points",
+                                 marker=dict(color=REAL_COLOR, size=3, opacity=0.5)))
+    if samples is not None and len(samples):
+        s = np.asarray(samples, float)
+        fig.add_trace(go.Scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="flow samples",
+                                 marker=dict(color=SAMPLE_COLOR, size=3, opacity=0.7)))
+    shapes = []
+    if means is not None and sigma:
+        r = 3.0 * float(sigma)
+        shapes = [dict(type="circle", x0=mx - r, x1=mx + r, y0=my - r, y1=my + r,
+                       line=dict(color="rgba(255,255,255,0.6)", width=1, dash="dot"))
+                  for mx, my in np.asarray(means, float)]
+    fig.update_layout(title=title, height=height, shapes=shapes, dragmode=False,
+                      legend=dict(orientation="h", y=-0.08),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x",
+                     scaleratio=1)
+    return fig
