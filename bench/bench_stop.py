@@ -28,7 +28,7 @@ from unsup.jobs import ThreadRunner  # noqa: E402
 def specs():
     """family -> (long spec factory, short spec factory): the page's default job, and one of a
     few steps that reaches its held-out measurement soon."""
-    from unsup.recipes import betavae, cyclegan, gan, keypoints, vae
+    from unsup.recipes import betavae, cyclegan, flows, gan, keypoints, vae
 
     return {
         "VAE": (lambda: vae.training_spec(epochs=60), lambda: vae.training_spec(epochs=0.2)),
@@ -42,6 +42,8 @@ def specs():
                       lambda: keypoints.training_spec(steps=5)),
         "CycleGAN": (lambda: cyclegan.training_spec(steps=2_000),
                      lambda: cyclegan.training_spec(steps=3)),
+        "2-D flow": (lambda: flows.training_spec(steps=2_000),
+                     lambda: flows.training_spec(steps=5)),
     }
 
 

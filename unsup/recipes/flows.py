@@ -225,6 +225,7 @@ FAMILY = Family(
                   "unsup.recipes.flows:thumbnail", order=75),
     warm=("unsup.recipes.flows", "unsup.ui.flows", "unsup.viz.flows"),
     headline=("gap", "modes", "hq"),
+    bench=("bench_flows.py",),
 )
 
 __all__ = ["FAMILY", "PRESETS", "evaluate", "training_spec"]
