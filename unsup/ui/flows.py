@@ -93,7 +93,7 @@ def flows_2d_section() -> None:
     entry = pick_entry("Flow", items, "fl_model", default="flow-ring", kinds=(R.KIND,))
     if entry is None:
         st.info("No 2-D flow yet. Rebuild the shipped ones with `python -m unsup train "
-                "flow-ring` and `python -m unsup train flow-grid` (about 2 minutes each), or "
+                "flow-ring` and `python -m unsup train flow-grid`, or "
                 "train one in **Train**.")
         return
     model = model_of(entry)
