@@ -54,6 +54,9 @@ from torch import nn
 from unsup.models.base import Model, register
 
 LOG_2PI = math.log(2 * math.pi)
+TOP_LOGSCALE_FACTOR = 3.0
+"""The top prior's log-std is stored divided by this (as openai/glow's zero-initialised convs
+and ActNorm do): Adam moves it this much faster."""
 
 
 @dataclass
@@ -103,7 +106,10 @@ class ActNorm(nn.Module):
     """Per-channel affine y = (x + bias) * exp(logs) (Glow, sec. 3.1), initialised from the
     first batch it sees in training mode so that its output has zero mean and unit variance per
     channel. ``initialized`` is a buffer: it travels in checkpoints, so a loaded model keeps its
-    learned values instead of re-initialising on its first batch."""
+    learned values instead of re-initialising on its first batch. As in openai/glow the stored
+    parameter is logs / 3 (``logscale_factor``): Adam moves the log-scale 3x faster."""
+
+    LOGSCALE_FACTOR = 3.0
 
     def __init__(self, c: int):
         super().__init__()
@@ -116,18 +122,19 @@ class ActNorm(nn.Module):
         mean = x.mean(dim=(0, 2, 3), keepdim=True)
         std = ((x - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True).sqrt()
         self.bias.copy_(-mean)
-        self.logs.copy_(-torch.log(std + 1e-6))
+        self.logs.copy_(-torch.log(std + 1e-6) / self.LOGSCALE_FACTOR)
         self.initialized.fill_(1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns y and the log-determinant (a scalar: the same for every image)."""
         if self.training and not bool(self.initialized):
             self._initialize(x)
-        y = (x + self.bias) * torch.exp(self.logs)
-        return y, x.shape[2] * x.shape[3] * self.logs.sum()
+        logs = self.LOGSCALE_FACTOR * self.logs
+        y = (x + self.bias) * torch.exp(logs)
+        return y, x.shape[2] * x.shape[3] * logs.sum()
 
     def reverse(self, y: torch.Tensor) -> torch.Tensor:
-        return y * torch.exp(-self.logs) - self.bias
+        return y * torch.exp(-self.LOGSCALE_FACTOR * self.logs) - self.bias
 
 
 class InvConv1x1(nn.Module):
@@ -317,8 +324,9 @@ class Glow(Model):
                 mean, logs = p[:, 0::2], p[:, 1::2]
                 eps.append((z - mean) * torch.exp(-logs))
                 logdet = logdet - logs.flatten(1).sum(1)
-        eps.append((h - self.top_mean) * torch.exp(-self.top_logs))
-        logdet = logdet - self.top_logs.sum()
+        top_logs = TOP_LOGSCALE_FACTOR * self.top_logs
+        eps.append((h - self.top_mean) * torch.exp(-top_logs))
+        logdet = logdet - top_logs.sum()
         return eps, logdet
 
     def decode(self, eps: list[torch.Tensor]) -> torch.Tensor:
@@ -333,7 +341,7 @@ class Glow(Model):
             self.train(was)
 
     def _decode(self, eps: list[torch.Tensor]) -> torch.Tensor:
-        h = eps[-1] * torch.exp(self.top_logs) + self.top_mean
+        h = eps[-1] * torch.exp(TOP_LOGSCALE_FACTOR * self.top_logs) + self.top_mean
         for i in range(len(self.levels) - 1, -1, -1):
             if i < len(self.levels) - 1:
                 p = self.priors[i](h)
