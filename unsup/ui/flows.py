@@ -105,7 +105,7 @@ def flows_2d_section() -> None:
     undone = c[0].slider("Transforms applied to the base grid", 0, n_stages, n_stages,
                          key="fl_stage", help="0: the Gaussian base's grid lines as they are; "
                          "each step carries them through one more spline transform, until all "
-                         f"{n_stages} have made the data's shape.")
+                         f"{n_stages:d} have made the data's shape.")
     layers = c[1].pills("Show", ["density", "samples", "grid", "true points"],
                         selection_mode="multi", default=["density", "samples", "grid"],
                         key="fl_layers") or []
@@ -119,10 +119,10 @@ def flows_2d_section() -> None:
             lattice=v["stages"][undone] if "grid" in layers else None,
             means=None if data is None else data.means, sigma=None if data is None else
             data.sigma, title=f"{md(entry.title)} · step {int(model.step_):,}"), key="fl_canvas")
-        st.caption(f"Colour: the flow's exact log-density (nats; {viz.DEPTH:g} nats below the "
+        st.caption(f"Colour: the flow's exact log-density (nats; {viz.DEPTH:.0f} nats below the "
                    "peak and lower share the darkest colour). Orange: 1,000 samples. White "
                    "lines: a grid of the Gaussian base carried through "
-                   f"{undone} of {n_stages} transforms. Dotted circles: each mode's 3σ.")
+                   f"{undone:d} of {n_stages:d} transforms. Dotted circles: each mode's 3σ.")
     m = card_numbers(entry)
     with right:
         if m is None:
