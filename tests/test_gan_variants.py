@@ -174,16 +174,17 @@ def test_vaegan_resume_is_exact(tmp_path, digits28):
 
 @pytest.mark.slow
 def test_vaegan_learns_to_reconstruct_held_out_digits():
-    """400 steps (about 40 s on one thread) take the reconstruction error of held-out digits
-    well below that of an untrained model."""
+    """120 steps of a width-8 VAE-GAN (about 15 s on one thread) take the reconstruction error
+    of held-out digits below half that of the untrained model (measured: 0.42 of it; the
+    shipped width 16 after 150 steps: 0.21)."""
     from unsup.recipes import gan as R
 
     torch.set_num_threads(1)
     x_train = R.image_data("mnist")
     x_test = R.test_images("mnist")[:200]
-    m = V.VAEGAN(V.VAEGANConfig(width=16))
+    m = V.VAEGAN(V.VAEGANConfig(width=8))
     before = float((m.reconstruct(x_test) - x_test).abs().mean())
-    fit(m, x_train, steps=400, device="cpu")
+    fit(m, x_train, steps=120, device="cpu")
     after = float((m.reconstruct(x_test) - x_test).abs().mean())
     assert after < 0.5 * before, (before, after)
 
