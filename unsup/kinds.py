@@ -32,6 +32,7 @@ BUILT_IN: dict[str, str] = {
     "topics": "unsup.models.topics:LDA",
     "topics_plsa": "unsup.models.topics:PLSA",
     "flow2d": "unsup.models.flow2d:Flow2D",
+    "glow": "unsup.models.glow:Glow",
 }
 """The built-in families' torch model classes by card kind."""
 
