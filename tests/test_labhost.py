@@ -90,3 +90,20 @@ def test_a_lab_whose_page_is_gone_is_dropped_from_the_trainer_process(own_host):
     gc.collect()
     with pytest.raises(KeyError):
         h.call(lab_id, "read", "playing")
+
+
+def test_a_lab_whose_trainer_process_was_replaced_goes_on_here(own_host):
+    """A playing lab left in a process that failed and was replaced later: its next call (to
+    the old process, or the new one that does not know it) leaves a working lab here."""
+    lab = small_lab()
+    wait_for(lambda: lab.play() and lab.in_process)
+    old = labhost.host(start=False)
+    old.proc.kill()
+    old.proc.wait(10)
+    labhost._HOST = labhost.Host()  # a replacement, as host() makes one a minute later
+    try:
+        snap = lab.snapshot()
+        assert snap["view"]["heat"].shape and not lab.in_process
+        assert "trainer process failed" in lab.note
+    finally:
+        labhost._HOST.close()

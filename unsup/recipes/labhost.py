@@ -225,6 +225,7 @@ class LiveLab:
         self.data = lab.data
         self.id = next(_IDS)
         self._remote = False  # the lab is in the trainer process
+        self._where: Host | None = None  # ... this one
         self._lock = threading.RLock()
         self._speed_limit: float | None = None
         self._last_config = lab.config
@@ -249,28 +250,29 @@ class LiveLab:
         except HostError:
             lab.play()  # trains on here
             return
-        self.local, self._remote = None, True
+        self.local, self._remote, self._where = None, True, h
 
     def _back(self) -> Lab2D:
         """The lab here (from the trainer process if it is there); not playing."""
         if self._remote:
-            h = host(start=False)
             try:
-                data = h.call(self.id, "take")
+                data = self._where.call(self.id, "take")
                 lab = pickle.loads(data)
-            except (HostError, AttributeError, TypeError) as exc:
+            except (HostError, KeyError, AttributeError, TypeError) as exc:
                 raise RuntimeError(f"the lab was lost with the trainer process ({exc}); press "
                                    "Reset") from exc
             self.local, self._remote = lab, False
         return self.local
 
     def _remote_call(self, method: str, *args) -> Any:
+        """A call to the lab in the trainer process that holds it; HostError (the lab now
+        restarted here, with a note) when that process failed or no longer knows the lab."""
         try:
-            return host(start=False).call(self.id, method, *args)
-        except HostError as exc:
+            return self._where.call(self.id, method, *args)
+        except (HostError, KeyError) as exc:
             self._remote = False
             self.local = self.local or self._lost(exc)
-            raise
+            raise HostError(str(exc)) from exc
 
     def _lost(self, exc: Exception) -> Lab2D:
         self.note = f"the trainer process failed ({exc}); training restarted here from step 0"
