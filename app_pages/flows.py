@@ -6,7 +6,7 @@ from unsup.ui import flows as ui
 from unsup.ui.registry import page_header
 from unsup.ui.text import safe
 
-SECTIONS = ["2-D flows", "Train"]
+SECTIONS = ["2-D flows", "Live", "Train"]
 section = page_header(
     "Normalizing flows",
     safe("A VAE bounds the likelihood and a GAN has none. A normalizing flow is an invertible "
@@ -17,5 +17,7 @@ section = page_header(
 
 if section == "Train":
     ui.training_form()
-    st.stop()
-ui.flows_2d_section()
+elif section == "Live":
+    ui.live_section()
+else:
+    ui.flows_2d_section()

@@ -182,6 +182,31 @@ def trainer_alone(seconds: float = 8.0) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def flow_live(page, url: str, seconds: float = 12.0) -> dict:
+    """The normalizing-flows page's Live section playing: steps and redraws a second as the
+    browser sees them (the canvas caption "step N · …", as for the GAN lab)."""
+    page.goto(f"{url}/flows")
+    wait_idle(page)
+    page.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text=re.compile("^Live$")).first.click()
+    wait_idle(page)
+    page.evaluate(WATCH_TITLE)
+    main = page.get_by_test_id("stMain")
+    play = main.locator('[data-testid="stCheckbox"]').filter(has_text="Play").first
+    play.click()
+    start = lab_title_step(page)
+    page.wait_for_function(f"() => window.__lab.filter(r => r[1] > {start}).length >= 3",
+                           timeout=120_000)
+    n0 = page.evaluate("() => window.__lab.length")
+    page.wait_for_timeout(seconds * 1000)  # the measuring window (a duration, not a wait for state)
+    marks = page.evaluate("() => window.__lab")[n0 - 1:]
+    play.click()
+    wait_idle(page)
+    span = (marks[-1][0] - marks[0][0]) / 1000
+    return {"steps_s": (marks[-1][1] - marks[0][1]) / span,
+            "redraws_s": (len(marks) - 1) / span, "window_s": span}
+
+
 def start_job(ctx, url: str) -> None:
     """A VAE training job started from its Train section in a second tab, as a user would."""
     page = ctx.new_page()
@@ -213,8 +238,9 @@ def measure(url: str, with_job: bool) -> dict:
         load = load_average()
         vae = vae_slider(page, url)
         lab = gan_lab(page, url)
+        flow = flow_live(page, url)
         browser.close()
-    return {"vae": vae, "lab": lab, "load": load}
+    return {"vae": vae, "lab": lab, "flow": flow, "load": load}
 
 
 def rows_of(label: str, r: dict) -> list[tuple[str, str, str, str]]:
@@ -233,6 +259,11 @@ def rows_of(label: str, r: dict) -> list[tuple[str, str, str, str]]:
          ""),
         (f"{label}: cores used while the lab plays (of {os.cpu_count()})",
          " · ".join(f"{k} {v:.2f}" for k, v in lab["cores"].items()), "", ""),
+        (f"{label}: normalizing flows, Live: training steps/s seen in the browser (caption, "
+         f"{r['flow']['window_s']:.0f} s)", f"{r['flow']['steps_s']:.0f}", "≥ 20 (idle)",
+         "ok" if r["flow"]["steps_s"] >= 20 else "under"),
+        (f"{label}: normalizing flows, Live: density redraws/s seen in the browser",
+         f"{r['flow']['redraws_s']:.1f}", "", ""),
         (f"{label}: 2-D lab \"One step\" click → next step drawn, p50 / max of "
          f"{len(lab['one_step'])}", f"{pct(lab['one_step'], 50) * 1e3:.0f} / "
          f"{max(lab['one_step']) * 1e3:.0f} ms", "", ""),

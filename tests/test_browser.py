@@ -702,3 +702,23 @@ def test_flows_page_draws_the_density_and_carries_the_grid(server, page):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "flows-2d-base-grid")
+
+
+def test_flows_live_section_plays_and_redraws(server, page):
+    """Issue 23, part 1: a flow fitted as you watch — Play trains it in the background and the
+    canvas shows later and later steps, with the measured speed; Play off stops it."""
+    page.goto(f"{server}/flows")
+    wait_idle(page, timeout=120_000)
+    choose_section(page, "Live")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("step 0").first.wait_for(timeout=60_000)
+    play = main.locator('[data-testid="stCheckbox"]').filter(has_text="Play").first
+    play.click()
+    page.wait_for_function("""() => [...document.querySelectorAll(
+        '[data-testid="stImageCaption"]')].some(e => /training steps\\/s/.test(e.textContent)
+        && parseInt(e.textContent.slice(5).replace(/,/g, '')) >= 50)""", timeout=120_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "flows-live-playing")
+    play.click()
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -191,3 +191,56 @@ def test_the_glow_preset_builds_trains_and_is_measured_on_held_out_digits():
     assert 0 < m["bpd"] < 12 and 0 <= m["readable"] <= 1 and 1 <= m["classes_covered"] <= 10
     assert m["per_seed"]["bpd"] == [m["bpd"]] and m["n_heldout"] == 500
     assert R.evaluate(model)["bpd"] > 0  # the family's evaluate dispatches on the model
+
+
+# -- the live section ----------------------------------------------------------------------------
+def _wait(cond, timeout: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "the state was not reached"
+        time.sleep(0.02)
+
+
+def _caption(at) -> str:
+    return at.get("image")[0].proto.imgs[0].caption
+
+
+def _caption_step(at) -> int:
+    return int(_caption(at).split("step ")[1].split(" ")[0].replace(",", ""))
+
+
+def test_live_section_steps_plays_and_pauses():
+    """Issue 23, part 1: a flow fitted as you watch — ten steps at a click, Play trains in the
+    background while the canvas only draws, the held-out log-likelihood is tracked against the
+    true density's, Play off stops it, new settings start a new flow."""
+    at = run_page("Live", fv_t=2, fv_h=16)
+    live = at.session_state["fv_live"]
+    assert live.step == 0 and _caption_step(at) == 0
+    at.button(key="fv_steps").click().run()
+    assert not at.exception, at.exception
+    assert live.step == 10 and _caption_step(at) == 10
+    metric = next(m for m in at.metric if m.label == "Held-out log-likelihood")
+    assert "vs the true density" in metric.delta
+    at.session_state["fv_play"] = True
+    at.run()
+    try:
+        assert live.playing
+        _wait(lambda: live.play() and live.step > 30 and live.snapshot()["view_step"] > 10)
+        at.run()  # a canvas tick draws what the thread trained
+        assert not at.exception, at.exception
+        assert _caption_step(at) > 10 and "training steps/s" in _caption(at)
+    finally:
+        at.session_state["fv_play"] = False
+        at.run()
+    assert not live.playing
+    step = live.step
+    import time
+
+    time.sleep(0.3)
+    assert live.step == step
+    at.session_state["fv_h"] = 32
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["fv_live"] is not live and at.session_state["fv_live"].step == 0

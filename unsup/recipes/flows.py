@@ -215,6 +215,42 @@ def view(model: Flow2D, data: toy2d.Mixture2D, *, grid: int = 96, n_samples: int
             "real": data.sample(n_samples, seed=1)}
 
 
+# -- trained live on the page ----------------------------------------------------------------------
+LIVE_SETTINGS = ("transforms", "hidden", "bins", "lr", "batch_size")
+N_PROBE = 2_000
+"""Fresh held-out points whose mean log-likelihood the live view tracks (seed PROBE_SEED)."""
+PROBE_SEED = 20_000
+
+
+def live_fit(data: str = "ring", points=None, **settings):
+    """A :class:`unsup.recipes.live.LiveFit` of a new flow on the ring, the grid or clicked
+    ``points`` (``settings``: any of :data:`LIVE_SETTINGS`, default the shipped recipe). Its
+    view is the density on a 56 x 56 lattice and 400 samples; its probe the mean
+    log-likelihood of N_PROBE fresh points under the flow and under the true density."""
+    from unsup.recipes.live import LiveFit
+
+    unknown = set(settings) - set(LIVE_SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown flow setting(s): {', '.join(sorted(unknown))}")
+    dataset = data_2d(data, points, n=20_000)
+    model = make_model(dataset, **{**RECIPE, **settings})
+    ext = extent_of(dataset)
+    held = dataset.sample(N_PROBE, seed=PROBE_SEED)
+    held_t = torch.from_numpy(held)
+    ll_true = float(mixture_log_prob(held, dataset.means, dataset.sigma).mean())
+
+    def view(m):
+        return {"density": m.density_grid(ext, 56), "samples": m.sample(400, seed=0).numpy(),
+                "extent": ext}
+
+    def probe(m):
+        return {"ll": float(m.log_prob(held_t).double().mean()), "ll_true": ll_true}
+
+    live = LiveFit(model, dataset, view, probe)
+    live.settings = {**RECIPE, **settings}
+    return live
+
+
 # -- train on demand -------------------------------------------------------------------------------
 def training_spec(*, data: str = "ring", points=None, steps: int = 2_000, owner: str = "",
                   resume=None, **overrides):

@@ -184,3 +184,121 @@ def training_form() -> None:
             return
         if training.start(PAGE, lambda: make):
             st.rerun()
+
+
+# -- live: a flow fitted as you watch ------------------------------------------------------------
+LIVE_KEY = "fv_live"
+TICK_SECONDS = 0.35
+TRANSFORMS = [1, 2, 4, 6, 8]
+HIDDEN = [16, 32, 64, 128]
+BINS = [4, 8, 16, 32]
+LRS = [3e-4, 1e-3, 3e-3]
+
+
+def _live_points() -> tuple[list | None, bool]:
+    """(typed points, ok) for the "points" data set."""
+    from unsup.ui.gan import points_from_text
+
+    text = st.text_area("Points, one \"x, y\" per line (each becomes a Gaussian with σ = 0.05)",
+                        "0, 0\n1, 1\n-1, 1", key="fv_points")
+    try:
+        pts = points_from_text(text)
+    except ValueError as exc:
+        st.error(md(str(exc)))
+        return None, False
+    if not pts:
+        st.info("Type at least one point.")
+        return None, False
+    return pts, True
+
+
+def get_live(data: str, points, settings: dict):
+    """The session's live fit: kept while the data and settings stay; new ones start a new
+    flow from step 0 (a flow's shape cannot change while it trains)."""
+    sig = (data, tuple(map(tuple, points)) if points else None, tuple(sorted(settings.items())))
+    live = st.session_state.get(LIVE_KEY)
+    if live is None or st.session_state.get("fv_sig") != sig:
+        if live is not None:
+            live.pause()
+            st.toast("New data or settings: a new flow starts from step 0.")
+        try:
+            live = R.live_fit(data, points, **settings)
+        except ValueError as exc:
+            st.error(f"These settings cannot be used: {md(str(exc))}")
+            return None
+        st.session_state[LIVE_KEY], st.session_state["fv_sig"] = live, sig
+    return live
+
+
+def live_section() -> None:
+    st.markdown("Fit a flow as you watch: every step is one Adam step on the negative "
+                "log-likelihood of 512 points. The colour is the flow's exact log-density, the "
+                "orange dots its samples; beside it, the mean log-likelihood of 2,000 fresh "
+                "points, with the true density's as the ceiling.")
+    c = st.columns([5, 3, 3, 3, 3])
+    data = c[0].selectbox("Data", ["ring", "grid", "points"], key="fv_data",
+                          format_func=lambda d: R.DATA.get(d, "points I type"))
+    settings = {
+        "transforms": c[1].select_slider("Spline transforms", TRANSFORMS, 6, key="fv_t"),
+        "hidden": c[2].select_slider("Hidden units", HIDDEN, 64, key="fv_h"),
+        "bins": c[3].select_slider("Spline bins", BINS, 16, key="fv_b"),
+        "lr": c[4].select_slider("Learning rate", LRS, 1e-3, key="fv_lr",
+                                 format_func=lambda v: f"{v:g}"),
+    }
+    points = None
+    if data == "points":
+        points, ok = _live_points()
+        if not ok:
+            return
+    live = get_live(data, points, settings)
+    if live is None:
+        return
+    b = st.columns([1, 1, 1, 3])
+    playing = b[0].toggle("Play", key="fv_play", help="Train continuously in the background "
+                          "while the canvas redraws; off = pause.")
+    if b[1].button("10 steps", key="fv_steps", disabled=playing,
+                   help="Ten training steps now (Play off)."):
+        live.train(10)
+    if b[2].button("Reset", key="fv_reset", help="A new flow, step 0."):
+        live.pause()
+        st.session_state.pop(LIVE_KEY, None)
+        st.rerun()
+    if playing:
+        live.play()
+    else:
+        live.pause()
+    left, right = st.columns([3, 2])
+
+    @st.fragment(run_every=TICK_SECONDS if playing else None)
+    def canvas() -> None:
+        if playing:
+            live.play()  # the heartbeat
+        snap = live.snapshot()
+        if snap["error"]:
+            st.error(f"{md(snap['error'])}. Press Reset or change the settings.")
+        v = snap["view"]
+        rate = snap["steps_per_second"]
+        speed = f" · {rate:.0f} training steps/s (measured)" if rate else ""
+        st.image(viz.live_frame(v["density"], v["samples"], v["extent"]),
+                 caption=f"step {snap['view_step']:,}{speed}", width=440)
+
+    @st.fragment(run_every=1.0 if playing else None)
+    def numbers() -> None:
+        snap = live.snapshot()
+        probes = snap["probes"]
+        if not probes:
+            st.caption("The held-out log-likelihood appears after the first steps.")
+            return
+        step, last = probes[-1]
+        st.metric("Held-out log-likelihood", f"{last['ll']:.2f} nats/point",
+                  delta=f"{last['ll'] - last['ll_true']:.2f} vs the true density",
+                  delta_color="off", help="Mean log p(x) of 2,000 fresh points of the true "
+                  "mixture under the flow at step " f"{step:,d} (higher is better; the true "
+                  "density's is the ceiling).")
+        st.plotly_chart(viz.probe_figure([p[0] for p in probes], [p[1]["ll"] for p in probes],
+                                         last["ll_true"]), key="fv_probe")
+
+    with left:
+        canvas()
+    with right:
+        numbers()

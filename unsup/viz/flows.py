@@ -98,3 +98,35 @@ def flow_figure(*, extent: tuple[float, float, float, float], density: np.ndarra
     fig.update_yaxes(range=[y0, y1], showgrid=False, zeroline=False, scaleanchor="x",
                      scaleratio=1)
     return fig
+
+
+def live_frame(density: np.ndarray, samples: np.ndarray | None,
+               extent: tuple[float, float, float, float], size: int = 440) -> Image.Image:
+    """The live canvas as a picture (a browser swaps it in a few ms): the log-density
+    (:func:`density_image`) with the samples as orange dots."""
+    from PIL import ImageDraw
+
+    img = density_image(density, size)
+    if samples is not None and len(samples):
+        x0, x1, y0, y1 = extent
+        s = np.asarray(samples, float)
+        px = (s[:, 0] - x0) / (x1 - x0) * (size - 1)
+        py = (1 - (s[:, 1] - y0) / (y1 - y0)) * (size - 1)
+        draw = ImageDraw.Draw(img)
+        colour = tuple(int(SAMPLE_COLOR[i:i + 2], 16) for i in (1, 3, 5))
+        for x, y in zip(px, py):
+            if 0 <= x < size and 0 <= y < size:
+                draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=colour)
+    return img
+
+
+def probe_figure(steps, ll, ll_true: float, height: int = 260):
+    """The live run's held-out log-likelihood against its steps, with the true density's."""
+    fig = go.Figure(go.Scatter(x=list(steps), y=list(ll), mode="lines", name="the flow",
+                               line=dict(color=SAMPLE_COLOR)))
+    fig.add_hline(y=ll_true, line=dict(color=REAL_COLOR, dash="dash"),
+                  annotation_text="true density", annotation_position="bottom right")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      title="held-out log p(x), nats a point (higher is better)",
+                      xaxis_title="step", showlegend=False)
+    return fig
