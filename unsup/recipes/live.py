@@ -13,9 +13,11 @@ Used by the normalizing-flows page; the GAN lab has its own, richer lab (:mod:`u
 
 from __future__ import annotations
 
+import atexit
 import collections
 import threading
 import time
+import weakref
 from typing import Any, Callable
 
 import torch
@@ -67,6 +69,7 @@ class LiveFit:
             self._marks.clear()
             self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
                                              name="live-fit")
+            _PLAYING.add(self)
             self._thread.start()
         return True
 
@@ -167,3 +170,15 @@ class LiveFit:
                     "probes": list(self.probes), "losses": dict(self.losses),
                     "steps_per_second": self.steps_per_second, "playing": self.playing,
                     "error": self.error}
+
+
+_PLAYING: "weakref.WeakSet[LiveFit]" = weakref.WeakSet()
+"""Live fits whose thread was started (stopped when the interpreter exits)."""
+
+
+@atexit.register
+def _pause_every_fit() -> None:
+    """Stop the trainer threads before the interpreter goes (a daemon thread killed inside a
+    torch call can abort the process)."""
+    for live in list(_PLAYING):
+        live.pause(timeout=2.0)
