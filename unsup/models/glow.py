@@ -4,7 +4,7 @@ log-likelihood of every image is exact (no bound, unlike a VAE's ELBO).
 
 Architecture, as the paper and its official code (openai/glow) build it::
 
-    x (b, c, s, s) in [0, 1]  -> centre: x - 0.5
+    x (b, c, s, s) in [0, 1]  -> logit(alpha + (1 - 2 alpha) x)   (RealNVP's; see below)
     for each of the L levels:
         squeeze                (b, 4c, s/2, s/2)
         K flow steps:          ActNorm -> invertible 1x1 conv (LU) -> affine coupling
@@ -33,11 +33,22 @@ float k/255 times 255 can land just below k), k -> floor(k / 2^(8 - n_bits)), th
 x_deq = (k + u) / 2^n_bits with u ~ U(0, 1)^D drawn from the model's own seeded generator in
 training and from a fixed seed in evaluation. With the continuous density p over [0, 1]^D,
 the (k + u) space has density p / 2^(n_bits D) (the affine map divides by 2^n_bits per
-dimension; the internal centring by -0.5 has Jacobian 1), so the discrete model's bits/dim is
+dimension), so the discrete model's bits/dim is
 
     bpd = (-log p(x_deq) + D log 2^n_bits) / (D log 2).
 
-No logit transform is used (openai/glow has none), so there is no further change of variables.
+Logit input (``logit_alpha`` > 0, RealNVP's pre-processing; openai/glow instead only centres,
+x - 0.5, which ``logit_alpha = 0`` restores). The first layer is the fixed bijection
+y = logit(alpha + (1 - 2 alpha) x) from (-alpha/(1-2alpha), 1 + alpha/(1-2alpha)) onto R, and
+its log-determinant sum log((1 - 2 alpha) / (x' (1 - x'))) is part of ``encode``'s logdet, so
+the likelihood stays exact. The flow's density thus lives on that open box (``log_prob`` is
+-inf outside it) and integrates to 1 there; the bits/dim above score only [0, 1]^D, so the
+sliver of mass outside [0, 1]^D (widths alpha/(1-2alpha) = 1e-4) is never credited: the number
+can only be pessimistic. Why: 81% of MNIST pixels are 0, i.e. a dequantized interval of width
+1/256 at the edge; the logit stretches it ~100x more than a mid-grey pixel's, so the flow no
+longer has to learn that expansion itself. Measured here (1 thread, default preset, 300
+steps): held-out 2.76 bits/dim with centring only, 1.94 with alpha 0.05 (RealNVP's), 1.47 with
+1e-3, 1.42 with 1e-4, 1.44 with 1e-5.
 
 All float32. Speed on CPU is set by the caller's ``torch.set_num_threads``.
 """
@@ -73,6 +84,7 @@ class GlowConfig:
     grad_clip: float = 50.0  # max global gradient norm (0: no clipping)
     batch_size: int = 64  # images per training step
     n_bits: int = 8  # bits per pixel of the data (2**n_bits levels)
+    logit_alpha: float = 1e-4  # input y = logit(alpha + (1-2 alpha) x); 0: centre only (x - 0.5)
     learn_top: bool = True  # learn the top prior's per-position mean and log-std
     seed: int = 0  # weights, batch order and dequantization noise
 
@@ -309,8 +321,7 @@ class Glow(Model):
         (N(0, I) under the model); the last is the top. ``logdet`` is log|det d(eps)/dx| of the
         whole map, so ``log p(x) = sum_i log N(eps_i; 0, I) + logdet``.
         """
-        h = x - 0.5
-        logdet = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        h, logdet = self._preprocess(x)
         eps: list[torch.Tensor] = []
         for i, steps in enumerate(self.levels):
             h = squeeze(h)
@@ -350,7 +361,38 @@ class Glow(Model):
             for step in reversed(self.levels[i]):
                 h = step.reverse(h)
             h = unsqueeze(h)
-        return h + 0.5
+        return self._postprocess(h)
+
+    # -- the fixed first layer: logit (or centring) -----------------------------------------
+    def _preprocess(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x -> (y, log|dy/dx| (b,)): y = logit(x') with x' = alpha + (1 - 2 alpha) x (1 - x'
+        is computed as alpha + (1 - 2 alpha)(1 - x), exact near x = 1); or y = x - 0.5.
+        Outside the logit's domain the values are clamped (finite, meaningless: ``log_prob``
+        gives such images -inf)."""
+        a = float(self.config.logit_alpha)
+        if a <= 0:
+            return x - 0.5, torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        tiny = torch.finfo(x.dtype).tiny
+        lo = torch.log((a + (1 - 2 * a) * x).clamp_min(tiny))
+        hi = torch.log((a + (1 - 2 * a) * (1 - x)).clamp_min(tiny))
+        logdet = (math.log(1 - 2 * a) - lo - hi).flatten(1).sum(1)
+        return lo - hi, logdet
+
+    def _postprocess(self, y: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`_preprocess`."""
+        a = float(self.config.logit_alpha)
+        if a <= 0:
+            return y + 0.5
+        return (torch.sigmoid(y) - a) / (1 - 2 * a)
+
+    def in_domain(self, x: torch.Tensor) -> torch.Tensor:
+        """(b,) bool: the images where the density is defined (all, without the logit)."""
+        a = float(self.config.logit_alpha)
+        flat = x.flatten(1)
+        if a <= 0:
+            return torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+        edge = a / (1 - 2 * a)
+        return ((flat > -edge) & (flat < 1 + edge)).all(1)
 
     def flatten(self, eps: list[torch.Tensor]) -> torch.Tensor:
         """Latents of every level as one vector per image: (b, D)."""
@@ -368,11 +410,15 @@ class Glow(Model):
     # -- likelihood -----------------------------------------------------------------------
     def log_prob(self, x_deq: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats (b,) of dequantized images ``x_deq`` (b, c, s, s) in [0, 1]: the
-        continuous density over [0, 1]^D, exact (change of variables)."""
+        continuous density over [0, 1]^D, exact (change of variables); -inf outside the logit's
+        domain (see the module docstring)."""
         eps, logdet = self.encode(x_deq)
         prior = sum(gaussian_logp(e, torch.zeros_like(e), torch.zeros_like(e)).flatten(1).sum(1)
                     for e in eps)
-        return prior + logdet
+        lp = prior + logdet
+        if float(self.config.logit_alpha) > 0:
+            lp = torch.where(self.in_domain(x_deq), lp, torch.full_like(lp, -math.inf))
+        return lp
 
     def quantize(self, x01: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] (8-bit data) -> integer levels in {0 .. 2^n_bits - 1} (as floats)."""
