@@ -37,6 +37,8 @@ class LiveFit:
         self.model, self.data = model, data
         self._view_fn, self._probe_fn = view, probe
         self.lock = threading.Lock()
+        self._waiting = 0  # page calls waiting for the lock (the trainer lets them in first)
+        self._waiting_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._polled = 0.0
@@ -79,9 +81,29 @@ class LiveFit:
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
 
+    def _page_lock(self):
+        """The lock for a page call, taken ahead of the trainer's next chunk."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def held():
+            with self._waiting_lock:
+                self._waiting += 1
+            try:
+                self.lock.acquire()
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+            try:
+                yield
+            finally:
+                self.lock.release()
+
+        return held()
+
     def train(self, n: int) -> None:
         """n steps now, on the caller's thread (a paused model's "one step")."""
-        with self.lock:
+        with self._page_lock():
             self._train(n)
 
     def _train(self, n: int) -> None:
@@ -100,6 +122,8 @@ class LiveFit:
         lower_thread_priority()
         n = 1
         while not stop.is_set() and time.monotonic() - self._polled <= self.HEARTBEAT_S:
+            while self._waiting and not stop.is_set():
+                time.sleep(0.0005)  # a page call is waiting: let it in first (a lock is not fair)
             with self.lock:
                 t0 = time.perf_counter()
                 try:
@@ -159,7 +183,7 @@ class LiveFit:
         """One consistent reading for the page: the latest view (computed here only when
         nothing has drawn the current step, e.g. while paused), the probes, the last losses and
         the measured speed."""
-        with self.lock:
+        with self._page_lock():
             self._view_wanted = True
             if self._view is None or (not self.playing and self._view_step != self.step):
                 self._refresh_view()
