@@ -59,8 +59,8 @@ GLOW_PRESET = Preset(
     "glow-mnist", "Glow on MNIST digits", "Glow (Kingma & Dhariwal 2018): multi-scale (2 levels "
     "of 8 steps of actnorm, invertible 1×1 convolution and affine coupling), on the 4,500 "
     "training digits at 8 bits, dequantized with uniform noise; exact bits/dim on the 500 held-out "
-    "digits (input through a logit, as RealNVP). Not trained yet.",
-    GLOW, 30_000, dict(GLOW_RECIPE), "mnist", checkpoint_every=1_000)
+    "digits (input through a logit, as RealNVP). Batches of 64, Adam 2e-3.",
+    GLOW, 6_000, dict(GLOW_RECIPE), "mnist", checkpoint_every=1_000)
 PRESETS = PRESETS + (GLOW_PRESET,)
 GLOW_SEEDS = (0, 1, 2)
 """Dequantization-noise seeds of the held-out bits/dim, and sample seeds of the digit check."""
