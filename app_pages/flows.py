@@ -6,7 +6,7 @@ from unsup.ui import flows as ui
 from unsup.ui.registry import page_header
 from unsup.ui.text import safe
 
-SECTIONS = ["2-D flows", "Live", "Train"]
+SECTIONS = ["2-D flows", "Live", "Glow", "Train"]
 section = page_header(
     "Normalizing flows",
     safe("A VAE bounds the likelihood and a GAN has none. A normalizing flow is an invertible "
@@ -19,5 +19,7 @@ if section == "Train":
     ui.training_form()
 elif section == "Live":
     ui.live_section()
+elif section == "Glow":
+    ui.glow_section()
 else:
     ui.flows_2d_section()

@@ -244,3 +244,42 @@ def test_live_section_steps_plays_and_pauses():
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["fv_live"] is not live and at.session_state["fv_live"].step == 0
+
+
+# -- the Glow section ------------------------------------------------------------------------------
+@pytest.fixture
+def a_small_glow(tmp_path, monkeypatch):
+    """A small 28×28 Glow (1 step per level), trained 3 steps and measured, as a user run."""
+    from unsup.models.glow import Glow, GlowConfig
+
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path / "runs"))
+    x = R.glow_train_images()[:256]
+    model = Glow(GlowConfig(image_size=28, n_levels=2, n_steps=1, hidden=8, batch_size=32))
+    fit(model, x, steps=3, device="cpu", log_every=3)
+    metrics = R.evaluate_glow(model, seeds=(0,), n=40)
+    run = tmp_path / "runs" / "20261206-000000-small-glow"
+    checkpoints.save(model, run / "model", checkpoints.make_card(
+        model, step=3, title="small Glow", metrics=metrics, extra={"name": run.name}))
+    return run
+
+
+def test_the_glow_section_samples_inverts_and_interpolates(a_small_glow):
+    at = run_page("Glow")
+    assert [m.label for m in at.metric][:3] == ["Held-out bits/dim", "Readable samples",
+                                                "Digit classes in the samples"]
+    captions = " ".join(c.value for c in at.caption)
+    err = float(captions.split("round trip: ")[1].split(" ")[0])
+    assert err <= 1e-4  # invertibility, shown
+    images = at.get("image")
+    assert len(images) == 3  # samples, the round trip, the interpolation
+    at.slider(key="gw_temp").set_value(0.3).run()
+    assert not at.exception, at.exception
+    assert "T = 0.30" in at.get("image")[0].proto.imgs[0].caption
+
+
+def test_the_glow_section_says_how_to_get_a_model_when_there_is_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path / "runs"))
+    if checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist").exists():
+        pytest.skip("a Glow is shipped")
+    at = run_page("Glow")
+    assert any("python -m unsup train glow-mnist" in i.value for i in at.info)
