@@ -283,3 +283,42 @@ def test_the_glow_section_says_how_to_get_a_model_when_there_is_none(tmp_path, m
         pytest.skip("a Glow is shipped")
     at = run_page("Glow")
     assert any("python -m unsup train glow-mnist" in i.value for i in at.info)
+
+
+def test_the_shipped_glow_is_what_its_card_says_and_inverts():
+    """Issue 23, part 2: the shipped Glow's held-out bits/dim and readable share, one seed
+    recomputed against the card; exact invertibility on the 500 held-out digits."""
+    from conftest import one_seed_matches_the_card
+
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist").exists():
+        pytest.skip("glow-mnist is not shipped (python -m unsup train glow-mnist)")
+    model = checkpoints.load(paths.SHIPPED_DIR / "glow-mnist")
+    card = model.card_["metrics"]
+    again = R.evaluate_glow(model, seeds=(1,))
+    m = one_seed_matches_the_card(card, again, 1, ("bpd", "readable"), rel=1e-4, abs_tol=2e-4)
+    assert m["classes_covered"] == 10 and m["bpd"] < 1.6  # every digit class; the job's target
+    x = R.glow_test_images()
+    with torch.no_grad():
+        eps, _ = model.encode(x)
+        err = (model.decode(eps) - x).abs().flatten(1).max(1).values
+        assert float((err <= 1e-4).float().mean()) >= 0.98  # float32: 494 of 500 measured
+        exact = model.double()
+        eps, _ = exact.encode(x.double())
+        assert float((exact.decode(eps) - x.double()).abs().max()) <= 1e-8  # the map inverts
+    assert model.card_["command"] == "python -m unsup train glow-mnist --out checkpoints"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 23's Glow targets are not met yet: held-out "
+                   "1.208 bits/dim (target ≤ 1.20), 58.7% readable samples (target ≥ 80%), and "
+                   "in float32 6 of the 500 held-out digits come back with a pixel off by more "
+                   "than 1e-4 (up to 3.9e-3; float64: 7e-12)")
+def test_the_shipped_glow_meets_the_issues_targets():
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist").exists():
+        pytest.skip("glow-mnist is not shipped")
+    model = checkpoints.load(paths.SHIPPED_DIR / "glow-mnist")
+    m = model.card_["metrics"]
+    x = R.glow_test_images()
+    with torch.no_grad():
+        eps, _ = model.encode(x)
+        worst = float((model.decode(eps) - x).abs().max())
+    assert m["bpd"] <= 1.20 and m["readable"] >= 0.8 and worst <= 1e-4

@@ -132,6 +132,11 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
                  (t, name, "gap (KL), nats", sampled(fm, "gap", "{:.3f}")),
                  (t, name, "modes", modes(fm)),
                  (t, name, "high-quality %", sampled(fm, "hq", scale=100, unit="%"))]
+    g = m("glow-mnist")
+    rows += [("Glow", "glow-mnist", "held-out bits/dim", sampled(g, "bpd", "{:.3f}")),
+             ("Glow", "glow-mnist", "readable samples (T = 0.7)",
+              sampled(g, "readable", scale=100, unit="%")),
+             ("Glow", "glow-mnist", "digit classes", count(g, "classes_covered"))]
     for name in ("gan-ring-pac2", "gan-grid-pac2"):
         rows += [(t, name, "modes", modes(m(name))),
                  (t, name, "high-quality %", sampled(m(name), "hq", scale=100, unit="%"))]
