@@ -56,6 +56,7 @@ class Flow2D(Model):
     """A neural spline flow on 2-D points (see the module's text)."""
 
     config_class = Flow2DConfig
+    codes_images = False  # its encode is the flow's map to the base, not an atlas code
 
     def __init__(self, config: Flow2DConfig):
         super().__init__(config)

@@ -274,6 +274,7 @@ class Glow(Model):
 
     config_class = GlowConfig
     monitor = "bpd"
+    codes_images = False  # its encode is the flow's map to the base, not an atlas code
 
     def __init__(self, config: GlowConfig):
         super().__init__(config)

@@ -48,12 +48,14 @@ SPLITS = {"test": "the 500 MNIST test digits (held out: no encoder and no PCA sa
 
 # -- encoders ------------------------------------------------------------------------------------
 def has_encoder(kind: str) -> bool:
-    """True if the registered model class of ``kind`` has ``encode`` (image -> code)."""
+    """True if the registered model class of ``kind`` has ``encode`` (image -> code) and does
+    not say otherwise (``codes_images = False``: a flow's ``encode`` maps points or images to
+    its base space with a log-determinant, not to a code for the atlas)."""
     try:
         cls = families.model_class(kind)
     except KeyError:
         return False
-    return callable(getattr(cls, "encode", None))
+    return callable(getattr(cls, "encode", None)) and getattr(cls, "codes_images", True)
 
 
 def encoder_entries() -> list[checkpoints.Entry]:
