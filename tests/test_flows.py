@@ -268,7 +268,7 @@ def test_the_glow_section_samples_inverts_and_interpolates(a_small_glow):
     assert [m.label for m in at.metric][:3] == ["Held-out bits/dim", "Readable samples",
                                                 "Digit classes in the samples"]
     captions = " ".join(c.value for c in at.caption)
-    err = float(captions.split("round trip: ")[1].split(" ")[0])
+    err = float(captions.split("back = f⁻¹(z): ")[1].split(" ")[0])
     assert err <= 1e-4  # invertibility, shown
     images = at.get("image")
     assert len(images) == 3  # samples, the round trip, the interpolation
