@@ -147,11 +147,10 @@ def evaluate_glow(model: Glow, seeds=GLOW_SEEDS, n: int = N_GLOW_SAMPLES) -> dic
 
 
 def mixture_of(model) -> toy2d.Mixture2D | None:
-    d = (getattr(model, "card_", None) or {}).get("data") or {}
-    if "means" in d and "sigma" in d:
-        return toy2d.Mixture2D(np.asarray(d["means"]), float(d["sigma"]), name=d.get("name", ""),
-                               n=16)
-    return None
+    """The mixture a 2-D model's card says it was trained on (the GAN lab's reader)."""
+    from unsup.recipes.gan import mixture_of as read
+
+    return read(model)
 
 
 # -- held-out evaluation -------------------------------------------------------------------------
