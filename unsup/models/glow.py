@@ -81,6 +81,8 @@ class GlowConfig:
     hidden: int = 64  # channels of each coupling network's hidden layers
     lr: float = 1e-3  # Adam learning rate after warm-up
     warmup: int = 200  # steps over which the learning rate rises linearly from lr/warmup to lr
+    decay_start: int = 0  # from this step the learning rate falls to 0 along a half cosine...
+    decay_end: int = 0  # ...reached at this step (0, or not after decay_start: no decay)
     grad_clip: float = 50.0  # max global gradient norm (0: no clipping)
     batch_size: int = 64  # images per training step
     n_bits: int = 8  # bits per pixel of the data (2**n_bits levels)
@@ -484,9 +486,16 @@ class Glow(Model):
         return {"adam": self._opt}
 
     def lr_at(self, step: int) -> float:
-        """Learning rate of step ``step`` (0-based): linear warm-up, then constant."""
-        w = max(1, int(self.config.warmup))
-        return float(self.config.lr) * min(1.0, (step + 1) / w)
+        """Learning rate of step ``step`` (0-based): linear warm-up, constant, then (when
+        ``decay_end > decay_start``) a half cosine from lr at ``decay_start`` to 0 at
+        ``decay_end``. A function of the step alone, so a resumed run follows it exactly."""
+        c = self.config
+        w = max(1, int(c.warmup))
+        lr = float(c.lr) * min(1.0, (step + 1) / w)
+        a, b = int(c.decay_start), int(c.decay_end)
+        if b > a and step >= a:
+            lr *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - a) / (b - a))))
+        return lr
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         """One Adam step on the mean bits/dim of ``batch`` (b, c, s, s) in [0, 1], dequantized
