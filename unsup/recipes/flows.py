@@ -21,11 +21,14 @@ from unsup.families import Family, PageInfo, Preset
 from unsup.metrics import gan as M
 from unsup.metrics import seeds as S
 from unsup.models.flow2d import Flow2D, Flow2DConfig, mixture_log_prob
+from unsup.models.dlvae import DLVAE
 from unsup.models.glow import Glow, GlowConfig
+from unsup.recipes import bounds as B
 
 KIND = "flow2d"
 GLOW = "glow"
-KIND_LABELS = {KIND: "2-D flow (neural spline flow)", GLOW: "Glow (digits)"}
+KIND_LABELS = {KIND: "2-D flow (neural spline flow)", GLOW: "Glow (digits)",
+               B.KIND: "VAE for 8-bit digits (likelihood bounds)"}
 DATA = {"ring": "Ring of 8 Gaussians (σ 0.01)", "grid": "5×5 grid of Gaussians (σ 0.05)",
         "mnist": "MNIST digits (8-bit grey, 28×28)"}
 EVAL_SEEDS = (0, 1, 2)
@@ -64,7 +67,7 @@ GLOW_PRESET = Preset(
     "digits (input through a logit, as RealNVP). Batches of 64, Adam 2e-3, falling to 0 along a "
     "half cosine over the second half of the 12,000 steps.",
     GLOW, 12_000, dict(GLOW_RECIPE), "mnist", checkpoint_every=1_000)
-PRESETS = PRESETS + (GLOW_PRESET,)
+PRESETS = PRESETS + (GLOW_PRESET,) + B.PRESETS
 GLOW_SEEDS = (0, 1, 2)
 """Dequantization-noise seeds of the held-out bits/dim, and sample seeds of the digit check."""
 N_GLOW_SAMPLES = 1_000
@@ -93,6 +96,8 @@ def make_model(data: toy2d.Mixture2D, **config) -> Flow2D:
 
 
 def build(preset: Preset):
+    if preset.kind == B.KIND:
+        return B.build(preset)
     if preset.kind == GLOW:
         x = glow_train_images()
         return Glow(GlowConfig(**preset.config)), x, glow_data_card(x)
@@ -181,6 +186,8 @@ def evaluate(model: Flow2D, data: toy2d.Mixture2D | None = None, seeds=EVAL_SEED
     mean over ``seeds`` with ``per_seed``."""
     if isinstance(model, Glow):
         return evaluate_glow(model)
+    if isinstance(model, DLVAE):
+        return B.evaluate(model)
     data = data or mixture_of(model) or toy2d.ring(n=16)
     model.eval()
     runs = [_evaluate_once(model, data, int(s)) for s in seeds]
@@ -356,7 +363,7 @@ def thumbnail():
 FAMILY = Family(
     name="flows",
     label="Normalizing flows",
-    models=(Flow2D, Glow),
+    models=(Flow2D, Glow, DLVAE),
     kind_labels=KIND_LABELS,
     presets=PRESETS,
     build=build,
@@ -367,7 +374,7 @@ FAMILY = Family(
                   "into the data, and every point's density is computed, not bounded.",
                   "unsup.recipes.flows:thumbnail", order=75),
     warm=("unsup.recipes.flows", "unsup.ui.flows", "unsup.viz.flows"),
-    headline=("gap", "modes", "hq", "bpd", "readable"),
+    headline=("gap", "modes", "hq", "bpd", "readable", "elbo_bpd", "iwae_bpd"),
     bench=("bench_flows.py",),
 )
 
