@@ -6,7 +6,7 @@ from unsup.ui import flows as ui
 from unsup.ui.registry import page_header
 from unsup.ui.text import safe
 
-SECTIONS = ["2-D flows", "Live", "Glow", "Train"]
+SECTIONS = ["2-D flows", "Live", "Glow", "Encode & edit", "Likelihood", "Train"]
 section = page_header(
     "Normalizing flows",
     safe("A VAE bounds the likelihood and a GAN has none. A normalizing flow is an invertible "
@@ -21,5 +21,9 @@ elif section == "Live":
     ui.live_section()
 elif section == "Glow":
     ui.glow_section()
+elif section == "Encode & edit":
+    ui.encode_section()
+elif section == "Likelihood":
+    ui.likelihood_section()
 else:
     ui.flows_2d_section()

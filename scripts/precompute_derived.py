@@ -5,6 +5,8 @@ instead of computing them on the page's thread. Weights and cards are not touche
     .venv/bin/python scripts/precompute_derived.py frontier     # GAN page, AE frontier
     .venv/bin/python scripts/precompute_derived.py clustering   # Clustering page, MNIST table
     .venv/bin/python scripts/precompute_derived.py basemap      # Topic maps, the basemap picture
+    .venv/bin/python scripts/precompute_derived.py glow         # Flows page, Glow's directions and
+                                                                # out-of-distribution bits/dim
 
 Rerun it after a shipped checkpoint's weights change: the stored rows are keyed by the SHA-256
 of the weights (not of the card, so re-measuring a card keeps them), so stale rows are simply not
@@ -68,8 +70,28 @@ def clustering() -> None:
                                lambda: False)
 
 
+def glow() -> None:
+    from unsup.recipes import glow_analysis as A
+
+    todo = [e.path for e in checkpoints.list_models("glow") if e.source == "shipped"
+            and derived.shipped_table(A.TABLE).get(A.key_of(e.path)) is None]
+    print(f"glow: {len(todo)} models to analyse", flush=True)
+    for path in todo:
+        A.work(path, shipped=True)(lambda f, m, losses=None: print(f"  {f:.0%} {m}", flush=True),
+                                   lambda: False)
+    # drop the analyses of weights no longer shipped (a retrained Glow has a new key)
+    from unsup.fileio import atomic_write_json
+
+    keep = {A.key_of(e.path) for e in checkpoints.list_models("glow") if e.source == "shipped"}
+    table = dict(derived.shipped_table(A.TABLE))
+    if set(table) - keep:
+        atomic_write_json(derived.SHIPPED_DERIVED_DIR / f"{A.TABLE}.json",
+                          {k: v for k, v in sorted(table.items()) if k in keep})
+
+
 if __name__ == "__main__":
     t0 = time.perf_counter()
-    for what in sys.argv[1:] or ["frontier", "clustering", "basemap"]:
-        {"frontier": frontier, "clustering": clustering, "basemap": basemap}[what]()
+    for what in sys.argv[1:] or ["frontier", "clustering", "basemap", "glow"]:
+        {"frontier": frontier, "clustering": clustering, "basemap": basemap,
+         "glow": glow}[what]()
     print(f"done in {time.perf_counter() - t0:.0f} s")

@@ -263,18 +263,54 @@ def a_small_glow(tmp_path, monkeypatch):
     return run
 
 
-def test_the_glow_section_samples_inverts_and_interpolates(a_small_glow):
+def test_the_glow_section_samples_and_interpolates(a_small_glow):
     at = run_page("Glow")
     assert [m.label for m in at.metric][:3] == ["Held-out bits/dim", "Readable samples",
                                                 "Digit classes in the samples"]
-    captions = " ".join(c.value for c in at.caption)
-    err = float(captions.split("back = f⁻¹(z): ")[1].split(" ")[0])
-    assert err <= 1e-4  # invertibility, shown
     images = at.get("image")
-    assert len(images) == 3  # samples, the round trip, the interpolation
+    assert len(images) == 2  # samples, the interpolation
     at.slider(key="gw_temp").set_value(0.3).run()
     assert not at.exception, at.exception
     assert "T = 0.30" in at.get("image")[0].proto.imgs[0].caption
+
+
+def test_encode_shows_the_round_trip_and_offers_to_find_directions(a_small_glow):
+    """A user's Glow with no stored analysis: the round trip of a held-out digit is shown with
+    its error (invertibility made visible); the directions are offered as a background job."""
+    mine = [e.name for e in checkpoints.list_models("glow") if e.source != "shipped"]
+    assert len(mine) == 1
+    at = run_page("Encode & edit", gw_model=mine[0])
+    err = [m for m in at.metric if m.label == "Largest pixel error of the round trip"]
+    assert float(err[0].value) <= 1e-4
+    assert "gw_analyse" in [b.key for b in at.button]
+
+
+def test_encode_moves_a_digit_along_thickness_on_the_shipped_glow():
+    """The shipped Glow's stored directions: moving the digit along "thickness" (α = 1) makes
+    the measured stroke thicker, as the caption computed from the images says."""
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist").exists():
+        pytest.skip("glow-mnist is not shipped")
+    at = run_page("Encode & edit")
+    assert "gw_analyse" not in [b.key for b in at.button]
+    at.slider(key="ge_thickness").set_value(1.0).run()
+    assert not at.exception, at.exception
+    cap = [c.value for c in at.caption if c.value.startswith("Measured on the decoded")][0]
+    before, after = cap.split("thickness ")[1].split(";")[0].split(" → ")
+    assert float(after) > float(before)
+    err = [m for m in at.metric if m.label == "Largest pixel error of the round trip"][0]
+    assert float(err.value) <= 1e-3
+    at.radio(key="ge_src").set_value("Upload").run()
+    assert not at.exception and any("No image yet" in c.value for c in at.caption)
+
+
+def test_the_likelihood_section_compares_other_images_and_says_what_it_shows():
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist").exists():
+        pytest.skip("glow-mnist is not shipped")
+    at = run_page("Likelihood")
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "held-out digits" in spec and "uniform noise" in spec and "blank image" in spec
+    text = " ".join(m.value for m in at.markdown)
+    assert "This Glow gives" in text and "Nalisnick" in text
 
 
 def test_the_glow_section_says_how_to_get_a_model_when_there_is_none(tmp_path, monkeypatch):

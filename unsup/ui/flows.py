@@ -322,20 +322,26 @@ def held_out_digits():
     return R.glow_test_images()
 
 
+def _glow_model():
+    """The picked Glow (entry, model), or (None, None) after saying why."""
+    items = glow_entries()
+    entry = pick_entry("Glow model", items, "gw_model", default="glow-mnist", kinds=(R.GLOW,))
+    if entry is None:
+        st.info("No Glow yet. Train the shipped one with `python -m unsup train glow-mnist`.")
+        return None, None
+    model = model_of(entry)
+    return (entry, model) if model is not None else (None, None)
+
+
 def glow_section() -> None:
-    from unsup.viz.images import grid, labelled_row
+    from unsup.viz.images import grid
 
     st.markdown("**Glow** (Kingma & Dhariwal 2018) on the digits: a multi-scale flow of "
                 "actnorm, invertible 1×1 convolutions and affine couplings, trained by exact "
                 "maximum likelihood on 8-bit digits (each pixel level spread by uniform noise). "
                 "Bits per dimension: −log₂ p(x) divided by the 784 pixels (lower is better; "
                 "8 = knowing nothing about 8-bit pixels).")
-    items = glow_entries()
-    entry = pick_entry("Glow model", items, "gw_model", default="glow-mnist", kinds=(R.GLOW,))
-    if entry is None:
-        st.info("No Glow yet. Train the shipped one with `python -m unsup train glow-mnist`.")
-        return
-    model = model_of(entry)
+    entry, model = _glow_model()
     if model is None:
         return
     m = (entry.card or {}).get("metrics") or {}
@@ -362,18 +368,178 @@ def glow_section() -> None:
     st.image(glow_sample_grid(str(entry.path), entry.mtime, float(temp), seed),
              caption=f"32 samples at T = {temp:.2f}", output_format="PNG")
     x = held_out_digits()
-    st.markdown("**Invertible, exactly.** A held-out digit goes to its latent z and back.")
+    st.markdown("**Interpolation.** A straight line between two held-out digits' latents, "
+                "decoded: every point on it is an image the flow can invert exactly.")
     c = st.columns(2)
-    a = int(c[0].number_input("Held-out digit #", 1, len(x), 1, key="gw_a")) - 1
-    b = int(c[1].number_input("…interpolate to digit #", 1, len(x), 3, key="gw_b")) - 1
-    trip = R.glow_roundtrip(model, x[a:a + 1])
-    st.image(labelled_row([x[a, 0].numpy(), trip["back"][0, 0].clamp(0, 1).numpy()],
-                          ["digit", "back"], scale=4), output_format="PNG")
-    why = ("float32 rounding: the flow is invertible" if trip["max_error"] <= 1e-4 else
-           "one of the few digits where an ill-conditioned coupling magnifies float32 "
-           "rounding; in float64 the round trip is exact to about 1e-11")
-    st.caption(f"Largest pixel difference after the round trip z = f(x), back = f⁻¹(z): "
-               f"{trip['max_error']:.1e} ({why}). This digit: {trip['bpd']:.2f} bits/dim.")
+    a = int(c[0].number_input("From held-out digit #", 1, len(x), 1, key="gw_a")) - 1
+    b = int(c[1].number_input("To held-out digit #", 1, len(x), 3, key="gw_b")) - 1
     strip = R.glow_interpolation(model, x[a:a + 1], x[b:b + 1])
-    st.image(grid(strip, len(strip), pad=1, scale=3), caption="A straight line between the two "
-             "digits' latents, decoded", output_format="PNG")
+    st.image(grid(strip, len(strip), pad=1, scale=3), caption=f"held-out digit #{a + 1} → "
+             f"#{b + 1}, {len(strip)} steps", output_format="PNG")
+
+
+def _image_source(prefix: str, x: "torch.Tensor"):
+    """A held-out digit, an upload or a drawing, as (1, 1, 28, 28) in [0, 1] with a label; or
+    (None, None) with the reason shown."""
+    import torch
+
+    src = st.radio("Image", ["Held-out digit", "Upload", "Draw"], horizontal=True,
+                   key=f"{prefix}_src")
+    if src == "Held-out digit":
+        i = int(st.number_input("Held-out digit #", 1, len(x), 1, key=f"{prefix}_idx")) - 1
+        return x[i:i + 1], f"held-out digit #{i + 1}"
+    from unsup.data import uploads
+    from unsup.ui.vae import NamedBytes, image_from_upload
+
+    if src == "Upload":
+        files = st.file_uploader("An image of a digit (PNG, JPEG, …): made grey, framed like an "
+                                 "MNIST digit, 28×28", key=f"{prefix}_upload",
+                                 max_upload_size=uploads.UPLOAD_MB, help=uploads.LIMIT_TEXT)
+        if not files:
+            st.caption("No image yet.")
+            return None, None
+        img, problems = image_from_upload([files], 28)
+        label = "your image"
+    else:
+        from unsup.ui.draw import draw_pad  # registers the component only when used
+
+        png = draw_pad(f"{prefix}_draw")
+        if not png:
+            st.caption("Draw a digit on the pad (white on black, like MNIST).")
+            return None, None
+        img, problems = image_from_upload([NamedBytes("drawing.png", png)], 28)
+        label = "your drawing"
+    for p in problems:
+        st.warning(md(p))
+    if img is None:
+        return None, None
+    return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))[None], label
+
+
+def analysis_of(entry: Entry) -> dict | None:
+    """The entry's stored directions and out-of-distribution bits/dim, or None after offering
+    the background job that computes them."""
+    from unsup.recipes import glow_analysis as A
+    from unsup.ui.measure import derived_job_button, job_status
+
+    job_status(PAGE)
+    found = A.stored(entry.path)
+    if found is None:
+        st.caption(f"Not measured yet for {md(entry.title)}: encoding its 4,500 training "
+                   "digits and scoring 1,500 other images takes about half a minute.")
+        derived_job_button(PAGE, "Measure (background)", f"Glow analysis of {entry.name}",
+                           A.work(entry.path), key="gw_analyse")
+    return found
+
+
+def encode_section() -> None:
+    """Encode your own image (round trip) and move it along the attribute directions."""
+    from unsup.recipes import glow_analysis as A
+    from unsup.viz.images import labelled_row
+
+    st.markdown("**Encode an image, exactly.** Pick a held-out digit, upload an image or draw "
+                "one: the flow maps it to its latent z and back. A VAE reconstructs an "
+                "approximation; a flow's inverse is exact up to float32 rounding.")
+    entry, model = _glow_model()
+    if model is None:
+        return
+    x, label = _image_source("ge", held_out_digits())
+    if x is None:
+        return
+    trip = R.glow_roundtrip(model, x)
+    c = st.columns([2, 3], vertical_alignment="center")
+    c[0].image(labelled_row([x[0, 0].numpy(), trip["back"][0, 0].clamp(0, 1).numpy()],
+                            [label[:14], "f⁻¹(f(x))"], scale=4), output_format="PNG")
+    why = ("float32 rounding: the flow is invertible" if trip["max_error"] <= 1e-4 else
+           "an ill-conditioned coupling magnifies float32 rounding for this image; the "
+           "shipped Glow's held-out digits round-trip within 1e-4 in most cases and exactly "
+           "(about 1e-11) in float64")
+    c[1].metric("Largest pixel error of the round trip", f"{trip['max_error']:.1e}",
+                help="max |x − f⁻¹(f(x))| over the 784 pixels (0 = exact; pixels are in [0, 1])")
+    c[1].caption(f"{md(why).capitalize()}. Its exact likelihood: {trip['bpd']:.2f} bits/dim "
+                 "(lower = more likely under the model).")
+    st.markdown("**Attribute directions** (as the Glow paper edits faces): the mean latent of "
+                "the thickest quarter of the training digits minus that of the thinnest, and "
+                "the same for slant — measured from the pixels, no labels. Move along them:")
+    found = analysis_of(entry)
+    if found is None:
+        return
+    c = st.columns(2)
+    alphas = {}
+    for col, name in zip(c, A.ATTRIBUTES):
+        lo, hi = found["quartiles"][name]
+        alphas[name] = col.slider(f"{name} α", -1.0, 1.0, 0.0, 0.1, key=f"ge_{name}",
+                                  help=f"α = 1 adds the whole difference between the two "
+                                       f"quarters ({name}: {lo:.2f} → {hi:.2f} on average)")
+    row, labels, notes = [], [], []
+    for name in A.ATTRIBUTES:
+        imgs, finite = A.move(model, x, found["directions"][name], [0.0, alphas[name]])
+        before, after = A.attributes(imgs[:1]), A.attributes(imgs[1:])
+        row.append(imgs[1, 0].numpy())
+        labels.append(f"{name} {alphas[name]:+.1f}")
+        notes.append(f"{name} {before[name][0]:.2f} → {after[name][0]:.2f}")
+        if not bool(finite[1]):
+            notes[-1] += " (the inverse overflowed for part of this image: shown black)"
+    st.image(labelled_row([x[0, 0].numpy()] + row, ["original"] + labels, scale=4),
+             output_format="PNG")
+    st.caption("Measured on the decoded images (the same pixel measures that found the "
+               "directions): " + "; ".join(notes) + ". Thickness in pixels (2 · ink area / "
+               "perimeter), slant as x shift per unit of height (> 0 leans right).")
+
+
+def likelihood_section() -> None:
+    """Out-of-distribution likelihoods (Nalisnick et al. 2019), your image's, and the flow's
+    exact bits/dim beside a VAE's bounds."""
+    from unsup.recipes import glow_analysis as A
+
+    st.markdown("**What does the likelihood say about images that are not digits?** Exact "
+                "bits/dim of the held-out digits beside other images. Nalisnick et al. "
+                "(2019) found that flows (and VAEs) can give images from *another* data set a "
+                "**higher** likelihood than their own test set. Does ours?")
+    entry, model = _glow_model()
+    if model is None:
+        return
+    found = analysis_of(entry)
+    markers = {}
+    with st.expander("Score an image of your own"):
+        x, label = _image_source("gl", held_out_digits())
+        if x is not None:
+            markers[label] = float(model.bits_per_dim(x, noise_seed=0)[0])
+    if found is not None:
+        bpd = found["bpd"]
+        sets = {A.SETS[k]: bpd[k] for k in ("heldout", "digits8", "noise") if k in bpd}
+        blank = [v for v in bpd.get("blank", []) if v is not None]
+        if blank:
+            markers = {"blank image": blank[0], **markers}
+        st.plotly_chart(viz.bpd_histogram(sets, markers), key="gl_hist")
+        st.markdown(md(A.nalisnick_sentence(bpd)))
+    elif markers:
+        st.metric(f"Bits/dim of {label}", f"{next(iter(markers.values())):.2f}",
+                  help="Exact, lower = more likely under the model")
+    bounds_table(entry)
+
+
+def bounds_table(entry: Entry) -> None:
+    """The flow's exact held-out bits/dim beside a VAE's ELBO and IWAE bounds (cards)."""
+    st.markdown("**Exact likelihood vs bounds, on the same 500 held-out digits.** A VAE can "
+                "only bound its likelihood from below (ELBO; IWAE with k samples is tighter), "
+                "so its bits/dim are upper bounds; the flow's are exact.")
+    m = (entry.card or {}).get("metrics") or {}
+    vae = checkpoints.list_models("dlvae")
+    vm = ((vae[0].card or {}).get("metrics") or {}) if vae else {}
+    if "bpd" not in m or "elbo_bpd" not in vm:
+        st.caption("The VAE for 8-bit digits (`python -m unsup train dlvae-mnist`) or this "
+                   "Glow's numbers are not in their cards yet.")
+        return
+    rows = [{"model": f"Glow ({entry.name})", "what is measured": "exact −log₂ p(x), "
+             "dequantized", "bits/dim": m["bpd"]},
+            {"model": f"VAE ({vae[0].name})", "what is measured": "ELBO (a bound)",
+             "bits/dim": vm["elbo_bpd"]},
+            {"model": f"VAE ({vae[0].name})", "what is measured":
+             f"IWAE bound, k = {vm.get('iwae_k', '?')}", "bits/dim": vm["iwae_bpd"]}]
+    tables.show(pd.DataFrame(rows), {
+        "bits/dim": tables.Col("bits/dim", help="bits per pixel of the 500 held-out digits "
+                               "(lower is better; a bound's is an upper bound on the model's "
+                               "true value)", format="%.3f")}, key="gl_bounds")
+    st.markdown(md(R.bounds_sentence(m["bpd"], vm["elbo_bpd"], vm["iwae_bpd"],
+                                     vm.get("iwae_k"))))
