@@ -722,3 +722,37 @@ def test_flows_live_section_plays_and_redraws(server, page):
     play.click()
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_flows_glow_sections_show_their_images(server, page, tmp_path):
+    """Issue 23, part 2: the Glow sections in a browser — samples that load, a user's image
+    through the flow and back with its round-trip error, moved along the thickness direction,
+    and the bits/dim histogram with that image scored on it."""
+    from unsup import paths
+
+    if not (paths.SHIPPED_DIR / "glow-mnist.safetensors").exists():
+        pytest.skip("glow-mnist is not shipped (python -m unsup train glow-mnist)")
+    digit = np.zeros((56, 56))
+    digit[10:46, 24:32] = 255  # a thick "1", white on black, larger than 28x28
+    path = tmp_path / "one.png"
+    path.write_bytes(_png_bytes(digit))
+    page.goto(f"{server}/flows")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    choose_section(page, "Glow")
+    assert image_width(main.locator('[data-testid="stImage"] img').first) > 200  # 32 samples
+    main.get_by_text("Held-out bits/dim").first.wait_for(timeout=60_000)
+    shot(page, "flows-glow")
+    choose_section(page, "Encode & edit")
+    main.locator('[data-testid="stRadio"] label').filter(has_text=re.compile("^Upload$")).click()
+    wait_idle(page)
+    upload(page, path, "Largest pixel error of the round trip")
+    main.get_by_text("Measured on the decoded images").first.wait_for(timeout=60_000)
+    assert image_width(main.locator('[data-testid="stImage"] img').last) > 100
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "flows-glow-encode-upload")
+    choose_section(page, "Likelihood")
+    main.locator(".js-plotly-plot .bars").first.wait_for(timeout=60_000)
+    main.get_by_text("This Glow gives").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "flows-glow-likelihood")

@@ -195,7 +195,7 @@ def nalisnick_sentence(bpd: dict[str, list]) -> str:
     parts = []
     if better:
         parts.append("gives " + " and ".join(f"{SETS[k]} ({med[k]:.2f} bits/dim)" for k in better)
-                     + f" a **higher** likelihood than the held-out digits ({held:.2f}): "
+                     + f" a higher likelihood than the held-out digits ({held:.2f}): "
                        "what Nalisnick et al. found — a high likelihood does not mean "
                        "\"looks like the training data\"")
     if worse:

@@ -334,7 +334,7 @@ def _glow_model():
 
 
 def glow_section() -> None:
-    from unsup.viz.images import grid
+    from unsup.viz.images import labelled_row
 
     st.markdown("**Glow** (Kingma & Dhariwal 2018) on the digits: a multi-scale flow of "
                 "actnorm, invertible 1×1 convolutions and affine couplings, trained by exact "
@@ -373,18 +373,27 @@ def glow_section() -> None:
     c = st.columns(2)
     a = int(c[0].number_input("From held-out digit #", 1, len(x), 1, key="gw_a")) - 1
     b = int(c[1].number_input("To held-out digit #", 1, len(x), 3, key="gw_b")) - 1
-    strip = R.glow_interpolation(model, x[a:a + 1], x[b:b + 1])
-    st.image(grid(strip, len(strip), pad=1, scale=3), caption=f"held-out digit #{a + 1} → "
-             f"#{b + 1}, {len(strip)} steps", output_format="PNG")
+    strip, finite = R.glow_interpolation(model, x[a:a + 1], x[b:b + 1])
+    n = len(strip)
+    st.image(labelled_row(list(strip[:, 0].numpy()), [
+        f"{i / (n - 1):.2f}" if ok else "overflow" for i, ok in enumerate(finite.tolist())],
+        scale=3), caption=f"held-out digit #{a + 1} → #{b + 1}: the fraction of the way",
+        output_format="PNG")
+    bad = int((~finite).sum())
+    if bad:
+        st.caption(f"{bad} of {n} steps decode to no finite image (shown black, \"overflow\"): "
+                   "a flow is invertible in exact arithmetic, but off the data its inverse can "
+                   "explode, as a coupling divides by a scale near 0 (Behrmann et al. 2021, "
+                   "\"exploding inverses\"). Try other digits.")
 
 
-def _image_source(prefix: str, x: "torch.Tensor"):
+def _image_source(prefix: str, x: "torch.Tensor",
+                  choices: tuple[str, ...] = ("Held-out digit", "Upload", "Draw")):
     """A held-out digit, an upload or a drawing, as (1, 1, 28, 28) in [0, 1] with a label; or
     (None, None) with the reason shown."""
     import torch
 
-    src = st.radio("Image", ["Held-out digit", "Upload", "Draw"], horizontal=True,
-                   key=f"{prefix}_src")
+    src = st.radio("Image", list(choices), horizontal=True, key=f"{prefix}_src")
     if src == "Held-out digit":
         i = int(st.number_input("Held-out digit #", 1, len(x), 1, key=f"{prefix}_idx")) - 1
         return x[i:i + 1], f"held-out digit #{i + 1}"
@@ -449,7 +458,7 @@ def encode_section() -> None:
     trip = R.glow_roundtrip(model, x)
     c = st.columns([2, 3], vertical_alignment="center")
     c[0].image(labelled_row([x[0, 0].numpy(), trip["back"][0, 0].clamp(0, 1).numpy()],
-                            [label[:14], "f⁻¹(f(x))"], scale=4), output_format="PNG")
+                            [label[:14], "back from z"], scale=4), output_format="PNG")
     why = ("float32 rounding: the flow is invertible" if trip["max_error"] <= 1e-4 else
            "an ill-conditioned coupling magnifies float32 rounding for this image; the "
            "shipped Glow's held-out digits round-trip within 1e-4 in most cases and exactly "
@@ -464,27 +473,28 @@ def encode_section() -> None:
     found = analysis_of(entry)
     if found is None:
         return
-    c = st.columns(2)
-    alphas = {}
-    for col, name in zip(c, A.ATTRIBUTES):
+    reach = st.slider("How far to move (α at the ends)", 0.25, 1.5, 1.0, 0.25, key="ge_reach",
+                      help="α = 1 adds the whole difference between the two quarters' mean "
+                           "latents; beyond it the images leave the data and the inverse can "
+                           "overflow")
+    alphas = [float(v) for v in np.linspace(-reach, reach, 5)]
+    for name, what in A.ATTRIBUTES.items():
         lo, hi = found["quartiles"][name]
-        alphas[name] = col.slider(f"{name} α", -1.0, 1.0, 0.0, 0.1, key=f"ge_{name}",
-                                  help=f"α = 1 adds the whole difference between the two "
-                                       f"quarters ({name}: {lo:.2f} → {hi:.2f} on average)")
-    row, labels, notes = [], [], []
-    for name in A.ATTRIBUTES:
-        imgs, finite = A.move(model, x, found["directions"][name], [0.0, alphas[name]])
-        before, after = A.attributes(imgs[:1]), A.attributes(imgs[1:])
-        row.append(imgs[1, 0].numpy())
-        labels.append(f"{name} {alphas[name]:+.1f}")
-        notes.append(f"{name} {before[name][0]:.2f} → {after[name][0]:.2f}")
-        if not bool(finite[1]):
-            notes[-1] += " (the inverse overflowed for part of this image: shown black)"
-    st.image(labelled_row([x[0, 0].numpy()] + row, ["original"] + labels, scale=4),
-             output_format="PNG")
-    st.caption("Measured on the decoded images (the same pixel measures that found the "
-               "directions): " + "; ".join(notes) + ". Thickness in pixels (2 · ink area / "
-               "perimeter), slant as x shift per unit of height (> 0 leans right).")
+        imgs, finite = A.move(model, x, found["directions"][name], alphas)
+        measured = A.attributes(imgs)[name]
+        unit = "px" if name == "thickness" else ""
+        labels = [f"{a:+.2f}: {v:.2f}{unit}" if ok else f"{a:+.2f}: overflow"
+                  for a, v, ok in zip(alphas, measured, finite.tolist())]
+        strip = labelled_row(list(imgs[:, 0].numpy()), labels, scale=4)
+        st.image(strip, width=strip.width, caption=f"Along {name}: α, then the {what.split(' (')[0]} measured on the "
+                         f"decoded image (training quarters: {lo:.2f} and {hi:.2f})",
+                 output_format="PNG")
+        if not bool(finite.all()):
+            st.caption("\"overflow\": this far from the data the flow's inverse explodes (a "
+                       "coupling divides by a scale near 0); shown black.")
+    st.caption("Thickness in pixels (2 · ink area / ink perimeter), slant as the x shift per "
+               "unit of height (> 0 leans right), both measured from the pixels as the "
+               "directions were.")
 
 
 def likelihood_section() -> None:
@@ -502,7 +512,7 @@ def likelihood_section() -> None:
     found = analysis_of(entry)
     markers = {}
     with st.expander("Score an image of your own"):
-        x, label = _image_source("gl", held_out_digits())
+        x, label = _image_source("gl", held_out_digits(), ("Upload", "Draw", "Held-out digit"))
         if x is not None:
             markers[label] = float(model.bits_per_dim(x, noise_seed=0)[0])
     if found is not None:

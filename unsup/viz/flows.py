@@ -149,10 +149,11 @@ def bpd_histogram(sets: dict[str, list], markers: dict[str, float] | None = None
     for j, (label, value) in enumerate((markers or {}).items()):
         if value is None or not np.isfinite(value):
             continue
-        fig.add_vline(x=float(value), line=dict(color=SET_COLORS[(len(sets) + j) % 5], dash="dash",
-                                                width=2),
-                      annotation_text=f"{label}: {value:.2f}",
-                      annotation_position="top right" if j % 2 == 0 else "top left")
+        color = SET_COLORS[(len(sets) + j) % len(SET_COLORS)]
+        dash = ("dash", "dot", "dashdot")[j % 3]
+        fig.add_vline(x=float(value), line=dict(color=color, dash=dash, width=2))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{label}: {value:.2f}",
+                                 line=dict(color=color, dash=dash, width=2)))
     fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title="bits per dimension (lower = the model finds it more likely)",
                       yaxis_title="images", legend=dict(orientation="h", y=-0.3),
