@@ -368,3 +368,16 @@ def test_the_shipped_glow_meets_the_issues_targets():
         eps, _ = model.encode(x)
         worst = float((model.decode(eps) - x).abs().max())
     assert m["bpd"] <= 1.20 and m["readable"] >= 0.8 and worst <= 1e-4
+
+
+def test_the_train_section_offers_glow_on_digits_or_your_images(tmp_path, monkeypatch):
+    """Issue 23, part 4: the Train section trains a Glow too — on the digits by default, or on
+    uploaded images (too few are refused with a message, not a crash)."""
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path / "runs"))
+    at = run_page("Train", ft_what="Glow on images")
+    assert at.number_input(key="gt_steps").value == R.GLOW_JOB_STEPS
+    assert "gt_start" in [b.key for b in at.button]
+    with pytest.raises(ValueError, match="at least 20 images"):
+        R.glow_training_spec(images=np.zeros((5, 1, 28, 28), np.float32))
+    with pytest.raises(ValueError, match="divides by 4"):
+        R.glow_training_spec(images=np.zeros((30, 1, 30, 30), np.float32))

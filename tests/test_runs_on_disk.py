@@ -187,11 +187,18 @@ def _specs(family: str):
         return (R.training_spec(data="points", points=[[0, 0], [1, 1]], steps=6,
                                 transforms=2, hidden=8, batch_size=64),
                 lambda p, more: R.training_spec(steps=more, resume=p), 6, 4, 1)
+    if family == "glow-upload":
+        from unsup.recipes import flows as R
+
+        imgs = (rng.random((40, 1, 28, 28)) > 0.7).astype(np.float32)  # 36 train, 4 held out
+        return (R.glow_training_spec(steps=4, images=imgs, data_label="my squiggles",
+                                     n_steps=1, hidden=8, batch_size=8),
+                lambda p, more: R.glow_training_spec(steps=more, resume=p), 4, 3, 1)
     raise KeyError(family)
 
 
 FAMILIES = ["gan2d", "gan-upload", "keypoints-upload", "cyclegan-upload", "vae-upload",
-            "betavae", "flow2d-points"]
+            "betavae", "flow2d-points", "glow-upload"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -256,12 +263,16 @@ PAGES = {  # family -> (page file, job key, section key)
     "vae-upload": ("vae_sliders.py", "vae", "vae_section"),
     "betavae": ("beta_vae.py", "beta-vae", "bv_section"),
     "flow2d-points": ("flows.py", "flows", "fl_section"),
+    "glow-upload": ("flows.py", "flows", "fl_section"),
 }
+STATE = {"glow-upload": {"ft_what": "Glow on images"}}  # the form's other choices
 
 
-def _page(file: str, section_key: str) -> AppTest:
+def _page(file: str, section_key: str, **state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app_pages" / file), default_timeout=300)
     at.session_state[section_key] = "Train"
+    for k, v in state.items():
+        at.session_state[k] = v
     return at.run()
 
 
@@ -283,7 +294,7 @@ def test_the_train_section_resumes_a_run_left_on_disk(runs, family, monkeypatch)
     spec.finish = None
     snap = _submit(spec)
     assert snap.status == "done", snap.error
-    at = _page(file, section_key)
+    at = _page(file, section_key, **STATE.get(family, {}))
     assert not at.exception, at.exception
     pick = at.selectbox(key=f"{key}_disk_pick")
     assert len(pick.options) == 1  # the run, with its step

@@ -145,8 +145,21 @@ def flows_2d_section() -> None:
 
 
 def training_form() -> None:
-    if training.job_panel(PAGE, ["nll"], y_title="negative log-likelihood, nats/point (lower "
-                          "is better)", preview_caption="Live preview: the flow's density."):
+    job = training.current_job(PAGE)
+    if job is not None and str(job.title).startswith("Glow"):
+        shown = training.job_panel(PAGE, ["bpd"], y_title="bits/dim of the training batch "
+                                   "(lower is better)", preview_caption="Live preview: 16 "
+                                   "samples at T = 0.7.")
+    else:
+        shown = training.job_panel(PAGE, ["nll"], y_title="negative log-likelihood, nats/point "
+                                   "(lower is better)", preview_caption="Live preview: the "
+                                   "flow's density.")
+    if shown:
+        return
+    what = st.radio("What to train", ["A 2-D flow", "Glow on images"], horizontal=True,
+                    key="ft_what")
+    if what == "Glow on images":
+        glow_training_form()
         return
     st.write("Fit a spline flow in the background to the ring, the grid or points you type. "
              "Switch pages freely; Stop keeps the last checkpoint, which then appears in the "
@@ -181,6 +194,54 @@ def training_form() -> None:
             make = R.training_spec(data=data, points=points, steps=steps)
         except ValueError as exc:
             st.error(md(str(exc)))
+            return
+        if training.start(PAGE, lambda: make):
+            st.rerun()
+
+
+def glow_training_form() -> None:
+    st.write("Train a Glow of the shipped architecture in the background, on the MNIST "
+             "digits or on your own images (made 28×28; every 10th is held out to measure "
+             "bits/dim). Stop keeps the last checkpoint, which then appears in the Glow "
+             "sections' picker; Resume continues it, also after a restart.")
+    training.resume_from_disk(PAGE, glow_entries(), lambda path, more: R.glow_training_spec(
+        steps=int(more), resume=path), default=500, step=100)
+    src = st.radio("Data", ["MNIST digits", "My images"], horizontal=True, key="gt_data")
+    images, label = None, None
+    if src == "My images":
+        from unsup.data import uploads
+
+        files = st.file_uploader("Images (PNG, JPEG, …) or a ZIP of them; at least 20",
+                                 accept_multiple_files=True, key="gt_upload",
+                                 max_upload_size=uploads.UPLOAD_MB, help=uploads.LIMIT_TEXT)
+        if not files:
+            st.caption("No images yet.")
+            return
+        report = uploads.read_uploads([(f.name, f.getvalue()) for f in files], size=28)
+        for p in report.problems[:8]:
+            st.warning(md(p))
+        if not report.images:
+            return
+        images = report.array()
+        label = f"{len(images)} uploaded images"
+        st.caption(f"{len(images)} images read, {images.shape[1]} channel(s), 28×28.")
+    c = st.columns(2)
+    steps = int(c[0].number_input("Steps", 50, 100_000, R.GLOW_JOB_STEPS, step=100,
+                                  key="gt_steps", help="Batches of 64 images"))
+    with c[1]:
+        training.estimate_caption("glow", tuple(sorted(R.GLOW_RECIPE.items())),
+                                  R.estimate_glow_step_seconds, steps)
+    if st.button("Start training", type="primary", icon=":material/play_arrow:",
+                 key="gt_start"):
+        try:
+            make = R.glow_training_spec(steps=steps, images=images, data_label=label)
+        except (ValueError, checkpoints.CheckpointError) as exc:
+            st.error(md(str(exc)))
+            return
+        except OSError as exc:  # a full disk while storing the images with the run
+            from unsup.fileio import os_error_text
+
+            st.error(md(os_error_text(exc, "your images")))
             return
         if training.start(PAGE, lambda: make):
             st.rerun()
