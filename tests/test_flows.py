@@ -119,6 +119,31 @@ def test_shipped_flows_meet_the_held_out_targets(name, seed):
     assert model.card_["command"] == f"python -m unsup train {name} --out checkpoints"
 
 
+def test_two_moons_are_a_known_density_and_the_shipped_flow_fits_them():
+    """Two moons (issue 23, part 1's third toy set), as a mixture along scikit-learn's arcs: its
+    points lie on the arcs within the noise, and the shipped flow's held-out log-likelihood is
+    within 0.5 nats a point of the true density's (one evaluation seed against the card)."""
+    from conftest import one_seed_matches_the_card
+
+    from unsup.data import toy2d
+
+    d = toy2d.moons(n=4_000)
+    x = d.points
+    r_up = np.hypot(x[:, 0], x[:, 1])
+    r_lo = np.hypot(x[:, 0] - 1.0, x[:, 1] - 0.5)
+    dist = np.minimum(np.abs(r_up - 1.0), np.abs(r_lo - 1.0))
+    assert np.median(dist) < 0.1 and len(d.means) == 100
+    if not checkpoints.weights_path(paths.SHIPPED_DIR / "flow-moons").exists():
+        pytest.skip("flow-moons is not shipped (python -m unsup train flow-moons)")
+    model = checkpoints.load(paths.SHIPPED_DIR / "flow-moons")
+    card = model.card_["metrics"]
+    again = R.evaluate(model, R.mixture_of(model), seeds=(0,))
+    m = one_seed_matches_the_card(card, again, 0, ("ll", "ll_true", "gap", "hq"),
+                                  rel=1e-4, abs_tol=2e-4)
+    assert 0 <= m["gap"] <= 0.5 and m["hq"] >= 0.9
+    assert model.card_["command"] == "python -m unsup train flow-moons --out checkpoints"
+
+
 # -- the page -----------------------------------------------------------------------------------
 def run_page(section: str | None = None, **state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app_pages" / "flows.py"), default_timeout=120)

@@ -56,7 +56,7 @@ def test_the_gan_family_is_registered_with_its_page_and_presets():
         model, data, card = fam.build(p)
         assert model.kind == p.kind and len(data) > 0 and card["name"] == p.data
         if p.kind == "gan2d":
-            assert card["n_modes"] == {"ring": 8, "grid": 25}[p.data]
+            assert card["n_modes"] == {"ring": 8, "grid": 25, "moons": 100}[p.data]
         else:
             assert tuple(data.shape[1:]) == (1, 28, 28) and float(data.max()) <= 1.0
             assert card["binarize"] is None  # GANs learn grey levels

@@ -33,6 +33,7 @@ BUILT_IN: dict[str, str] = {
     "topics_plsa": "unsup.models.topics:PLSA",
     "flow2d": "unsup.models.flow2d:Flow2D",
     "glow": "unsup.models.glow:Glow",
+    "dlvae": "unsup.models.dlvae:DLVAE",
 }
 """The built-in families' torch model classes by card kind."""
 

@@ -5,6 +5,10 @@ and PacGAN (Lin et al. 2018), and mixtures around points a user clicks.
   (PacGAN's code: variance 0.01², radius 1). Note the angles: ``linspace(0, 2π, 8)`` would put
   the last mean on top of the first and leave 7 distinct modes.
 - grid: 25 isotropic Gaussians with means {-4, -2, 0, 2, 4}², σ = 0.05 (PacGAN's code).
+- moons: scikit-learn's two interleaving half circles (radius 1; the upper centred at (0, 0),
+  the lower at (1, 0.5)) made a mixture with a known density: 50 Gaussians evenly spaced along
+  each arc (0.064 apart along it, less than σ = 0.1, so the density is a smooth band, not
+  beads), the way ``make_moons(noise=0.1)`` draws a point on an arc and adds N(0, 0.1²I) noise.
 
 Every mixture has equal weights. :class:`Mixture2D` is a fixed, seeded training set of points
 (an Indexable for :func:`unsup.train.fit`), so a resumed run sees the same points;
@@ -29,6 +33,8 @@ GRID_SIGMA = 0.05
 """σ of each grid component (PacGAN's code, 2DGrid config: variance 0.05²)."""
 N_TRAIN = 100_000
 """Points in a training set (PacGAN's ``num_sample``)."""
+MOONS_PER_ARC = 50
+MOONS_SIGMA = 0.1
 MAX_USER_POINTS = 200
 """Most clicked points accepted as mixture centres."""
 
@@ -114,6 +120,21 @@ def grid(sigma: float = GRID_SIGMA, *, side: int = GRID_SIDE, spacing: float = G
          n: int = N_TRAIN, seed: int = 0) -> Mixture2D:
     """The grid of side² Gaussians (default: PacGAN's 5x5 at {-4..4}², σ 0.05)."""
     return Mixture2D(grid_means(side, spacing), sigma, name="grid", n=n, seed=seed)
+
+
+def moons_means(per_arc: int = MOONS_PER_ARC) -> np.ndarray:
+    """Centres along the two half circles: (cos t, sin t) and (1 − cos t, 0.5 − sin t), t in
+    [0, π] (scikit-learn's make_moons arcs)."""
+    t = np.linspace(0.0, math.pi, per_arc)
+    upper = np.stack([np.cos(t), np.sin(t)], 1)
+    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], 1)
+    return np.concatenate([upper, lower])
+
+
+def moons(sigma: float = MOONS_SIGMA, *, per_arc: int = MOONS_PER_ARC, n: int = N_TRAIN,
+          seed: int = 0) -> Mixture2D:
+    """Two moons as a mixture of 2 × ``per_arc`` Gaussians (see the module docstring)."""
+    return Mixture2D(moons_means(per_arc), sigma, name="moons", n=n, seed=seed)
 
 
 def user_points(points, sigma: float = 0.05, *, n: int = N_TRAIN, seed: int = 0) -> Mixture2D:

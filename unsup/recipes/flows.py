@@ -30,7 +30,7 @@ GLOW = "glow"
 KIND_LABELS = {KIND: "2-D flow (neural spline flow)", GLOW: "Glow (digits)",
                B.KIND: "VAE for 8-bit digits (likelihood bounds)"}
 DATA = {"ring": "Ring of 8 Gaussians (σ 0.01)", "grid": "5×5 grid of Gaussians (σ 0.05)",
-        "mnist": "MNIST digits (8-bit grey, 28×28)"}
+        "mnist": "MNIST digits (8-bit grey, 28×28)", "moons": "Two moons (100 Gaussians along two arcs, σ 0.1)"}
 EVAL_SEEDS = (0, 1, 2)
 """The card's sampled numbers are means over these seeds (fresh held-out points and samples)."""
 N_HELDOUT = 5_000
@@ -50,6 +50,9 @@ PRESETS = (
            dict(RECIPE), "ring", checkpoint_every=1_000),
     Preset("flow-grid", "Spline flow on the grid", "The same flow on the 5×5 grid of Gaussians "
            "(σ 0.05).", KIND, 3_000, dict(RECIPE), "grid", checkpoint_every=1_000),
+    Preset("flow-moons", "Spline flow on two moons", "The same flow on two moons (scikit-learn's "
+           "arcs, as 100 Gaussians of σ 0.1 along them: a known density).", KIND, 3_000,
+           dict(RECIPE), "moons", checkpoint_every=1_000),
 )
 GLOW_RECIPE = dict(image_size=28, n_levels=2, n_steps=8, hidden=64, lr=2e-3, warmup=50,
                    decay_start=6_000, decay_end=12_000, batch_size=64, logit_alpha=1e-4)
@@ -74,7 +77,7 @@ N_GLOW_SAMPLES = 1_000
 CONFIDENT = 0.9
 """A sample is "readable" when the digit classifier gives its class at least this probability
 (the issue's rule)."""
-COMPARE = {"ring": "gan-ring-pac2", "grid": "gan-grid-pac2"}
+COMPARE = {"ring": "gan-ring-pac2", "grid": "gan-grid-pac2", "moons": "gan-moons-pac2"}
 """The shipped GAN of the GAN lab on the same point set, set beside each flow."""
 
 

@@ -38,10 +38,11 @@ IMAGE_KINDS = ("dcgan", "pggan", "vaegan")
 
 DATA = {"ring": "ring of 8 Gaussians (radius 1, σ 0.01)",
         "grid": "5×5 grid of Gaussians ({−4…4}², σ 0.05)",
+        "moons": "two moons (100 Gaussians along two arcs, σ 0.1)",
         "mnist": "MNIST (4,500 train digits, grey levels)",
         "digits8": "scikit-learn 8×8 digits (1,617 train)"}
 """Built-in data sets of the family (name -> label)."""
-DATA_2D = ("ring", "grid")
+DATA_2D = ("ring", "grid", "moons")
 DATA_IMAGES = ("mnist", "digits8")
 
 EVAL_SEED = 2_500
@@ -153,6 +154,10 @@ PRESETS = (
     Preset("gan-grid-pac2", "PacGAN2 on the 5×5 grid",
            "NS GAN with PacGAN packing of 2 on the 25 Gaussians of the grid.", "gan2d", 12_000,
            GRID_BEST, "grid", checkpoint_every=2_000),
+    Preset("gan-moons-pac2", "PacGAN2 on two moons",
+           "The ring's best recipe (NS GAN, packing of 2, the generator's moving average) on two "
+           "moons: a band along two arcs, where the flows page sets a spline flow beside it.",
+           "gan2d", 8_000, RING_BEST, "moons", checkpoint_every=2_000),
     *(Preset(f"dcgan-mnist-{loss}", f"DCGAN ({LOSS_LABELS[loss]}) on MNIST",
              f"Upsample-then-convolve DCGAN, width {IMAGE_WIDTH}, {LOSS_LABELS[loss]} loss "
              f"({_recipe_text(loss)}), batches of 64, on the 4,500 MNIST training digits in "
@@ -186,14 +191,16 @@ PRESETS = (
 # -- data ---------------------------------------------------------------------------------------
 def data_2d(name: str, points=None, *, sigma: float | None = None,
             n: int = toy2d.N_TRAIN) -> toy2d.Mixture2D:
-    """The ring, the grid, or a mixture around clicked ``points`` ("points")."""
+    """The ring, the grid, two moons, or a mixture around clicked ``points`` ("points")."""
     if name == "ring":
         return toy2d.ring(n=n)
     if name == "grid":
         return toy2d.grid(n=n)
+    if name == "moons":
+        return toy2d.moons(n=n)
     if name == "points":
         return toy2d.user_points(points, 0.05 if sigma is None else sigma, n=n)
-    raise KeyError(f"unknown 2-D data set {name!r}; known: ring, grid, points")
+    raise KeyError(f"unknown 2-D data set {name!r}; known: ring, grid, moons, points")
 
 
 def mixture_of(model) -> toy2d.Mixture2D | None:

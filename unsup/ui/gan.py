@@ -150,13 +150,20 @@ def lab_settings() -> dict:
                 pack=int(pack), minibatch_features=int(mbd), seed=int(seed))
 
 
+LAB_DATA = {"Ring": "ring", "Grid": "grid", "Two moons": "moons"}
+
+
 def lab_data_picker():
     """Ring, grid or clicked points; returns (data key, points or None), or None (with a
     message) while the clicked points are not usable yet."""
-    which = st.segmented_control("Data", ["Ring", "Grid", "Clicked points"], default="Ring",
+    which = st.segmented_control("Data", list(LAB_DATA) + ["Clicked points"], default="Ring",
                                  key="gl_data") or "Ring"
     if which != "Clicked points":
-        return which.lower(), None
+        if which == "Two moons":
+            st.caption("Two moons is a band, not separate blobs: its \"modes\" are the 100 "
+                       "Gaussians along the two arcs, so the count says how much of the arcs "
+                       "the samples reach.")
+        return LAB_DATA[which], None
     pts = st.session_state.setdefault(POINTS_KEY, [])
     left, right = st.columns([3, 2])
     with left:
@@ -462,10 +469,10 @@ def open_in_lab(model, data) -> None:
     if old is not None:
         old.pause()
     lab = LiveLab.from_model(model, R.data_2d(data.name, data.means.tolist(), n=20_000)
-                             if data.name not in ("ring", "grid") else
+                             if data.name not in R.DATA_2D else
                              R.data_2d(data.name, n=20_000))
     st.session_state[LAB_KEY] = lab
-    key = data.name if data.name in ("ring", "grid") else "points"
+    key = data.name if data.name in R.DATA_2D else "points"
     if key == "points":
         st.session_state[POINTS_KEY] = data.means.tolist()
     st.session_state["gl_sig"] = (key, tuple(map(tuple, data.means.tolist()))
@@ -476,7 +483,7 @@ def open_in_lab(model, data) -> None:
         return min(options, key=lambda o: abs(np.log(o) - np.log(v)))
 
     st.session_state.update({
-        "gl_data": {"ring": "Ring", "grid": "Grid"}.get(key, "Clicked points"),
+        "gl_data": {v: k for k, v in LAB_DATA.items()}.get(key, "Clicked points"),
         "gl_loss": c.loss, "gl_opt": c.optimizer, "gl_lr": near(c.lr_g, LR_OPTIONS),
         "gl_dsteps": c.d_steps, "gl_gsteps": c.g_steps,
         "gl_batch": near(c.batch_size, BATCH_OPTIONS), "gl_gh": near(c.g_hidden, UNIT_OPTIONS),
