@@ -56,8 +56,8 @@ NEW_IMAGE = """(old) => {
 }"""
 
 
-def vae_slider(page, url: str, moves: int = 24) -> list[float]:
-    page.goto(f"{url}/vae")
+def vae_slider(page, url: str, moves: int = 24, path: str = "/vae") -> list[float]:
+    page.goto(f"{url}{path}")
     wait_idle(page)
     img = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').last
     img.wait_for(timeout=60_000)
@@ -224,6 +224,30 @@ def start_job(ctx, url: str) -> None:
     page.close()  # the job trains on without a tab
 
 
+def slider_floor(runs: Path) -> tuple[list[float], str]:
+    """The VAE slider's mechanism with no model (bench/slider_floor_app.py), measured the same
+    way: (times, load before)."""
+    from playwright.sync_api import sync_playwright
+
+    proc, url = start_app(runs, app="bench/slider_floor_app.py")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            load = load_average()
+            times = vae_slider(page, url, path="/")
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return times, load
+
+
 def measure(url: str, with_job: bool) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -291,6 +315,7 @@ def main() -> None:
     runs = Path(tempfile.mkdtemp(prefix="unsup-bench-browser-"))
     alone_load = load_average()
     alone = trainer_alone()
+    floor, floor_load = slider_floor(runs)
     proc, url = start_app(runs)
     try:
         idle = measure(url, with_job=False)
@@ -302,10 +327,14 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
     rows = rows_of("no job", idle) + rows_of("one job training", busy)
-    rows.insert(2, ("no job: the lab's trainer alone (its default GAN, one torch thread, no "
+    rows.insert(1, ("no job: the same slider and image with no model (bench/slider_floor_app.py: "
+                    "Streamlit's round trip and Chromium's drawing alone), p50 / p95 of "
+                    f"{len(floor)} (load {floor_load}): the floor",
+                    f"{pct(floor, 50) * 1e3:.0f} / {pct(floor, 95) * 1e3:.0f} ms", "", ""))
+    rows.insert(3, ("no job: the lab's trainer alone (its default GAN, one torch thread, no "
                     f"page and no browser; load {alone_load}): the machine's ceiling",
                     f"{alone:.0f} steps/s", "", ""))
-    rows.insert(3, ("no job: steps/s seen in the browser ÷ the trainer alone (1 = drawing "
+    rows.insert(4, ("no job: steps/s seen in the browser ÷ the trainer alone (1 = drawing "
                     "costs training nothing)", f"{idle['lab']['steps_s'] / alone:.2f}", "", ""))
     loaded = max(float(r["load"].split()[0]) for r in (idle, busy)) > 1.5 * (os.cpu_count() or 1)
     path = write_section(SECTION, HEADING, rows, notes=(
