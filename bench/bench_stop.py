@@ -44,6 +44,8 @@ def specs():
                      lambda: cyclegan.training_spec(steps=3)),
         "2-D flow": (lambda: flows.training_spec(steps=2_000),
                      lambda: flows.training_spec(steps=5)),
+        "Glow": (lambda: flows.glow_training_spec(steps=1_000),
+                 lambda: flows.glow_training_spec(steps=3)),
     }
 
 
