@@ -346,6 +346,13 @@ def test_the_likelihood_section_compares_other_images_and_says_what_it_shows():
     assert "held-out digits" in spec and "uniform noise" in spec and "blank image" in spec
     text = " ".join(m.value for m in at.markdown)
     assert "This Glow gives" in text and "Nalisnick" in text
+    if checkpoints.weights_path(paths.SHIPPED_DIR / "dlvae-mnist").exists():
+        # part 3: the flow's exact bits/dim beside the VAE's bounds, and a sentence from them
+        table = at.dataframe[0].value
+        assert list(table["what is measured"])[1:] == ["ELBO (a bound)", "IWAE bound, k = 1,000"]
+        glow, elbo, iwae = table["bits/dim"]
+        assert glow < iwae < elbo  # a tighter bound is lower; here the flow is lower still
+        assert f"{iwae - glow:.3f}" in text and f"{elbo - iwae:.3f}" in text
 
 
 def test_the_glow_section_says_how_to_get_a_model_when_there_is_none(tmp_path, monkeypatch):

@@ -618,7 +618,7 @@ def bounds_table(entry: Entry) -> None:
             {"model": f"VAE ({vae[0].name})", "what is measured": "ELBO (a bound)",
              "bits/dim": vm["elbo_bpd"]},
             {"model": f"VAE ({vae[0].name})", "what is measured":
-             f"IWAE bound, k = {vm.get('iwae_k', '?')}", "bits/dim": vm["iwae_bpd"]}]
+             f"IWAE bound, k = {int(vm.get('iwae_k') or 0):,}", "bits/dim": vm["iwae_bpd"]}]
     tables.show(pd.DataFrame(rows), {
         "bits/dim": tables.Col("bits/dim", help="bits per pixel of the 500 held-out digits "
                                "(lower is better; a bound's is an upper bound on the model's "
