@@ -117,7 +117,7 @@ GAN_IMAGES = ["dcgan-mnist-mm", "dcgan-mnist-ns", "dcgan-mnist-wgan", "dcgan-mni
 GAN_2D = ["gan-ring-collapse", "gan-ring-collapse-pac2", "gan-ring-pac2", "gan-grid-pac2"]
 
 
-FLOWS_2D = ["flow-ring", "flow-grid"]
+FLOWS_2D = ["flow-ring", "flow-grid", "flow-moons"]
 
 
 def expected_cells() -> list[tuple[str, str, str, str]]:
@@ -137,7 +137,7 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
              ("Glow", "glow-mnist", "readable samples (T = 0.7)",
               sampled(g, "readable", scale=100, unit="%")),
              ("Glow", "glow-mnist", "digit classes", count(g, "classes_covered"))]
-    for name in ("gan-ring-pac2", "gan-grid-pac2"):
+    for name in ("gan-ring-pac2", "gan-grid-pac2", "gan-moons-pac2"):
         rows += [(t, name, "modes", modes(m(name))),
                  (t, name, "high-quality %", sampled(m(name), "hq", scale=100, unit="%"))]
     q = "held-out measure"  # the "Measured quality" table
