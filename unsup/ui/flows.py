@@ -235,7 +235,7 @@ def glow_training_form() -> None:
             return
         images = report.array()
         label = f"{len(images)} uploaded images"
-        st.caption(f"{len(images)} images read, {images.shape[1]} channel(s), 28×28.")
+        st.caption(f"{len(images):d} images read, {images.shape[1]:d} channel(s), 28×28.")
     c = st.columns(2)
     steps = int(c[0].number_input("Steps", 50, 100_000, R.GLOW_JOB_STEPS, step=100,
                                   key="gt_steps", help="Batches of 64 images"))
@@ -453,7 +453,7 @@ def glow_section() -> None:
         output_format="PNG")
     bad = int((~finite).sum())
     if bad:
-        st.caption(f"{bad} of {n} steps decode to no finite image (shown black, \"overflow\"): "
+        st.caption(f"{bad:d} of {n:d} steps decode to no finite image (shown black, \"overflow\"): "
                    "a flow is invertible in exact arithmetic, but off the data its inverse can "
                    "explode, as a coupling divides by a scale near 0 (Behrmann et al. 2021, "
                    "\"exploding inverses\"). Try other digits.")
@@ -537,7 +537,7 @@ def encode_section() -> None:
            "(about 1e-11) in float64")
     c[1].metric("Largest pixel error of the round trip", f"{trip['max_error']:.1e}",
                 help="max |x − f⁻¹(f(x))| over the 784 pixels (0 = exact; pixels are in [0, 1])")
-    c[1].caption(f"{md(why).capitalize()}. Its exact likelihood: {trip['bpd']:.2f} bits/dim "
+    c[1].caption(f"{md(why.capitalize())}. Its exact likelihood: {trip['bpd']:.2f} bits/dim "
                  "(lower = more likely under the model).")
     st.markdown("**Attribute directions** (as the Glow paper edits faces): the mean latent of "
                 "the thickest quarter of the training digits minus that of the thinnest, and "
@@ -596,7 +596,7 @@ def likelihood_section() -> None:
         st.plotly_chart(viz.bpd_histogram(sets, markers), key="gl_hist")
         st.markdown(md(A.nalisnick_sentence(bpd)))
     elif markers:
-        st.metric(f"Bits/dim of {label}", f"{next(iter(markers.values())):.2f}",
+        st.metric(md(f"Bits/dim of {label}"), f"{next(iter(markers.values())):.2f}",
                   help="Exact, lower = more likely under the model")
     bounds_table(entry)
 
