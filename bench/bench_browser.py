@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RESULTS, load_average, pct, start_app, write_section
+from common import RESULTS, load_average, pct, start_app, stop_app, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -240,11 +240,7 @@ def slider_floor(runs: Path) -> tuple[list[float], str]:
             times = vae_slider(page, url, path="/")
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     return times, load
 
 
@@ -321,11 +317,7 @@ def main() -> None:
         idle = measure(url, with_job=False)
         busy = measure(url, with_job=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     rows = rows_of("no job", idle) + rows_of("one job training", busy)
     rows.insert(1, ("no job: the same slider and image with no model (bench/slider_floor_app.py: "
                     "Streamlit's round trip and Chromium's drawing alone), p50 / p95 of "

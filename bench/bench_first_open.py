@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import load_average, start_app, write_section
+from common import load_average, start_app, stop_app, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -272,11 +272,7 @@ def main() -> None:
     try:
         br = chromium(url, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     rows = []
     for name, secs in br.items():
         info = ("quiet" in name or "server CPU" in name or "warm-up" in name

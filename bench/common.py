@@ -132,3 +132,14 @@ def start_app(runs: Path, app: str = "app.py", cwd: Path = ROOT
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("streamlit did not start")
+
+
+def stop_app(proc) -> None:
+    """End a server :func:`start_app` started (terminate; kill after 10 s)."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -83,3 +83,14 @@ def one_seed_matches_the_card(card: dict, recomputed: dict, seed: int, keys, *,
         assert recomputed[k] == pytest.approx(per[i], rel=rel, abs=abs_tol), (k, seed, per)
         assert card[k] == pytest.approx(float(np.mean(per)), rel=1e-3, abs=1e-4), (k, per)
     return card
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test on one torch thread (as the jobs' measurements do), restoring the count."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -18,12 +18,7 @@ from unsup.models.glow import ActNorm, Glow, GlowConfig
 from unsup.train import fit
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

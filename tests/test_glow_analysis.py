@@ -15,12 +15,7 @@ from unsup.data.images import training_tensor
 from unsup.recipes import glow_analysis as A
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _bar(width: int, shear: float = 0.0) -> np.ndarray:

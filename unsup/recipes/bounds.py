@@ -27,7 +27,6 @@ latent noise: one z per image for the ELBO; K per image for the IWAE bound), wit
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -73,25 +72,24 @@ PRESETS: tuple[Preset, ...] = (
 # -- data -----------------------------------------------------------------------------------------
 def train_images() -> torch.Tensor:
     """The 4,500 MNIST training digits, 8-bit grey in [0, 1], (4500, 1, 28, 28): Glow's."""
-    from unsup.data.images import training_tensor
+    from unsup.data.images import grey_digits
 
-    return training_tensor("mnist", 28, binary=False)
+    return grey_digits("train")
 
 
 def test_images() -> torch.Tensor:
     """The 500 held-out MNIST digits, 8-bit grey in [0, 1]: Glow's held-out set."""
-    from unsup.data.images import load_split, resize_images
+    from unsup.data.images import grey_digits
 
-    split = load_split("mnist")
-    return torch.from_numpy(np.ascontiguousarray(resize_images(split.x_test, 28),
-                                                 dtype=np.float32))
+    return grey_digits("test")
 
 
 def data_card(x: torch.Tensor) -> dict[str, Any]:
     """The card's ``data`` (the same fields, and for the same pixels the same fingerprint, as
     Glow's)."""
-    return {"name": "mnist", "label": "MNIST digits, 8-bit grey", "n": int(len(x)),
-            "fingerprint": hashlib.sha256(x.numpy().tobytes()).hexdigest()[:16]}
+    from unsup.data.images import grey_digits_card
+
+    return grey_digits_card(x)
 
 
 def build(preset: Preset):

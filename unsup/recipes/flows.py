@@ -109,27 +109,23 @@ def build(preset: Preset):
 
 
 def glow_train_images() -> torch.Tensor:
-    """The MNIST training digits, 8-bit grey in [0, 1] (not binarized: a flow models the
-    pixel values), (4500, 1, 28, 28)."""
-    from unsup.data.images import training_tensor
+    """The 4,500 MNIST training digits, 8-bit grey in [0, 1] (a flow models the pixel values)."""
+    from unsup.data.images import grey_digits
 
-    return training_tensor("mnist", 28, binary=False)
+    return grey_digits("train")
 
 
 def glow_test_images() -> torch.Tensor:
     """The 500 held-out MNIST digits, 8-bit grey in [0, 1]."""
-    from unsup.data.images import load_split, resize_images
+    from unsup.data.images import grey_digits
 
-    split = load_split("mnist")
-    return torch.from_numpy(np.ascontiguousarray(resize_images(split.x_test, 28),
-                                                 dtype=np.float32))
+    return grey_digits("test")
 
 
 def glow_data_card(x: torch.Tensor) -> dict[str, Any]:
-    import hashlib
+    from unsup.data.images import grey_digits_card
 
-    return {"name": "mnist", "label": "MNIST digits, 8-bit grey", "n": int(len(x)),
-            "fingerprint": hashlib.sha256(x.numpy().tobytes()).hexdigest()[:16]}
+    return grey_digits_card(x)
 
 
 def evaluate_glow(model: Glow, seeds=GLOW_SEEDS, n: int = N_GLOW_SAMPLES,
