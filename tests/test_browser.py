@@ -747,7 +747,7 @@ def test_flows_glow_sections_show_their_images(server, page, tmp_path):
     main.locator('[data-testid="stRadio"] label').filter(has_text=re.compile("^Upload$")).click()
     wait_idle(page)
     upload(page, path, "Largest pixel error of the round trip")
-    main.get_by_text("Measured on the decoded images").first.wait_for(timeout=60_000)
+    main.get_by_text("Along thickness").first.wait_for(timeout=60_000)
     assert image_width(main.locator('[data-testid="stImage"] img').last) > 100
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "flows-glow-encode-upload")
