@@ -43,6 +43,9 @@ SECTIONS = [
     ("cyclegan", "cyclegan.py", "cg_section", "Label flips", '[data-testid="stMetric"]'),
     ("cyclegan", "cyclegan.py", "cg_section", "Metrics", TABLE),
     ("clustering", "clustering.py", "cl_section", "MNIST table", TABLE),
+    ("flows", "flows.py", "fl_section", "Glow", '[data-testid="stImage"] img'),
+    ("flows", "flows.py", "fl_section", "Encode & edit", '[data-testid="stImage"] img'),
+    ("flows", "flows.py", "fl_section", "Likelihood", '[data-testid="stPlotlyChart"] .main-svg'),
 ]
 QUIET_MS = 1000
 
