@@ -228,5 +228,18 @@ def merge_into_results(section: __import__("pathlib").Path) -> None:
     results.write_text(text, encoding="utf-8")
 
 
+def wait_for_job_threads(timeout: float = 120.0) -> None:
+    """Let the threads of jobs the runner ended (they finish the step they are in, then save it)
+    end before the interpreter does: exiting under a running torch computation aborts the
+    process ("terminate called without an active exception")."""
+    import threading
+
+    deadline = time.time() + timeout
+    for t in threading.enumerate():
+        if t.daemon and t is not threading.current_thread():
+            t.join(max(0.0, deadline - time.time()))
+
+
 if __name__ == "__main__":
     main()
+    wait_for_job_threads()
