@@ -379,17 +379,17 @@ def test_the_shipped_glow_is_what_its_card_says_and_inverts():
     with torch.no_grad():
         eps, _ = model.encode(x)
         err = (model.decode(eps) - x).abs().flatten(1).max(1).values
-        assert float((err <= 1e-4).float().mean()) >= 0.98  # float32: 494 of 500 measured
+        assert float((err <= 1e-4).float().mean()) >= 0.97  # float32: 488 of 500 measured
         exact = model.double()
         eps, _ = exact.encode(x.double())
         assert float((exact.decode(eps) - x.double()).abs().max()) <= 1e-8  # the map inverts
     assert model.card_["command"] == "python -m unsup train glow-mnist --out checkpoints"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23's Glow targets are not met yet: held-out "
-                   "1.208 bits/dim (target ≤ 1.20), 58.7% readable samples (target ≥ 80%), and "
-                   "in float32 6 of the 500 held-out digits come back with a pixel off by more "
-                   "than 1e-4 (up to 3.9e-3; float64: 7e-12)")
+@pytest.mark.xfail(strict=True, reason="issue 23's Glow targets are not all met: held-out "
+                   "1.170 bits/dim (target ≤ 1.20: met), but 60.9% readable samples (target ≥ "
+                   "80%), and in float32 12 of the 500 held-out digits come back with a pixel "
+                   "off by more than 1e-4 (up to 4.0e-2; float64: 2e-11)")
 def test_the_shipped_glow_meets_the_issues_targets():
     if not checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist").exists():
         pytest.skip("glow-mnist is not shipped")

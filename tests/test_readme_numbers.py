@@ -120,6 +120,19 @@ GAN_2D = ["gan-ring-collapse", "gan-ring-collapse-pac2", "gan-ring-pac2", "gan-g
 FLOWS_2D = ["flow-ring", "flow-grid", "flow-moons"]
 
 
+def glow_medians() -> dict[str, float]:
+    """Median bits/dim of each set the shipped Glow's stored analysis scored."""
+    import numpy as np
+
+    from unsup import checkpoints, paths
+    from unsup.recipes import glow_analysis as A
+
+    found = A.stored(checkpoints.weights_path(paths.SHIPPED_DIR / "glow-mnist"))
+    assert found is not None, "run: python scripts/precompute_derived.py glow"
+    return {k: float(np.median([v for v in vals if v is not None]))
+            for k, vals in found["bpd"].items()}
+
+
 def expected_cells() -> list[tuple[str, str, str, str]]:
     """(a header cell of the table, start of the row's first cell, column, the text the cell
     must hold) for every card number in the README's tables."""
@@ -137,6 +150,14 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
              ("Glow", "glow-mnist", "readable samples (T = 0.7)",
               sampled(g, "readable", scale=100, unit="%")),
              ("Glow", "glow-mnist", "digit classes", count(g, "classes_covered"))]
+    b = m("dlvae-mnist")  # exact likelihood against bounds
+    rows += [("model (500 held-out digits)", "glow-mnist", "bits/dim", f(g["bpd"], 3)),
+             ("model (500 held-out digits)", "dlvae-mnist", "bits/dim", f(b["elbo_bpd"], 3)),
+             ("model (500 held-out digits)", "dlvae-mnist", "bits/dim", f(b["iwae_bpd"], 3))]
+    ood = glow_medians()  # the Likelihood section's sets (checkpoints/derived)
+    for label, start in (("heldout", "held-out digits"), ("digits8", "8×8 digits"),
+                         ("noise", "uniform noise"), ("blank", "a blank")):
+        rows.append(("median bits/dim", start, "median bits/dim", f(ood[label], 2)))
     for name in ("gan-ring-pac2", "gan-grid-pac2", "gan-moons-pac2"):
         rows += [(t, name, "modes", modes(m(name))),
                  (t, name, "high-quality %", sampled(m(name), "hq", scale=100, unit="%"))]
@@ -296,7 +317,12 @@ def expected_prose() -> list[str]:
     shares = [m(n)["confident_share"] for n in GAN_IMAGES if n.startswith("dcgan-mnist-")
               and n != "dcgan-mnist-best"]
     clf_a, clf_b = m("cyclegan-clf-mnist"), m("cyclegan-clf-mnistm")
-    return [
+    g, b = m("glow-mnist"), m("dlvae-mnist")
+    flows = [f"on what can be measured the flow is {f(b['iwae_bpd'] - g['bpd'], 3)} bits/dim "
+             "better", f"tightens the VAE's ELBO by {f(b['elbo_bpd'] - b['iwae_bpd'], 3)}",
+             f"**Met**: ≤ 1.20 bits/dim ({f(g['bpd'], 3)})",
+             f"≥ 80% readable samples at T = 0.7 ({pct(g['readable'])})"]
+    return flows + [
         # keypoints
         f"mean-shape baseline ({f(kp['mean_shape'])}%) and random-weights detectors "
         f"({sampled(kp, 'random', unit='%')})",
