@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from unsup import checkpoints, kinds, paths
+from unsup import checkpoints, paths
 from unsup.data.images import load_split
 from unsup.models.dlvae import (DLVAE, DLVAEConfig, discretized_logistic_logp,
                                 discretized_logistic_mean, to_levels)
@@ -19,17 +19,6 @@ from unsup.train import fit
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture
-def dlvae_kind():
-    """Make the kind "dlvae" loadable through the one loader until the kinds table lists it."""
-    registered = "dlvae" not in kinds.known()
-    if registered:
-        kinds.register(DLVAE)
-    yield
-    if registered:
-        kinds.unregister("dlvae")
 
 
 def _digits8(split: str = "train") -> torch.Tensor:
@@ -133,7 +122,7 @@ def test_training_lowers_held_out_bits_per_dim():
 
 
 # -- 4. checkpoints ---------------------------------------------------------------------------
-def test_fit_resume_equals_an_uninterrupted_run(dlvae_kind, tmp_path):
+def test_fit_resume_equals_an_uninterrupted_run(tmp_path):
     """N steps, stop, load with the optimizer, M more == N + M straight (weights, Adam's moments,
     the schedule's position, the in-step noise)."""
     n, m = 4, 3
@@ -175,7 +164,7 @@ def test_samples_and_reconstructions_are_images():
 
 
 # -- 5. the shipped model ------------------------------------------------------------------------
-def test_the_shipped_card_numbers_recompute(dlvae_kind):
+def test_the_shipped_card_numbers_recompute():
     """The shipped checkpoint's held-out ELBO and 16-sample IWAE bound of seed 0 (the 16 are the
     first of the card's K = 1,000: the same noise) recompute to the card's per-seed values; the
     card's bounds are ordered IWAE(K) <= IWAE(16) <= ELBO, on Glow's held-out digits."""

@@ -12,24 +12,13 @@ import math
 import pytest
 import torch
 
-from unsup import checkpoints, kinds
+from unsup import checkpoints
 from unsup.data.images import load_split
 from unsup.models.glow import ActNorm, Glow, GlowConfig
 from unsup.train import fit
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture
-def glow_kind():
-    """Make the kind "glow" loadable through the one loader until a family lists it."""
-    registered = "glow" not in kinds.known()
-    if registered:
-        kinds.register(Glow)
-    yield
-    if registered:
-        kinds.unregister("glow")
 
 
 def _digits8(split: str = "train") -> torch.Tensor:
@@ -176,7 +165,7 @@ def _actnorms(model: Glow) -> list[ActNorm]:
     return [m for m in model.modules() if isinstance(m, ActNorm)]
 
 
-def test_save_load_round_trips_exactly(glow_kind, tmp_path):
+def test_save_load_round_trips_exactly(tmp_path):
     """Same bits/dim after a load; the ActNorms come back initialised and a training-mode pass
     over a very different batch leaves them as they are."""
     model = Glow(GlowConfig.tiny())
@@ -200,7 +189,7 @@ def test_save_load_round_trips_exactly(glow_kind, tmp_path):
     assert all(int(a.initialized) == 1 for a in _actnorms(fresh))  # (the flag does work)
 
 
-def test_fit_resume_equals_an_uninterrupted_run(glow_kind, tmp_path):
+def test_fit_resume_equals_an_uninterrupted_run(tmp_path):
     """N steps, save, load with the optimizer, M more == N + M straight (weights, ActNorm
     flags, the learning-rate warm-up position, Adam's moments)."""
     n, m = 4, 3

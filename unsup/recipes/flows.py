@@ -372,7 +372,7 @@ def glow_training_spec(*, steps: int = GLOW_JOB_STEPS, images: np.ndarray | None
         x, x_held, label, dcard = run.split_upload("glow")
     else:
         x, x_held = glow_train_images(), None
-        label, dcard = "the MNIST digits", glow_data_card(glow_train_images())
+        label, dcard = "the MNIST digits", glow_data_card(x)
     cfg = {**GLOW_RECIPE, **(run.config or {}), **overrides,
            "n_channels": int(x.shape[1]), "image_size": int(x.shape[-1])}
     cfg = {k: v for k, v in cfg.items() if k in {f.name for f in dataclasses.fields(GlowConfig)}}
