@@ -5,7 +5,7 @@ difficulty=...)``), fit on 5,000 listings (seed 0) and measure on 1,000 held-out
 (seed 1000, never seen in training):
 
 - LDA: ``unsup.models.topics.fit_lda`` with ``TopicConfig(n_topics=10, iterations=200)``
-  (tomotopy's collapsed Gibbs sampler, one thread);
+  (unsup's collapsed Gibbs sampler, ``unsup.models.gibbs``, one thread);
 - pLSA: ``fit_plsa`` with the same config (200 EM steps);
 - gensim's ``LdaModel`` (online variational Bayes; 5 passes, 50 iterations, chunks of 2,000,
   alpha "auto", random_state 0 — the settings of bench_topics.py) on the same vocabulary.
@@ -23,7 +23,7 @@ Columns:
 - *bg topics*: learned topics of which at least half of the 10 top words are background words
   (rooms, price, agency boilerplate) that belong to no theme.
 
-Single-threaded (BLAS and tomotopy); times are this machine's, measured in this run.
+Single-threaded (BLAS and the sampler); times are this machine's, measured in this run.
 
     python bench/bench_topics_realistic.py           # ~3-5 min on one core
     python bench/bench_topics_realistic.py --quick   # 1,500 listings, 60 iterations
@@ -40,7 +40,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
-from common import ROOT  # noqa: E402,F401  (puts the repo root on sys.path)
+from common import ROOT, load_average, machine  # noqa: E402  (puts the repo root on sys.path)
 
 import numpy as np  # noqa: E402
 
@@ -119,25 +119,59 @@ def run(lang: str, difficulty: str) -> list[dict]:
     return rows
 
 
+def seeds_table() -> list[str]:
+    """How often a fit escapes the split/merge local optimum: LDA on the easy 5,000-listing
+    corpus of each language with 6 seeds, under the app's schedule (4 chains × 60 sweeps) and
+    the earlier one (3 chains × 25 sweeps), 200 sweeps in all."""
+    out = ["", "Local optima over seeds (easy corpus, K = 10, 200 sweeps; seeds 0, 10, ..., 50; "
+           "recovery per seed, and how many reach 0.98):", "",
+           "| language | chains × sweeps before the choice | recovery per seed | ≥ 0.98 |",
+           "| --- | --- | --- | --- |"]
+    n = N_TRAIN
+    for lang in ("th", "en", "mixed"):
+        data = generate(n, seed=0, lang=lang)
+        base = tm.TopicConfig(n_topics=N_THEMES, iterations=ITERATIONS)
+        corpus = tm.prepare(data.df["text"].tolist(), base)
+        for n_init, first in ((4, 60), (3, 25)):
+            recs = []
+            for seed in range(0, 60, 10):
+                cfg = tm.TopicConfig(n_topics=N_THEMES, iterations=ITERATIONS, seed=seed,
+                                     n_init=n_init, init_sweeps=first)
+                model = tm.fit_lda(corpus, cfg)
+                recs.append(topic_recovery(model.topic_word_, corpus.vocab, data.truth)["mean"])
+            out.append(f"| {lang} | {n_init} × {first} | {', '.join(f'{r:.3f}' for r in recs)} "
+                       f"| {sum(r >= 0.98 for r in recs)} of {len(recs)} |")
+            print(out[-1], flush=True)
+    return out
+
+
 def main() -> None:
     rows = []
+    load = load_average()
     t0 = time.perf_counter()
     for lang in ("th", "en"):
         for difficulty in ("easy", "realistic"):
             rows += run(lang, difficulty)
-    print()
-    print(f"Topic recovery, K = {N_THEMES}, {N_TRAIN:,} training listings (seed 0), "
-          f"{N_HELD:,} held-out (seed 1000); LDA and pLSA {ITERATIONS} iterations; "
-          f"one thread; {time.perf_counter() - t0:.0f} s in all.")
-    print()
-    print("| language | corpus | method | vocabulary | fit (s) | recovery ↑ | worst theme ↑ "
-          "| held-out θ error ↓ | dominant theme ↑ | background topics |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines = [
+        "## Topic recovery, easy and realistic corpora", "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()} (load average before the "
+        f"run: {load}).", "",
+        f"Topic recovery, K = {N_THEMES}, {N_TRAIN:,} training listings (seed 0), "
+        f"{N_HELD:,} held-out (seed 1000); LDA and pLSA {ITERATIONS} iterations; "
+        f"one thread; {time.perf_counter() - t0:.0f} s in all. "
+        "`python bench/bench_topics_realistic.py`" + (" --quick" if QUICK else ""), "",
+        "| language | corpus | method | vocabulary | fit (s) | recovery ↑ | worst theme ↑ "
+        "| held-out θ error ↓ | dominant theme ↑ | background topics |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        print(f"| {r['lang']} | {r['difficulty']} | {r['method']} | {r['n_words']} "
-              f"| {r['seconds']:.1f} | {r['recovery']:.3f} | {r['worst']:.3f} "
-              f"| {r['theta_tv']:.3f} | {r['dominant']:.3f} | {r['bg_topics']} |")
-
+        lines.append(f"| {r['lang']} | {r['difficulty']} | {r['method']} | {r['n_words']} "
+                     f"| {r['seconds']:.1f} | {r['recovery']:.3f} | {r['worst']:.3f} "
+                     f"| {r['theta_tv']:.3f} | {r['dominant']:.3f} | {r['bg_topics']} |")
+    lines += seeds_table()
+    print("\n".join(lines))
+    if not QUICK:
+        (ROOT / "bench" / "results" / "topics_realistic.md").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8")
 
 if __name__ == "__main__":
     main()

@@ -76,7 +76,7 @@ def test_a_stopped_fit_resumes_the_same_chain():
     # the stop saved a resumable checkpoint of its step (the one loader's format), unfinished
     stopped = checkpoints.load(run_dir / "model", optimizer=True)
     assert isinstance(stopped, tm.LDA) and stopped.step_ == 2
-    assert stopped.card_["finished"] is False and stopped._mdl.global_step == 20
+    assert stopped.card_["finished"] is False and stopped.sweeps == 20
     assert run_dir.name not in {e.name for e in recipe.saved_fits()}
     again = runner.wait(runner.resume(job.id), timeout=120)
     assert again.status == "done", again.error

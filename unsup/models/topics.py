@@ -1,4 +1,5 @@
-"""Topic models: LDA (tomotopy's collapsed Gibbs sampler), HDP to suggest K, and pLSA by EM.
+"""Topic models: LDA (collapsed Gibbs sampling, :mod:`unsup.models.gibbs`), HDP (tomotopy) to
+suggest K, and pLSA by EM.
 
 The lecture's picture: each topic z is a word distribution beta_z = P(w | z); each document d a
 mixture theta_d = P(z | d); every word first picks a topic from theta_d, then a word from that
@@ -49,16 +50,17 @@ class TopicConfig:
     """Everything that decides a topic fit (the same config and corpus give the same topics)."""
 
     n_topics: int = 10  # K, the number of topics
-    method: str = "lda"  # "lda" (tomotopy, collapsed Gibbs) or "plsa" (EM, no priors)
+    method: str = "lda"  # "lda" (collapsed Gibbs) or "plsa" (EM, no priors)
     alpha: float = 0.1  # LDA: symmetric Dirichlet prior on each document's mix (then optimised)
     eta: float = 0.01  # LDA: symmetric Dirichlet prior on each topic's word distribution
     iterations: int = 150  # Gibbs sweeps (LDA) or EM steps (pLSA)
     optimize_alpha: bool = True  # LDA: re-estimate an asymmetric alpha every 10 sweeps (Minka)
     seed: int = 0  # random seed
-    workers: int = 1  # tomotopy threads; 1 is reproducible bit for bit, more is faster
+    workers: int = 1  # unused since LDA's sampler is unsup's own (one thread, reproducible);
+    #                  kept so that earlier configs and cards still read
     n_init: int = 0  # LDA: chains started (seeds seed, seed+1, ...); the most likely one after
-    #                  init_sweeps is kept. 0 = auto: 3 up to 50,000 documents, else 1
-    init_sweeps: int = 25  # LDA: sweeps of each starting chain (part of ``iterations``)
+    #                  init_sweeps is kept. 0 = auto: 4 up to 50,000 documents, else 1
+    init_sweeps: int = 60  # LDA: sweeps of each starting chain (part of ``iterations``)
     text: TextConfig = field(default_factory=TextConfig)  # tokenization and vocabulary
 
     @classmethod
@@ -584,8 +586,8 @@ class PLSA(TopicLearner):
 
 
 def _lda_schedule(config: TopicConfig, n_docs_used: int) -> tuple[int, int, int]:
-    """(chains, sweeps of each starting chain, sweeps per later step) of an LDA fit."""
-    n_init = config.n_init or (3 if n_docs_used <= 50_000 else 1)
+    """(chains, sweeps of each starting chain, sweeps per step) of an LDA fit."""
+    n_init = config.n_init or (4 if n_docs_used <= 50_000 else 1)
     first = min(config.init_sweeps, config.iterations) if n_init > 1 else 0
     return n_init, first, 10
 
@@ -594,55 +596,56 @@ def lda_steps(config: TopicConfig, n_docs_used: int) -> int:
     """Steps of an LDA fit that reach the config's ``iterations`` sweeps."""
     n_init, first, per = _lda_schedule(config, n_docs_used)
     rest = max(0, int(config.iterations) - first)
-    return (1 if first else 0) + -(-rest // per)
+    return -(-first // per) + -(-rest // per)
 
 
 def lda_sweeps(config: TopicConfig, n_docs_used: int, steps: int) -> int:
-    """Gibbs sweeps of the kept chain after ``steps`` steps of an LDA fit (what
-    :meth:`LDA.train_step` runs: ``init_sweeps`` first with several chains, then blocks of 10,
-    the last one what is left of ``iterations``, then 10 a step beyond them)."""
+    """Gibbs sweeps of the kept chain (of each starting chain, while they compete) after
+    ``steps`` steps of an LDA fit: what :meth:`LDA.train_step` runs, 10 sweeps a step (the last
+    step of the starting chains and of ``iterations`` what is left), then 10 a step beyond."""
     n_init, first, per = _lda_schedule(config, n_docs_used)
     done = 0
-    for s in range(int(steps)):
-        if s == 0 and first:
-            done = first
-            continue
-        left = int(config.iterations) - done
-        done += min(per, left) if left > 0 else per
+    for _ in range(int(steps)):
+        goal = first if done < first else int(config.iterations)
+        done += min(per, goal - done) if goal > done else per
     return done
 
 
 @register("topics")
 class LDA(TopicLearner):
-    """LDA by tomotopy's collapsed Gibbs sampler (Griffiths & Steyvers 2004, with its sparse
-    sampling tricks); one ``train_step`` is one block of sweeps: the first step of a fit with
-    several starting chains runs ``init_sweeps`` on each and keeps the most likely one (Gibbs
-    chains can settle in a local optimum, one theme split in two and two others merged, that
-    more sweeps do not leave; the same remedy as k-means' ``n_init``), every later step 10
-    sweeps (the last one what is left of ``iterations``). Documents with no vocabulary word get
+    """LDA by collapsed Gibbs sampling (Griffiths & Steyvers 2004; :mod:`unsup.models.gibbs`, a
+    numba-compiled sampler whose random numbers are a function of the seed and the sweep). One
+    ``train_step`` is 10 sweeps. A fit on up to 50,000 documents starts ``n_init`` chains (seeds
+    seed, seed + 1, ...) that run side by side, a step advancing each, for ``init_sweeps``; the
+    most likely one is kept and continued to ``iterations``. Gibbs chains can settle in a local
+    optimum that more sweeps rarely leave (one theme split in two, two others merged); on the
+    built-in listings about 4 chains in 10 do, and after 60 sweeps the likelihood already tells
+    them apart (the same remedy as k-means' ``n_init``). Documents with no vocabulary word get
     the prior's mean.
 
-    The sampler's state is tomotopy's own binary model (``saves(full=True)``: every word's
-    topic assignment, the counts, the optimised alpha, the sweep count), kept as a uint8 buffer
-    ``sampler`` beside the corpus (``doc_ptr``/``doc_words``, the documents used ``doc_ids``).
-
-    Exact resume, what holds and what does not: a checkpoint restores the chain's state bit for
-    bit (assignments, counts, alpha, topics, history, step). It does not restore tomotopy's
-    random-number generator: tomotopy reseeds a loaded model itself (two loads of the same bytes
-    sample differently), so the sweeps after a resume are a valid continuation of the same chain
-    but not the very sweeps an uninterrupted run draws. pLSA's resume is exact.
+    The sampler's state is three buffers beside the corpus (``doc_ptr``/``doc_words``, the
+    documents used ``doc_ids``): ``assign`` (every word's topic, one row per live chain),
+    ``chain_alpha`` (each live chain's alpha, optimised every 10 sweeps) and ``chain`` (the kept
+    chain's index, -1 while they compete; the sweeps done). The counts follow from the
+    assignments and a sweep's random numbers from (seed + chain, sweep), so a resumed run draws
+    the very sweeps an uninterrupted one draws: resume is exact, like pLSA's. The fitted
+    buffers (topics, alpha, mixes) are those of the kept chain, or of the most likely one so far.
     """
 
-    TRAINING = ("doc_ptr", "doc_words", "doc_ids", "sampler")
+    TRAINING = ("doc_ptr", "doc_words", "doc_ids", "assign", "chain_alpha", "chain")
+    LEGACY = ("sampler",)  # tomotopy's saved state in checkpoints of earlier versions
 
     def __init__(self, config: TopicConfig):
         super().__init__(replace(config, method="lda"))
         self.register_buffer("doc_ptr", torch.zeros(1, dtype=torch.int64))
         self.register_buffer("doc_words", torch.zeros(0, dtype=torch.int32))
         self.register_buffer("doc_ids", torch.zeros(0, dtype=torch.int64))
-        self.register_buffer("sampler", torch.zeros(0, dtype=torch.uint8))
-        self._mdl = None  # the tomotopy model, once the first step made it
-        self._dirty = False  # fitted buffers behind the sampler
+        self.register_buffer("assign", torch.zeros(0, 0, dtype=torch.int32))
+        self.register_buffer("chain_alpha", torch.zeros(0, 0, dtype=torch.float64))
+        self.register_buffer("chain", torch.zeros(0, dtype=torch.int64))
+        self._chains = None  # the live gibbs.Chains, once the first step made them
+        self._kept = None  # index of the kept chain; None while the starting chains compete
+        self._dirty = False  # fitted buffers behind the chains
 
     def attach(self, corpus: Corpus) -> "LDA":
         """Take the corpus (the chains start in the first step)."""
@@ -662,26 +665,33 @@ class LDA(TopicLearner):
                                            dtype=torch.float64))
         self._put("doc_topic", torch.full((len(corpus.docs), K), 1.0 / K, dtype=torch.float32))
         self._put("history", torch.zeros(0, dtype=torch.float64))
-        self._mdl, self._dirty = None, False
+        self._put("assign", torch.zeros(0, 0, dtype=torch.int32))
+        self._put("chain_alpha", torch.zeros(0, 0, dtype=torch.float64))
+        self._put("chain", torch.zeros(0, dtype=torch.int64))
+        self._chains, self._kept, self._dirty = None, None, False
         return self
 
     def n_steps(self) -> int:
         return lda_steps(self.config, int(self.doc_ids.numel()))
 
-    def _docs_words(self) -> list[list[str]]:
-        vocab = _vocab_list(self.vocab)
-        ptr, words = self.doc_ptr.cpu().numpy(), self.doc_words.cpu().numpy()
-        return [[vocab[i] for i in words[ptr[d]:ptr[d + 1]]] for d in self.doc_ids.cpu().numpy()]
+    @property
+    def sweeps(self) -> int:
+        """Gibbs sweeps of the kept chain (of each starting chain while they compete)."""
+        return self._chains[0].sweeps if self._chains else 0
 
-    def _new_chain(self, seed: int, words: list[list[str]]):
-        import tomotopy as tp
+    @property
+    def kept_chain(self) -> int | None:
+        """The index of the chain kept after the starting chains competed (None before)."""
+        return self._kept
+
+    def _new_chain(self, index: int):
+        from unsup.models import gibbs
 
         c = self.config
-        m = tp.LDAModel(k=int(c.n_topics), alpha=c.alpha, eta=c.eta, seed=int(seed))
-        m.optim_interval = 10 if c.optimize_alpha else 0
-        for w in words:
-            m.add_doc(w)
-        return m
+        K = int(c.n_topics)
+        return gibbs.Chain(self.doc_ptr.cpu().numpy(), self.doc_words.cpu().numpy(), K,
+                           int(self.word_freq.numel()), np.full(K, float(c.alpha)), float(c.eta),
+                           int(c.seed) + int(index), 10 if c.optimize_alpha else 0)
 
     @torch.no_grad()
     def train_step(self, batch=None) -> dict[str, float]:
@@ -690,64 +700,71 @@ class LDA(TopicLearner):
                              "checkpoint)")
         c = self.config
         n_init, first, per = _lda_schedule(c, int(self.doc_ids.numel()))
-        if self._mdl is None:
+        if self._chains is None:
             if self.step_ != 0 or self.history.numel():
                 raise ValueError("this LDA checkpoint holds no sampler state; it cannot resume")
-            words = self._docs_words()
-            if first:
-                best, best_ll = None, -np.inf
-                for s in range(n_init):
-                    m = self._new_chain(int(c.seed) + s, words)
-                    m.train(first, workers=c.workers)
-                    if best is None or m.ll_per_word > best_ll:
-                        best, best_ll = m, m.ll_per_word
-                self._mdl = best
-                return self._after_step()
-            self._mdl = self._new_chain(int(c.seed), words)
-        done = int(self._mdl.global_step)
-        left = int(c.iterations) - done
-        self._mdl.train(min(per, left) if left > 0 else per, workers=c.workers)
-        return self._after_step()
-
-    def _after_step(self) -> dict[str, float]:
-        ll = float(self._mdl.ll_per_word)
+            self._chains = [self._new_chain(i).start() for i in range(n_init if first else 1)]
+            self._kept = None if first else 0
+        done = self.sweeps
+        if self._kept is None:  # the starting chains compete
+            for ch in self._chains:
+                ch.sweep(min(per, first - done))
+            if self._chains[0].sweeps >= first:
+                lls = [ch.loglik_per_word() for ch in self._chains]
+                self._kept = int(np.argmax(lls))
+                self._chains = [self._chains[self._kept]]
+        else:
+            left = int(c.iterations) - done
+            self._chains[0].sweep(min(per, left) if left > 0 else per)
+        ll = max(ch.loglik_per_word() for ch in self._chains)
         self._put("history", torch.cat([self.history.cpu(),
                                         torch.tensor([ll], dtype=torch.float64)]))
         self._dirty = True
         return _loss(ll)
 
     def _sync(self) -> None:
-        if self._mdl is None or not self._dirty:
+        if self._chains is None or not self._dirty:
             return
-        mdl = self._mdl
-        vocab = _vocab_list(self.vocab)
-        index = {w: i for i, w in enumerate(vocab)}
-        K = int(self.config.n_topics)
-        pos = np.array([index[w] for w in mdl.used_vocabs])
-        tw = np.zeros((K, len(vocab)))
-        for k in range(K):
-            tw[k, pos] = mdl.get_topic_word_dist(k)
-        tw /= tw.sum(1, keepdims=True)
-        alpha = np.asarray(mdl.alpha, float)
+        chains = self._chains
+        ch = chains[int(np.argmax([x.loglik_per_word() for x in chains]))] if len(chains) > 1 \
+            else chains[0]
+        alpha = ch.alpha.copy()
         theta = np.tile((alpha / alpha.sum())[None, :], (self.n_docs, 1))
-        theta[self.doc_ids.cpu().numpy()] = np.array([d.get_topic_dist() for d in mdl.docs])
-        self._put("topic_word", torch.from_numpy(tw))
+        used = self.doc_ids.cpu().numpy()
+        theta[used] = ch.doc_topic()[used]
+        self._put("topic_word", torch.from_numpy(ch.topic_word()))
         self._put("alpha", torch.from_numpy(alpha))
         self._put("doc_topic", torch.from_numpy(theta.astype(np.float32)))
-        raw = mdl.saves(full=True)
-        self._put("sampler", torch.frombuffer(bytearray(raw), dtype=torch.uint8).clone())
+        self._put("assign", torch.from_numpy(np.stack([x.z for x in chains])))
+        self._put("chain_alpha", torch.from_numpy(np.stack([x.alpha for x in chains])))
+        kept = -1 if self._kept is None else self._kept
+        self._put("chain", torch.tensor([kept, ch.sweeps], dtype=torch.int64))
         self._dirty = False
 
     def state_dict(self, *args, **kwargs):
-        self._sync()  # the sampler's bytes and the topics of the current step
+        self._sync()  # the assignments and the topics of the current step
         return super().state_dict(*args, **kwargs)
 
-    def _loaded(self) -> None:
-        self._mdl, self._dirty = None, False
-        if self.sampler.numel():
-            import tomotopy as tp
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """An earlier version's checkpoint holds tomotopy's state instead of the assignments:
+        its fitted model loads, its training cannot resume (train_step says so)."""
+        state = {k: v for k, v in state_dict.items() if k not in self.LEGACY}
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
-            self._mdl = tp.LDAModel.loads(bytes(self.sampler.cpu().numpy().tobytes()))
+    def _loaded(self) -> None:
+        self._chains, self._kept, self._dirty = None, None, False
+        if not (self.assign.dim() == 2 and self.assign.numel() and self.chain.numel() == 2):
+            return
+        kept, sweeps = (int(x) for x in self.chain)
+        z, alphas = self.assign.cpu().numpy(), self.chain_alpha.cpu().double().numpy()
+        if z.shape[0] != alphas.shape[0] or (kept >= 0) != (z.shape[0] == 1):
+            raise ValueError("the LDA checkpoint's chains do not fit together")
+        chains = []
+        for row in range(z.shape[0]):
+            ch = self._new_chain(kept if kept >= 0 else row)
+            ch.alpha = alphas[row].copy()
+            chains.append(ch.restore(z[row], sweeps))
+        self._chains, self._kept = chains, (kept if kept >= 0 else None)
 
 
 def fit_lda(corpus: Corpus, config: TopicConfig) -> TopicModel:

@@ -238,7 +238,7 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
     """Fit a shipped preset (``python -m unsup train <name>``) through :func:`unsup.train.fit`
     and write it into ``checkpoints/`` (or ``out_dir``): ``<name>.safetensors`` (the fitted
     model, compact) + ``<name>.json``. Returns the weights path. ``steps`` overrides the number
-    of Gibbs sweeps. ``device`` is ignored (tomotopy runs on the CPU)."""
+    of Gibbs sweeps. ``device`` is ignored (the samplers run on the CPU)."""
     from unsup import checkpoints
     from unsup.recipes import train_command
 
@@ -272,7 +272,7 @@ def train(preset: Preset, *, steps: int | None = None, out_dir: str | Path | Non
               "seed": o["seed"], "fingerprint": listings.fingerprint(),
               "n_words": corpus.n_words},
         extra={"name": preset.name, "labels": list(model.labels_),
-               "sweeps": int(learner._mdl.global_step) if learner._mdl is not None else None,
+               "sweeps": learner.sweeps if isinstance(learner, tm.LDA) else None,
                "seconds_total": round(time.perf_counter() - t0, 2)})
     out = Path(out_dir) if out_dir else paths.SHIPPED_DIR
     return checkpoints.save(learner, out / preset.name, card, optimizer=False, compact=True)
