@@ -4,6 +4,8 @@ folder, can be stopped and resumed, and reappears in the page's picker after a r
 import io
 import json
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from unsup import checkpoints
@@ -131,3 +133,49 @@ def test_a_stopped_fit_can_be_resumed_after_a_restart():
     done = runner.wait(runner.submit_work(new_title, new_work), timeout=120)
     assert done.status == "done", done.error
     assert run_dir not in dict(recipe.stopped_fits())
+
+
+def _stopped_fit(name: str):
+    cleaned = _upload(120)
+    cfg = tm.TopicConfig(n_topics=3, iterations=40, n_init=1, text=TextConfig(min_df=2))
+    runner = ThreadRunner()
+    title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, name)
+    flag = []
+    job = runner.wait(runner.submit_work(
+        title, lambda progress, stop: work(lambda *a: (flag.append(a), progress(*a)),
+                                           lambda: sum(len(c) == 3 for c in flag) >= 1),
+        resume=resume, run_dir=run_dir))
+    assert job.status == "stopped"
+    return runner, run_dir
+
+
+def test_a_resume_refuses_a_table_that_changed_since_the_stop():
+    """The run service's rule for uploads, for tables too: the fit resumes only on the very
+    texts it started on (their fingerprint is in the stopped checkpoint's card)."""
+    import pandas as pd
+
+    from unsup.recipes.topics import TABLE_FILE
+
+    runner, run_dir = _stopped_fit("changed.csv")
+    df = pd.read_parquet(run_dir / TABLE_FILE)
+    df.loc[0, "text"] = "a different listing text entirely, with new words"
+    df.to_parquet(run_dir / TABLE_FILE)
+    title, work, _, _ = recipe.resume_fit(run_dir)
+    job = runner.wait(runner.submit_work(title, work), timeout=120)
+    assert job.status == "failed" and "no longer the one" in job.error
+
+
+def test_resume_with_the_table_gone_says_so_in_the_page():
+    from unsup.recipes.topics import TABLE_FILE
+
+    _, run_dir = _stopped_fit("gone.csv")
+    (run_dir / TABLE_FILE).write_bytes(b"not a parquet file")
+    with pytest.raises(ValueError, match="cannot be read"):
+        recipe.resume_fit(run_dir)
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
+    at.run()
+    at.radio(key="topic_src").set_value("My file").run()
+    at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()
+    [b for b in at.button if b.key == f"resume_{run_dir.name}"][0].click().run()
+    assert not at.exception
+    assert any("cannot be read" in e.value for e in at.error)

@@ -427,6 +427,12 @@ def _fit_job(run_dir: Path, df, cfg: tm.TopicConfig, file_name: str):
             if resuming:  # the stopped step's checkpoint: corpus, sampler, step, all in it
                 learner = checkpoints.load(path, optimizer=True)
                 before = float(learner.card_.get("seconds") or 0.0)
+                kept = (learner.card_.get("data") or {}).get("fingerprint")
+                if kept and kept != corpus_fingerprint(texts):
+                    raise ValueError(
+                        f"The table kept in {run_dir.name} is no longer the one this fit "
+                        "started on (its texts' fingerprint changed), so it cannot be resumed. "
+                        "Fit the file again.")
             data = {"file": file_name, "n": len(df), "table": TABLE_FILE,
                     "lang": detect_lang(texts), "fingerprint": corpus_fingerprint(texts)}
             card = {"name": run_dir.name, "title": title, "data": data, "finished": False,
@@ -510,7 +516,12 @@ def resume_fit(run_dir: Path):
 
     meta = json.loads((Path(run_dir) / FIT_FILE).read_text(encoding="utf-8"))
     cfg = tm.TopicConfig.from_dict(meta["config"])
-    df = pd.read_parquet(Path(run_dir) / TABLE_FILE)
+    try:
+        df = pd.read_parquet(Path(run_dir) / TABLE_FILE)
+    except (OSError, ValueError) as exc:  # gone, or not a table any more
+        raise ValueError(f"The table kept in {Path(run_dir).name} cannot be read "
+                         f"({type(exc).__name__}), so this fit cannot be resumed. Fit the file "
+                         "again.") from None
     title, _, resume, run_dir = _fit_job(Path(run_dir), df, cfg, meta["file"])
     new_title, work = resume()
     return new_title, work, resume, run_dir

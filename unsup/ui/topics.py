@@ -199,10 +199,16 @@ def stopped_panel() -> None:
     for run_dir, meta in recipe.stopped_fits()[:5]:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         cfg = meta.get("config") or {}
-        c1.caption(f"Stopped fit: LDA K={md(cfg.get('n_topics'))} on {md(meta.get('file'))}, "
-                   f"{md(meta['done'])} of {md(cfg.get('iterations'))} Gibbs sweeps done.")
+        plsa = cfg.get("method") == "plsa"
+        c1.caption(f"Stopped fit: {'pLSA' if plsa else 'LDA'} K={md(cfg.get('n_topics'))} on "
+                   f"{md(meta.get('file'))}, {md(meta['done'])} of {md(cfg.get('iterations'))} "
+                   f"{'EM steps' if plsa else 'Gibbs sweeps'} done.")
         if c2.button("Resume", key=f"resume_{run_dir.name}", icon=":material/play_arrow:"):
-            title, work, resume, rd = recipe.resume_fit(run_dir)
+            try:
+                title, work, resume, rd = recipe.resume_fit(run_dir)
+            except ValueError as exc:  # its table is gone or unreadable
+                st.error(md(str(exc)))
+                continue
             training.follow("topics", get_runner().submit_work(title, work, page="topics",
                                                                resume=resume, run_dir=rd))
             st.rerun()
