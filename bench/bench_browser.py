@@ -29,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import RESULTS, load_average, pct, start_app, stop_app, write_section
+from common import (RESULTS, collect_results, load_average, pct, start_app, stop_app,
+                    write_section)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -290,20 +291,6 @@ def rows_of(label: str, r: dict) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def update_results(section: Path) -> None:
-    """Put this section into bench/RESULTS.md (replacing its earlier version only)."""
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    new = section.read_text(encoding="utf-8").strip() + "\n"
-    start = text.find(f"## {HEADING}")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + new
-    else:
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + new + (text[end + 1:] if end >= 0 else "")
-    results.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is not installed")
@@ -343,7 +330,7 @@ def main() -> None:
         "the machine's before each part: on a shared, loaded machine these numbers are not "
         f"the idle targets' verdict. Whole run {time.time() - t0:.0f} s. Rerun: "
         "`.venv/bin/python bench/bench_browser.py`."))
-    update_results(path)
+    collect_results()
 
 
 if __name__ == "__main__":

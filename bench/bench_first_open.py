@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import load_average, start_app, stop_app, write_section
+from common import collect_results, load_average, start_app, stop_app, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -249,20 +249,6 @@ def apptest() -> dict[str, float]:
     return out
 
 
-def update_results(section: Path) -> None:
-    """Put this section into bench/RESULTS.md (replacing its earlier version only)."""
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    new = section.read_text(encoding="utf-8").strip() + "\n"
-    start = text.find(f"## {HEADING}")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + new
-    else:
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + new + (text[end + 1:] if end >= 0 else "")
-    results.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is not installed")
@@ -306,7 +292,7 @@ def main() -> None:
         "shared with other engineers' work, so these are loaded-machine numbers, not the idle "
         f"verdict. Whole run {time.time() - t0:.0f} s. Rerun: "
         "`.venv/bin/python bench/bench_first_open.py`."))
-    update_results(path)
+    collect_results()
 
 
 if __name__ == "__main__":

@@ -143,3 +143,19 @@ def stop_app(proc) -> None:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def collect_results() -> Path:
+    """Join the sections in bench/results/ into bench/RESULTS.md (what ``python -m unsup bench``
+    ends with; a bench run alone calls it to refresh its own section there)."""
+    sections = sorted(RESULTS.glob("*.md"))
+    text = ["# Benchmark results", "",
+            "Written by `python -m unsup bench` (each `bench/bench_*.py` writes one section to "
+            "`bench/results/`, this file joins them). Speed is measured here, never asserted in "
+            "tests. Each section names the machine it ran on.", ""]
+    for s in sections:
+        text += [s.read_text(encoding="utf-8").strip(), ""]
+    out = RESULTS.parent / "RESULTS.md"
+    out.write_text("\n".join(text), encoding="utf-8")
+    print(f"wrote {out} from {len(sections)} sections")
+    return out

@@ -47,12 +47,14 @@ def _flat_map(model: Glow, shape: tuple[int, ...]):
 
 
 # -- 1. the log-determinant is exact ------------------------------------------------------------
-def test_logdet_matches_a_brute_force_jacobian():
+@pytest.mark.parametrize("floor", [0.0, 0.1])
+def test_logdet_matches_a_brute_force_jacobian(floor):
     """log|det J| of the whole map x -> (eps_1, eps_2) (two levels: squeeze, actnorm, LU 1x1
-    convs, couplings, the split's learned conditional prior, the learned top) equals the
-    flow's own logdet, in float32 (1e-3) and, for the same weights in float64, to 1e-7; and
-    log_prob is the standard-normal log-density of the map's output plus that determinant."""
-    model = _trained_tiny()
+    convs, couplings — with the plain sigmoid scale and with a floor —, the split's learned
+    conditional prior, the learned top) equals the flow's own logdet, in float32 (1e-3) and,
+    for the same weights in float64, to 1e-7; and log_prob is the standard-normal log-density
+    of the map's output plus that determinant."""
+    model = _trained_tiny(scale_floor=floor)
     shape = (1, 8, 8)
     x = _digits8("test")[:3] * 0.9 + 0.05 * torch.rand(3, *shape,
                                                      generator=torch.Generator().manual_seed(1))
@@ -75,6 +77,27 @@ def test_logdet_matches_a_brute_force_jacobian():
                         + brute)
         assert abs(float(model64.log_prob(xi.double()).detach()) - by_hand) < 1e-7
         assert abs(float(model.log_prob(xi).detach()) - by_hand) < 1e-3
+
+
+def test_the_scale_floor_bounds_what_the_inverse_amplifies():
+    """A coupling whose network asks for a scale near 0 (raw -> -inf): the plain sigmoid's
+    inverse multiplies a float32 rounding of the output by ~e^20, the floored one by at most
+    1/floor, and both are exact inverses in float64."""
+    from unsup.models.glow import AffineCoupling
+
+    for floor, bound in ((0.0, None), (0.1, 10.0)):
+        cp = AffineCoupling(4, 8, floor).double()
+        cp._shift_scale = lambda x_a: (torch.zeros_like(x_a), torch.full_like(x_a, -20.0))
+        x = torch.randn(1, 4, 3, 3, dtype=torch.float64)
+        y, _ = cp(x)
+        assert float((cp.reverse(y) - x).abs().max()) < 1e-9
+        y_off = y.clone()
+        y_off[:, 2:] += 1e-7  # a float32-sized error in the coupled half
+        gain = float((cp.reverse(y_off) - x).abs().max()) / 1e-7
+        if bound is None:
+            assert gain > 1e6
+        else:
+            assert gain <= bound * (1 + 1e-6)
 
 
 # -- 2. invertibility at the shipped size -------------------------------------------------------

@@ -13,11 +13,24 @@ Every trainable model in unsup is a :class:`Model`:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
+
+
+def warmup_cosine(step: int, lr: float, warmup: int, decay_start: int = 0,
+                  decay_end: int = 0) -> float:
+    """Learning rate of step ``step`` (0-based): linear warm-up over ``warmup`` steps, constant,
+    then (when ``decay_end > decay_start``) a half cosine from ``lr`` at ``decay_start`` to 0 at
+    ``decay_end``. A function of the step alone, so a resumed run follows it exactly."""
+    out = float(lr) * min(1.0, (step + 1) / max(1, int(warmup)))
+    a, b = int(decay_start), int(decay_end)
+    if b > a and step >= a:
+        out *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - a) / (b - a))))
+    return out
 
 
 def register(kind: str):

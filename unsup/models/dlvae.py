@@ -62,7 +62,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unsup.models.base import Model, register
+from unsup.models.base import Model, register, warmup_cosine
 
 LOG_2PI = math.log(2 * math.pi)
 N_LEVELS = 256
@@ -337,16 +337,10 @@ class DLVAE(Model):
         return {"adam": self._opt}
 
     def lr_at(self, step: int) -> float:
-        """Learning rate of step ``step`` (0-based): linear warm-up, constant, then (when
-        ``decay_end > decay_start``) a half cosine from lr at ``decay_start`` to 0 at
-        ``decay_end``. A function of the step alone, so a resumed run follows it exactly."""
+        """Learning rate of step ``step``: :func:`unsup.models.base.warmup_cosine` of the
+        config's lr, warm-up and decay window."""
         c = self.config
-        w = max(1, int(c.warmup))
-        lr = float(c.lr) * min(1.0, (step + 1) / w)
-        a, b = int(c.decay_start), int(c.decay_end)
-        if b > a and step >= a:
-            lr *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - a) / (b - a))))
-        return lr
+        return warmup_cosine(step, c.lr, c.warmup, c.decay_start, c.decay_end)
 
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         """One Adam step on the negative ELBO of ``batch`` (b, c, s, s) in [0, 1], in bits/dim,
