@@ -619,9 +619,10 @@ class LDA(TopicLearner):
     seed, seed + 1, ...) that run side by side, a step advancing each, for ``init_sweeps``; the
     most likely one is kept and continued to ``iterations``. Gibbs chains can settle in a local
     optimum that more sweeps rarely leave (one theme split in two, two others merged); on the
-    built-in listings about 4 chains in 10 do, and after 60 sweeps the likelihood already tells
-    them apart (the same remedy as k-means' ``n_init``). Documents with no vocabulary word get
-    the prior's mean.
+    built-in listings 3 to 4 single chains in 10 do. Keeping the most likely of 4 after 60
+    sweeps (the remedy of k-means' ``n_init``) lowers that risk without removing it: the chains
+    still stuck at 60 sweeps may all be among them (``bench/RESULTS.md``, "Local optima over
+    seeds"). Documents with no vocabulary word get the prior's mean.
 
     The sampler's state is three buffers beside the corpus (``doc_ptr``/``doc_words``, the
     documents used ``doc_ids``): ``assign`` (every word's topic, one row per live chain),
