@@ -646,6 +646,7 @@ class LDA(TopicLearner):
         self.register_buffer("chain", torch.zeros(0, dtype=torch.int64))
         self._chains = None  # the live gibbs.Chains, once the first step made them
         self._kept = None  # index of the kept chain; None while the starting chains compete
+        self._best = 0  # the most likely live chain after the last step
         self._dirty = False  # fitted buffers behind the chains
 
     def attach(self, corpus: Corpus) -> "LDA":
@@ -710,14 +711,14 @@ class LDA(TopicLearner):
         if self._kept is None:  # the starting chains compete
             for ch in self._chains:
                 ch.sweep(min(per, first - done))
-            if self._chains[0].sweeps >= first:
-                lls = [ch.loglik_per_word() for ch in self._chains]
-                self._kept = int(np.argmax(lls))
-                self._chains = [self._chains[self._kept]]
         else:
             left = int(c.iterations) - done
             self._chains[0].sweep(min(per, left) if left > 0 else per)
-        ll = max(ch.loglik_per_word() for ch in self._chains)
+        lls = [ch.loglik_per_word() for ch in self._chains]  # once a step, for all uses
+        self._best = int(np.argmax(lls))
+        if self._kept is None and self._chains[0].sweeps >= first:
+            self._kept, self._chains, self._best = self._best, [self._chains[self._best]], 0
+        ll = max(lls)
         self._put("history", torch.cat([self.history.cpu(),
                                         torch.tensor([ll], dtype=torch.float64)]))
         self._dirty = True
@@ -727,8 +728,7 @@ class LDA(TopicLearner):
         if self._chains is None or not self._dirty:
             return
         chains = self._chains
-        ch = chains[int(np.argmax([x.loglik_per_word() for x in chains]))] if len(chains) > 1 \
-            else chains[0]
+        ch = chains[self._best]  # the most likely chain of the last step
         alpha = ch.alpha.copy()
         theta = np.tile((alpha / alpha.sum())[None, :], (self.n_docs, 1))
         used = self.doc_ids.cpu().numpy()
