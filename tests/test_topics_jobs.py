@@ -135,9 +135,10 @@ def test_a_stopped_fit_can_be_resumed_after_a_restart():
     assert run_dir not in dict(recipe.stopped_fits())
 
 
-def _stopped_fit(name: str):
+def _stopped_fit(name: str, method: str = "lda"):
     cleaned = _upload(120)
-    cfg = tm.TopicConfig(n_topics=3, iterations=40, n_init=1, text=TextConfig(min_df=2))
+    cfg = tm.TopicConfig(n_topics=3, iterations=40, n_init=1, method=method,
+                         text=TextConfig(min_df=2))
     runner = ThreadRunner()
     title, work, resume, run_dir = recipe.user_fit(cleaned.df, cfg, name)
     flag = []
@@ -179,3 +180,14 @@ def test_resume_with_the_table_gone_says_so_in_the_page():
     [b for b in at.button if b.key == f"resume_{run_dir.name}"][0].click().run()
     assert not at.exception
     assert any("cannot be read" in e.value for e in at.error)
+
+
+def test_a_stopped_plsa_fit_is_offered_as_plsa():
+    """Its Resume line named pLSA's EM steps "LDA ... Gibbs sweeps"."""
+    _, run_dir = _stopped_fit("plsa.csv", method="plsa")
+    at = AppTest.from_file("../app_pages/topic_maps.py", default_timeout=120)
+    at.run()
+    at.radio(key="topic_src").set_value("My file").run()
+    at.selectbox(key="topic_fit").set_value("➕ Fit a new file").run()
+    line = [c.value for c in at.caption if "plsa.csv" in c.value]
+    assert line and "pLSA K=3" in line[0] and "EM steps" in line[0] and "LDA" not in line[0]
