@@ -260,9 +260,18 @@ class AffineCoupling(nn.Module):
         return torch.cat([x_a, y_b], 1), logdet
 
     def reverse(self, y: torch.Tensor) -> torch.Tensor:
+        """x_b = y_b / scale - shift. The network runs in the input's precision; from a float32
+        input this one division and subtraction are done in float64 and rounded once: in
+        float32 the quotient is rounded to the shift's magnitude before the shift is taken
+        away (cancellation where x_b is small beside the shift). Measured on the shipped Glow's
+        500 held-out digits: worst pixel 1.006e-4 with both in float32, 8.6e-5 so."""
         y_a, y_b = y[:, :self.c_a], y[:, self.c_a:]
         shift, raw = self._shift_scale(y_a)
-        x_b = y_b / self._scale(raw)[0] - shift
+        if y.dtype == torch.float32:
+            wide = torch.float64
+            x_b = (y_b.to(wide) / self._scale(raw)[0].to(wide) - shift.to(wide)).to(y.dtype)
+        else:
+            x_b = y_b / self._scale(raw)[0] - shift
         return torch.cat([y_a, x_b], 1)
 
 
