@@ -756,3 +756,41 @@ def test_flows_glow_sections_show_their_images(server, page, tmp_path):
     main.get_by_text("This Glow gives").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "flows-glow-likelihood")
+
+
+def test_gan_applications_super_resolution_in_a_browser(server, page, tmp_path):
+    """Issue 24, part 1: the GAN applications page — the digits comparison with its zoom, the
+    held-out table and the perception-distortion plot; an uploaded digit restored; the faces
+    view; the Train section's form."""
+    from unsup import paths
+
+    for name in ("sr-digits-srresnet", "sr-digits-srgan", "sr-faces-srresnet", "sr-faces-srgan"):
+        if not (paths.SHIPPED_DIR / f"{name}.safetensors").exists():
+            pytest.skip(f"{name} is not shipped (python -m unsup train {name} --out checkpoints)")
+    digit = np.zeros((56, 56))
+    digit[8:48, 20:36] = 255  # a thick "1", white on black
+    path = tmp_path / "one.png"
+    path.write_bytes(_png_bytes(digit))
+    page.goto(f"{server}/gan-apps")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    assert image_width(main.locator('[data-testid="stImage"] img').first) > 600  # five images
+    main.get_by_text("perception–distortion trade-off").first.wait_for(timeout=60_000)
+    main.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert main.locator('[data-testid="stDataFrame"]').count() == 1
+    shot(page, "gan-apps-sr-digits")
+    main.locator('[data-testid="stRadio"] label').filter(has_text=re.compile("^Upload$")).click()
+    wait_idle(page)
+    upload(page, path, "your image: the 7×7 input")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "gan-apps-sr-upload")
+    main.locator('[data-testid="stRadio"] label').filter(
+        has_text=re.compile("^Faces")).first.click()
+    wait_idle(page)
+    main.get_by_text("On the 500 held-out faces").first.wait_for(timeout=60_000)
+    assert image_width(main.locator('[data-testid="stImage"] img').first) > 600
+    shot(page, "gan-apps-sr-faces")
+    choose_section(page, "Train")
+    main.get_by_text("Start training").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "gan-apps-train")

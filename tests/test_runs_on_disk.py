@@ -194,11 +194,18 @@ def _specs(family: str):
         return (R.glow_training_spec(steps=4, images=imgs, data_label="my squiggles",
                                      n_steps=1, hidden=8, batch_size=8),
                 lambda p, more: R.glow_training_spec(steps=more, resume=p), 4, 3, 1)
+    if family == "sr-upload":
+        from unsup.recipes import ganapps as R
+
+        imgs = rng.random((30, 3, 64, 64)).astype(np.float32)  # 27 train, 3 held out
+        return (R.training_spec(steps=4, images=imgs, data_label="my pictures", width=8,
+                                n_blocks=1, batch_size=4),
+                lambda p, more: R.training_spec(steps=more, resume=p), 4, 3, 1)
     raise KeyError(family)
 
 
 FAMILIES = ["gan2d", "gan-upload", "keypoints-upload", "cyclegan-upload", "vae-upload",
-            "betavae", "flow2d-points", "glow-upload"]
+            "betavae", "flow2d-points", "glow-upload", "sr-upload"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -32,6 +32,7 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.keypoints",
     "unsup.recipes.cyclegan",
     "unsup.recipes.flows",
+    "unsup.recipes.ganapps",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""
 

@@ -34,6 +34,8 @@ BUILT_IN: dict[str, str] = {
     "flow2d": "unsup.models.flow2d:Flow2D",
     "glow": "unsup.models.glow:Glow",
     "dlvae": "unsup.models.dlvae:DLVAE",
+    "superres": "unsup.models.superres:SuperResolution",
+    "inpaint": "unsup.models.inpaint:Inpainter",
 }
 """The built-in families' torch model classes by card kind."""
 

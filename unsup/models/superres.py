@@ -61,6 +61,21 @@ from unsup.models import gan_losses as L
 from unsup.models.base import Model, register
 
 PIXEL_LOSSES = ("mse", "l1")
+CONTENT_NETS: dict[str, Callable[[], nn.Module]] = {}
+"""Content networks by name (``SRConfig.content``): a function building the frozen network.
+The recipes module registers the project's ones on import (:mod:`unsup.recipes.ganapps`)."""
+
+
+def content_net_named(name: str) -> nn.Module:
+    """The frozen content network registered as ``name`` (importing the recipes that register
+    the built-in ones on first use)."""
+    if name not in CONTENT_NETS:
+        import importlib
+
+        importlib.import_module("unsup.recipes.ganapps")
+    if name not in CONTENT_NETS:
+        raise ValueError(f"unknown content network {name!r}; known: {sorted(CONTENT_NETS)}")
+    return CONTENT_NETS[name]()
 
 
 # -- the degradation and the baseline -----------------------------------------------------------
@@ -118,6 +133,16 @@ class SRConfig:
     """SRGAN: spectral normalisation of every discriminator layer (steadies training)."""
     lr: float = 1e-3
     """Adam learning rate of the generator."""
+    lr_decay_at: int = 0
+    """From this step on, both learning rates are multiplied by ``lr_decay`` (SRGAN's own
+    schedule is one such drop; 0 = never). Measured on the digits: a x0.2 drop after 6.5 of 8
+    minutes took the held-out PSNR from 21.9 to 22.4 dB."""
+    lr_decay: float = 0.2
+    """The factor of that drop."""
+    content: str = ""
+    """Name of the content network the model asks for when it has none set (after a load, on
+    resume): a key of :data:`CONTENT_NETS` ("digits": the digit classifier's trunk, "faces": the
+    keypoint model's encoder, both registered by :mod:`unsup.recipes.ganapps`); "" = none."""
     lr_d: float = 2e-4
     """SRGAN: Adam learning rate of the discriminator."""
     beta1: float = 0.9
@@ -236,6 +261,8 @@ class SuperResolution(Model):
     adversarial), see the module docstring. ``upscale(x_low)`` restores low-res images."""
 
     config_class = SRConfig
+    monitor = None  # no "best" copy: a training batch's loss (with SRGAN's adversarial terms)
+    #   says little of held-out quality; non-finite and absurd values still stop a run
 
     def __init__(self, config: SRConfig):
         super().__init__(config)
@@ -307,6 +334,9 @@ class SuperResolution(Model):
 
     def _require_content_net(self) -> Callable[[torch.Tensor], torch.Tensor]:
         net = self.content_net
+        if net is None and self.config.content:
+            self.content_net = content_net_named(self.config.content)
+            net = self.content_net
         if net is None:
             raise ValueError(
                 "SRGAN needs a content network for its feature-space loss: set "
@@ -337,6 +367,11 @@ class SuperResolution(Model):
                                                    betas=(0.5, 0.999))
         return self._opts
 
+    def lr_factor(self, step: int) -> float:
+        """What both learning rates are multiplied by at ``step`` (the config's one drop)."""
+        c = self.config
+        return float(c.lr_decay) if c.lr_decay_at and step >= c.lr_decay_at else 1.0
+
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         """One step on high-res images ``batch`` (b, c, s, s) in [0, 1]: SRResNet, a generator
         step on the pixel loss; SRGAN, a discriminator step (NS loss on real vs restored),
@@ -348,6 +383,10 @@ class SuperResolution(Model):
         hi = self.augment(batch.to(self.device).float())  # (b, c, s, s)
         lo = self.low_res(hi)  # (b, c, s/scale, s/scale)
         opts = self.optimizers()
+        factor = self.lr_factor(int(self.step_))
+        for name, opt in opts.items():
+            for group in opt.param_groups:
+                group["lr"] = (cfg.lr if name == "g" else cfg.lr_d) * factor
         logs: dict[str, float] = {}
 
         if self.adversarial:  # D step: real high-res vs restored (generator frozen here)

@@ -110,3 +110,28 @@ def metric_table_rows(metrics: dict) -> list[tuple[str, str, str]]:
              ("active_units", "active units")]
     return [(label, f"{metrics[k]:.2f}" if isinstance(metrics[k], float) else str(metrics[k]),
              METRIC_HELP[k]) for k, label in names if k in metrics]
+
+
+def perception_distortion(rows: list[dict], height: int = 360) -> go.Figure:
+    """The perception-distortion plane (Blau & Michaeli 2018): each method's held-out PSNR
+    (distortion, x, better to the right) against its Fréchet distance to the real images
+    (realism, y, log scale, better down). ``rows``: dicts with "method", "psnr", "fd" (> 0)."""
+    fig = go.Figure()
+    colors = ["#9e9e9e", "#1f77b4", "#d62728", "#2ca02c"]
+    places = ["top right", "top center", "bottom center", "top left"]
+    for i, r in enumerate(rows):
+        fig.add_trace(go.Scatter(
+            x=[r["psnr"]], y=[r["fd"]], mode="markers+text",
+            text=[str(r["method"]).split(" (")[0]], textposition=places[i % len(places)],
+            marker=dict(size=14, color=colors[i % len(colors)]), name=str(r["method"]),
+            hovertemplate=f"{r['method']}<br>PSNR %{{x:.2f}} dB<br>Fréchet distance %{{y:.4g}}"
+                          "<extra></extra>"))
+    x = [r["psnr"] for r in rows]
+    pad = 0.08 * (max(x) - min(x) or 1.0)
+    fig.update_layout(title="Perception–distortion: better is right (PSNR) and down (realism)",
+                      xaxis_title="PSNR on held-out images, dB (higher: closer pixel by pixel)",
+                      yaxis_title="Fréchet distance (log; lower: more real)",
+                      height=height, showlegend=False, **LAYOUT)
+    fig.update_xaxes(range=[min(x) - pad, max(x) + pad])
+    fig.update_yaxes(type="log")
+    return fig
