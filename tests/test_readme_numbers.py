@@ -86,6 +86,11 @@ def f(v: float, digits: int = 1) -> str:
     return f"{float(v):.{digits}f}"
 
 
+def g3(v: float) -> str:
+    """Three significant figures (the Fréchet distances of the super-resolution tables)."""
+    return f"{float(v):.3g}"
+
+
 def pct(v: float, digits: int = 1) -> str:
     return f"{100 * float(v):.{digits}f}%"
 
@@ -161,6 +166,18 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
     for name in ("gan-ring-pac2", "gan-grid-pac2", "gan-moons-pac2"):
         rows += [(t, name, "modes", modes(m(name))),
                  (t, name, "high-quality %", sampled(m(name), "hq", scale=100, unit="%"))]
+    for data in ("digits", "faces"):  # super-resolution (GAN applications)
+        t = {"digits": "×4 digits (7×7 → 28×28)", "faces": "×4 faces (16×16 → 64×64)"}[data]
+        sr, gan = m(f"sr-{data}-srresnet"), m(f"sr-{data}-srgan")
+        for start, mm, pre in (("bicubic", sr, "bicubic_"), ("SRResNet", sr, ""),
+                               ("SRGAN", gan, "")):
+            rows += [(t, start, "PSNR, dB", f(mm[pre + "psnr"], 2)),
+                     (t, start, "SSIM", f(mm[pre + "ssim"], 3)),
+                     (t, start, "Fréchet distance", g3(mm[pre + "fd"]))]
+            if data == "digits":
+                rows.append((t, start, "read", pct(mm[pre + "acc"])))
+        if data == "digits":
+            rows.append((t, "originals", "read", pct(sr["truth_acc"])))
     q = "held-out measure"  # the "Measured quality" table
     v16, v2 = m("vae-mnist-16d"), m("vae-mnist-2d")
     rows += [
@@ -322,6 +339,14 @@ def expected_prose() -> list[str]:
              "better", f"tightens the VAE's ELBO by {f(b['elbo_bpd'] - b['iwae_bpd'], 3)}",
              f"**Met**: ≤ 1.20 bits/dim ({f(g['bpd'], 3)})",
              f"≥ 80% readable samples at T = 0.7 ({pct(g['readable'])})"]
+    sd, gd, sf = m("sr-digits-srresnet"), m("sr-digits-srgan"), m("sr-faces-srresnet")
+    flows += [f"SRResNet {f(sd['psnr'], 2)} dB and SSIM {f(sd['ssim'], 3)}",
+              f"SRGAN's Fréchet distance {f(gd['fd'] / sd['fd'], 2)}× SRResNet's",
+              f"with {pct(gd['acc'])} of its digits", f"bicubic {pct(sd['bicubic_acc'])}, the "
+              f"originals {pct(sd['truth_acc'])}",
+              f"SRResNet {f(sf['psnr'] - sf['bicubic_psnr'], 2)} dB over bicubic",
+              f"its Fréchet distance is {f(m('sr-faces-srgan')['fd'] / sf['fd'], 2)}× SRResNet's, "
+              f"for {f(sf['psnr'] - m('sr-faces-srgan')['psnr'], 2)} dB less"]
     return flows + [
         # keypoints
         f"mean-shape baseline ({f(kp['mean_shape'])}%) and random-weights detectors "

@@ -201,11 +201,19 @@ def _specs(family: str):
         return (R.training_spec(steps=4, images=imgs, data_label="my pictures", width=8,
                                 n_blocks=1, batch_size=4),
                 lambda p, more: R.training_spec(steps=more, resume=p), 4, 3, 1)
+    if family == "inpaint-upload":
+        from unsup.recipes import ganapps as R
+
+        imgs = rng.random((30, 1, 28, 28)).astype(np.float32)  # 27 train, 3 held out
+        return (R.inpaint_training_spec(steps=4, images=imgs, data_label="my squiggles",
+                                        gan=True, width=8, n_dilated=1, batch_size=4),
+                lambda p, more: R.inpaint_training_spec(steps=more, resume=p), 4, 3, 1)
     raise KeyError(family)
 
 
 FAMILIES = ["gan2d", "gan-upload", "keypoints-upload", "cyclegan-upload", "vae-upload",
-            "betavae", "flow2d-points", "glow-upload", "sr-upload"]
+            "betavae", "flow2d-points", "glow-upload", "sr-upload",
+            "inpaint-upload"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)

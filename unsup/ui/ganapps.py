@@ -105,15 +105,14 @@ def zoom(img: torch.Tensor, cx: float, cy: float, factor: int) -> torch.Tensor:
     return img[..., y0:y0 + w, x0:x0 + w]
 
 
-def _per_image(name: str, out: torch.Tensor, truth: torch.Tensor) -> str:
-    from unsup.metrics import images as IM
-
-    p, s = float(IM.psnr(out, truth)[0]), float(IM.ssim(out, truth)[0])
-    text = f"{p:.1f} dB · SSIM {s:.2f}"
-    if name == "digits":
-        probs = torch.softmax(R.digit_classifier()(out), 1)[0]
-        text += f" · reads {int(probs.argmax())} ({float(probs.max()):.2f})"
-    return text
+def numbers_text(name: str, numbers: dict) -> str:
+    """One restoration's numbers as the caption writes them."""
+    parts = []
+    if "psnr" in numbers:
+        parts.append(f"{numbers['psnr']:.1f} dB · SSIM {numbers['ssim']:.2f}")
+    if "reads" in numbers:
+        parts.append(f"reads {numbers['reads']} ({numbers['prob']:.2f})")
+    return " · ".join(parts)
 
 
 def sr_section() -> None:
@@ -146,31 +145,20 @@ def sr_section() -> None:
     x, label = _image_source(name)
     if x is None:
         return
-    torch.set_num_threads(1)
-    with torch.no_grad():
-        rows = {g: R.restore(m, x) for g, m in models.items()}
-        r0 = rows[False]
-        near = torch.nn.functional.interpolate(r0["low"], scale_factor=4, mode="nearest")
-        images = [near[0], r0["bicubic"][0], r0["out"][0], rows[True]["out"][0], x[0]]
-        labels = ["low-res input", "bicubic", "SRResNet", "SRGAN", "ground truth"]
-        scale = 6 if name == "digits" else 3
-        st.image(labelled_row(images, labels, scale=scale),
-                 caption=md(f"{label}: the {r0['low'].shape[-1]}×{r0['low'].shape[-1]} input "
-                            "(drawn with its pixels enlarged), three ways back to "
-                            f"{x.shape[-1]}×{x.shape[-1]}, and the original"),
-                 output_format="PNG")
-        nums = {"bicubic": _per_image(name, r0["bicubic"], x),
-                "SRResNet": _per_image(name, r0["out"], x),
-                "SRGAN": _per_image(name, rows[True]["out"], x)}
-        if name == "digits":
-            probs = torch.softmax(R.digit_classifier()(x), 1)[0]
-            nums["ground truth"] = (f"reads {int(probs.argmax())} "
-                                    f"({float(probs.max()):.2f})")
-        head = ("This image, against the original (PSNR in dB and SSIM: higher is closer" +
-                ("; the digit classifier's reading and its probability" if name == "digits"
-                 else "") + "): ")
-        st.caption(safe("{h}{parts}.", h=md(head), parts=join(
-            "; ", [safe("**{k}** {v}", k=k, v=v) for k, v in nums.items()])))
+    shown = R.comparison(name, models, x)
+    images, labels = shown["images"], shown["labels"]
+    scale = 6 if name == "digits" else 3
+    side, big = shown["low_side"], x.shape[-1]
+    st.image(labelled_row(images, labels, scale=scale),
+             caption=md(f"{label}: the {side}×{side} input (drawn with its pixels enlarged), "
+                        f"three ways back to {big}×{big}, and the original"),
+             output_format="PNG")
+    head = ("This image, against the original (PSNR in dB and SSIM: higher is closer" +
+            ("; the digit classifier's reading and its probability" if name == "digits"
+             else "") + "): ")
+    st.caption(safe("{h}{parts}.", h=md(head), parts=join("; ", [
+        safe("**{k}** {v}", k=k, v=numbers_text(name, v))
+        for k, v in shown["numbers"].items()])))
     with st.expander("Zoom", expanded=True):
         z = st.columns(3)
         factor = int(z[0].select_slider("Zoom", [2, 3, 4], 2, key="sr_zoom",
@@ -219,19 +207,34 @@ def table_rows(name: str, picked: dict) -> list[dict]:
     return rows
 
 
+CLEAR_GAIN = 0.9
+"""SRGAN counts as the more realistic set only when its Fréchet distance is below this share of
+SRResNet's (a few per cent either way is within what another draw of the held-out set moves)."""
+
+
 def verdict(rows: list[dict]) -> str:
     """One sentence computed from the table's SRResNet and SRGAN rows."""
     a, b = rows[1], rows[2]
+    ratio = b["fd"] / a["fd"] if a["fd"] else float("nan")
     dist = ("SRResNet is closer pixel by pixel" if a["psnr"] >= b["psnr"] else
             "SRGAN is even closer pixel by pixel")
-    real = ("SRGAN is the more realistic set" if b["fd"] < a["fd"] else
-            "SRResNet is the more realistic set")
-    ratio = b["fd"] / a["fd"] if a["fd"] else float("nan")
-    return (f"{dist} ({a['psnr']:.2f} against {b['psnr']:.2f} dB); {real}: SRGAN's Fréchet "
-            f"distance is {ratio:.2f}× SRResNet's. "
-            + ("That is the perception–distortion trade-off (Blau & Michaeli 2018): no method "
-               "can be best at both." if a["psnr"] >= b["psnr"] and b["fd"] < a["fd"] else
-               "Here the trade-off does not show."))
+    head = f"{dist} ({a['psnr']:.2f} against {b['psnr']:.2f} dB); "
+    if ratio < CLEAR_GAIN:
+        head += (f"SRGAN is the more realistic set: its Fréchet distance is {ratio:.2f}× "
+                 "SRResNet's. ")
+        tail = ("That is the perception–distortion trade-off (Blau & Michaeli 2018): no method "
+                "can be best at both." if a["psnr"] >= b["psnr"] else
+                "Here the trade-off does not show.")
+    elif ratio > 1 / CLEAR_GAIN:
+        head += f"SRGAN is even the *less* realistic set ({ratio:.2f}× SRResNet's distance). "
+        tail = "Here the adversarial term did not pay."
+    else:
+        head += (f"as sets they are about equally realistic (SRGAN's Fréchet distance is "
+                 f"{ratio:.2f}× SRResNet's). ")
+        tail = ("Here the adversarial term bought no clear realism: when the pixel loss alone "
+                "already restores the images this closely, a discriminator finds little to "
+                "tell apart.")
+    return head + tail
 
 
 def numbers_table(name: str, picked: dict) -> None:
@@ -254,11 +257,22 @@ def numbers_table(name: str, picked: dict) -> None:
 
 # -- train -----------------------------------------------------------------------------------------
 def training_form() -> None:
+    job = training.current_job(PAGE)
+    if job is not None and "inpainting" in str(job.title):
+        caption = ("Live preview: held-out images with a hole (top), filled by the model "
+                   "(middle), the originals (bottom).")
+    else:
+        caption = ("Live preview: bicubic (top), the model, the original (bottom), on held-out "
+                   "images.")
     shown = training.job_panel(PAGE, ["pixel"], y_title="pixel loss of the training batch "
                                "(mean squared error, lower is better)",
-                               preview_caption="Live preview: bicubic (top), the model, the "
-                               "original (bottom), on held-out images.")
+                               preview_caption=caption)
     if shown:
+        return
+    what = st.radio("What to train", ["Super-resolution", "Inpainting"], horizontal=True,
+                    key="gt_what")
+    if what == "Inpainting":
+        inpaint_training_form()
         return
     st.write("Train a super-resolution model in the background, on the built-in digits or "
              "faces or on your own images (28×28 grey or 64×64 colour; every 10th is held out "
@@ -267,19 +281,42 @@ def training_form() -> None:
              "continues it, also after a restart.")
     training.resume_from_disk(PAGE, entries(), lambda path, more: R.training_spec(
         steps=int(more), resume=path), default=500, step=100)
+    data_and_start("srt", R.JOB_STEPS, ROLES, R.training_spec, R.estimate_step_seconds,
+                   "Batches of 32 digits or 16 faces")
+
+
+def inpaint_training_form() -> None:
+    st.write("Train an inpainting model in the background, on the built-in digits or faces or "
+             "on your own images (28×28 grey or 64×64 colour; every 10th is held out and "
+             "measured with the set's standard holes: a random 12×12 square on digits, a "
+             "random quarter on faces). Stop keeps the last checkpoint, which then appears in "
+             "the Inpainting section; Resume continues it, also after a restart.")
+    training.resume_from_disk(PAGE, [e for n in SETS for e in inpaint_entries(n)],
+                              lambda path, more: R.inpaint_training_spec(steps=int(more),
+                                                                         resume=path),
+                              default=500, step=100)
+    data_and_start("ipt", {False: R.INPAINT_JOB_STEPS, True: R.INPAINT_JOB_STEPS},
+                   {False: "Context encoder (pixel loss)", True: "Global + local GAN"},
+                   R.inpaint_training_spec, R.estimate_inpaint_step_seconds,
+                   "Batches of 32 digits or 16 faces, a new hole for each image")
+
+
+def data_and_start(prefix: str, default_steps: dict, roles: dict, make_spec, estimate,
+                   steps_help: str) -> None:
+    """The Train form's data, model, steps, estimate and Start button (both kinds of job)."""
     c = st.columns(3)
-    src = c[0].radio("Data", ["digits", "faces", "My images"], key="srt_data",
+    src = c[0].radio("Data", ["digits", "faces", "My images"], key=f"{prefix}_data",
                      format_func=lambda k: SETS.get(k, k))
-    gan = c[1].radio("Model", [False, True], key="srt_gan", format_func=lambda g: ROLES[g]) \
-        is True
+    gan = c[1].radio("Model", [False, True], key=f"{prefix}_gan",
+                     format_func=lambda g: roles[g]) is True
     images, label, name = None, None, src
     if src == "My images":
         from unsup.data import uploads
 
         colour = c[2].radio("Your images are", ["grey, 28×28", "colour, 64×64"],
-                            key="srt_colour") == "colour, 64×64"
+                            key=f"{prefix}_colour") == "colour, 64×64"
         files = st.file_uploader("Images (PNG, JPEG, …) or a ZIP of them; at least 20",
-                                 accept_multiple_files=True, key="srt_upload",
+                                 accept_multiple_files=True, key=f"{prefix}_upload",
                                  max_upload_size=uploads.UPLOAD_MB, help=uploads.LIMIT_TEXT)
         if not files:
             st.caption("No images yet.")
@@ -295,16 +332,15 @@ def training_form() -> None:
         label, name = f"{len(images)} uploaded images", ("faces" if colour else "digits")
         st.caption(md(f"{len(images):d} images read, {images.shape[1]:d} channel(s), "
                       f"{size}×{size}."))
-    steps = int(st.number_input("Steps", 10, 100_000, R.JOB_STEPS[gan], step=100,
-                                key=f"srt_steps_{int(gan)}",
-                                help="Batches of 32 digits or 16 faces"))
-    training.estimate_caption(f"sr-{name}", (name, gan),
-                              lambda: R.estimate_step_seconds(name, gan), steps)
+    steps = int(st.number_input("Steps", 10, 100_000, default_steps[gan], step=100,
+                                key=f"{prefix}_steps_{int(gan)}", help=steps_help))
+    training.estimate_caption(f"{prefix}-{name}", (name, gan),
+                              lambda: estimate(name, gan), steps)
     if st.button("Start training", type="primary", icon=":material/play_arrow:",
-                 key="srt_start"):
+                 key=f"{prefix}_start"):
         try:
-            make = R.training_spec(data=name if images is None else "digits", gan=gan,
-                                   steps=steps, images=images, data_label=label)
+            make = make_spec(data=name if images is None else "digits", gan=gan,
+                             steps=steps, images=images, data_label=label)
         except (ValueError, checkpoints.CheckpointError) as exc:
             st.error(md(str(exc)))
             return
@@ -315,3 +351,198 @@ def training_form() -> None:
             return
         if training.start(PAGE, lambda: make):
             st.rerun()
+
+
+# -- inpainting ------------------------------------------------------------------------------------
+INPAINT_ROLES = {"inpaint-digits-ce": "context encoder", "inpaint-digits": "global + local GAN",
+                 "inpaint-faces": "global + local GAN"}
+MASKS = {"square": "random hole", "left": "left half", "right": "right half", "top": "top half",
+         "bottom": "bottom half", "painted": "paint it"}
+
+
+def inpaint_entries(name: str) -> list[Entry]:
+    out = []
+    for e in checkpoints.list_models(R.INPAINT):
+        cfg = (e.card or {}).get("config") or {}
+        if ("faces" if int(cfg.get("n_channels") or 1) == 3 else "digits") == name:
+            out.append(e)
+    return out
+
+
+@st.cache_resource(show_spinner=False)
+def _pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="unsup-inpaint")
+
+
+@st.cache_resource(show_spinner=False)
+def _training_images(name: str):
+    """A future of a set's training images as one tensor (the nearest-image baseline), made in
+    a background thread: the 6,000 training faces take seconds to render."""
+    return _pool().submit(lambda: R.train_images(name)[torch.arange(len(R.train_images(name)))])
+
+
+def _painted_mask(name: str):
+    """The drawing pad's strokes as a mask at the image's size, or None before a stroke."""
+    from unsup.data.uploads import decode_image
+    from unsup.ui.draw import draw_pad
+
+    png = draw_pad(f"ip_pad_{name}")
+    if not png:
+        return None
+    try:
+        img = decode_image(png, "drawing.png").convert("L")
+    except Exception:  # noqa: BLE001 - a broken drawing is a message, not a traceback
+        st.warning("The drawing could not be read; clear the pad and paint again.")
+        return None
+    s = 64 if name == "faces" else 28
+    from PIL import Image
+
+    return np.asarray(img.resize((s, s), Image.Resampling.BILINEAR), np.float32) / 255.0
+
+
+def inpaint_section() -> None:
+    from unsup.viz.images import labelled_row
+
+    st.markdown("**Inpainting** (Pathak et al. 2016; Iizuka et al. 2017): part of the image is "
+                "missing and a network fills it from the rest. The context encoder learns on "
+                "the pixel error inside the hole alone; the global + local GAN adds a "
+                "discriminator that judges the whole image and a crop around the hole. Beside "
+                "them, two baselines: the training set's mean image, and the pixels of the "
+                "training image that best matches what is left (a copy).")
+    name = st.radio("Data", list(SETS), horizontal=True, key="ip_set",
+                    format_func=lambda k: SETS[k].split(" (")[0])
+    items = inpaint_entries(name)
+    if not items:
+        st.info(safe("No inpainting model yet: train the shipped ones with {c}.",
+                     c=code(f"python -m unsup train inpaint-{name} --out checkpoints")))
+        return
+    picked = [e for e in items if e.source == "shipped"] or items[:1]
+    extra = [e for e in items if e.source != "shipped"]
+    if extra:
+        mine = pick_entry("Add one of your runs", extra, f"ip_mine_{name}")
+        if mine is not None:
+            picked = picked + [mine]
+    models = {}
+    for e in picked:
+        m = model_of(e)
+        if m is None:
+            return
+        models[INPAINT_ROLES.get(e.name, e.name)] = m
+    x = heldout(name)
+    c = st.columns([1, 1, 2])
+    i = int(c[0].number_input("Held-out image #", 1, len(x), 1, key=f"ip_idx_{name}")) - 1
+    kind = c[1].selectbox("Hole", list(MASKS), key=f"ip_mask_{name}",
+                          format_func=lambda k: ("random 12×12 square" if name == "digits"
+                                                 else "random quarter")
+                          if k == "square" else MASKS[k])
+    seed = 0
+    painted = None
+    if kind == "square":
+        seed = int(c[2].number_input("Hole seed", 0, 10_000, 0, key=f"ip_seed_{name}",
+                                     help="Another seed, another place for the hole"))
+    elif kind == "painted":
+        with c[2]:
+            st.caption("Paint the hole on the pad: it maps onto the image below, white = "
+                       "missing.")
+            painted = _painted_mask(name)
+        if painted is None or float((painted >= 0.5).mean()) == 0:
+            st.image(labelled_row([x[i]], ["the image to paint on"],
+                                  scale=8 if name == "digits" else 3), output_format="PNG")
+            return
+    mask = R.page_mask(name, kind, seed, painted)
+    fut = _training_images(name)
+    shown = R.inpaint_comparison(name, models, x[i:i + 1], mask,
+                                 fut.result() if fut.done() else None)
+    st.image(labelled_row(shown["images"], shown["labels"],
+                          scale=5 if name == "digits" else 2), output_format="PNG",
+             caption=md(f"held-out image #{i + 1}: the hole ({100 * shown['hole_share']:.0f}% "
+                        "of the image) drawn grey, each way of filling it, and the original"))
+    if not fut.done():
+        st.caption("The nearest-training-image baseline appears once the training images are "
+                   "read (a few seconds in the background); open this section again.")
+    st.caption(safe("{h}{parts}.", h=md(
+        "This image (PSNR inside the hole, dB: higher is closer" +
+        ("; the digit classifier's reading and its probability" if name == "digits" else "")
+        + "): "), parts=join("; ", [safe("**{k}** {v}", k=k, v=inpaint_numbers_text(v))
+                                    for k, v in shown["numbers"].items()])))
+    inpaint_table(name, picked)
+
+
+def inpaint_numbers_text(n: dict) -> str:
+    parts = []
+    if "hole_psnr" in n:
+        parts.append(f"{n['hole_psnr']:.1f} dB")
+    if "reads" in n:
+        parts.append(f"reads {n['reads']} ({n['prob']:.2f})")
+    return " · ".join(parts)
+
+
+INPAINT_COLUMNS = {
+    "method": tables.Col("method", "medium"),
+    "hole_psnr": tables.Col("PSNR in the hole, dB ↑", "small", "Over every pixel of every hole "
+                            "of the held-out set (higher is closer to the original)", "%.2f"),
+    "acc": tables.Col("read right % ↑", "small", "The digit classifier's accuracy on the "
+                      "filled digits (its labels are the held-out digits' own)", "%.1f"),
+}
+
+
+def inpaint_rows(name: str, picked: list[Entry]) -> list[dict]:
+    """The held-out table from the cards: the masked input, both baselines, each model, the
+    originals."""
+    ms = [(e, _metrics(e)) for e in picked if "hole_psnr" in _metrics(e)]
+    if not ms:
+        return []
+    m0 = ms[0][1]
+    rows = []
+    if name == "digits":
+        rows.append({"method": "masked (hole black)", "hole_psnr": None,
+                     "acc": m0.get("masked_acc")})
+    rows += [{"method": "mean fill", "hole_psnr": m0["mean_hole_psnr"], "acc": m0.get("mean_acc")},
+             {"method": "nearest training image", "hole_psnr": m0["nearest_hole_psnr"],
+              "acc": m0.get("nearest_acc")}]
+    rows += [{"method": f"{INPAINT_ROLES.get(e.name, 'your run')} ({e.name})",
+              "hole_psnr": m["hole_psnr"], "acc": m.get("acc")} for e, m in ms]
+    if name == "digits":
+        rows.append({"method": "originals", "hole_psnr": None, "acc": m0.get("truth_acc")})
+    for r in rows:
+        if r["acc"] is not None:
+            r["acc"] = 100 * r["acc"]
+    return rows
+
+
+def inpaint_verdict(name: str, picked: list[Entry]) -> str:
+    """One sentence per model computed from its card (digits: the issue's yardsticks)."""
+    out = []
+    for e in picked:
+        m = _metrics(e)
+        if "hole_psnr" not in m:
+            continue
+        role = INPAINT_ROLES.get(e.name, e.name)
+        gain = m["hole_psnr"] - max(m["mean_hole_psnr"], m["nearest_hole_psnr"])
+        s = (f"The {role} fills the hole {abs(gain):.1f} dB "
+             f"{'closer to' if gain >= 0 else 'further from'} the original than the better "
+             "baseline")
+        if name == "digits":
+            s += (f", and its digits are read right {100 * m['acc']:.1f}% of the time: "
+                  f"{100 * m['acc_ratio']:.1f}% of the originals' rate and "
+                  f"{100 * (m['acc'] - m['mean_acc']):.1f} points above mean fill")
+        out.append(s + ".")
+    return " ".join(out)
+
+
+def inpaint_table(name: str, picked: list[Entry]) -> None:
+    rows = inpaint_rows(name, picked)
+    if not rows:
+        st.caption("These models' cards hold no held-out numbers yet.")
+        return
+    m0 = _metrics(picked[0])
+    st.markdown(safe("**On the {n} held-out {name}**, each with {mask} (seed {seed}; numbers "
+                     "from the models' cards)", n=f"{m0.get('n_heldout', R.N_HELDOUT):,}",
+                     name=name, mask=m0.get("mask", "a hole"), seed=m0.get("mask_seed", "")))
+    df = pd.DataFrame(rows)
+    if name != "digits":
+        df = df.drop(columns=["acc"])
+    tables.show(df, INPAINT_COLUMNS, key=f"ip_table_{name}")
+    st.caption(md(inpaint_verdict(name, picked)))
