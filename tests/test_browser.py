@@ -759,12 +759,14 @@ def test_flows_glow_sections_show_their_images(server, page, tmp_path):
 
 
 def test_gan_applications_super_resolution_in_a_browser(server, page, tmp_path):
-    """Issue 24, part 1: the GAN applications page — the digits comparison with its zoom, the
-    held-out table and the perception-distortion plot; an uploaded digit restored; the faces
-    view; the Train section's form."""
+    """Issue 24, parts 1 and 2: the GAN applications page — the digits comparison with its
+    zoom, the held-out table and the perception-distortion plot; an uploaded digit restored;
+    the faces view; inpainting with a random hole and with one painted on the pad; the Train
+    section's form."""
     from unsup import paths
 
-    for name in ("sr-digits-srresnet", "sr-digits-srgan", "sr-faces-srresnet", "sr-faces-srgan"):
+    for name in ("sr-digits-srresnet", "sr-digits-srgan", "sr-faces-srresnet", "sr-faces-srgan",
+                 "inpaint-digits-ce", "inpaint-digits"):
         if not (paths.SHIPPED_DIR / f"{name}.safetensors").exists():
             pytest.skip(f"{name} is not shipped (python -m unsup train {name} --out checkpoints)")
     digit = np.zeros((56, 56))
@@ -790,6 +792,26 @@ def test_gan_applications_super_resolution_in_a_browser(server, page, tmp_path):
     main.get_by_text("On the 500 held-out faces").first.wait_for(timeout=60_000)
     assert image_width(main.locator('[data-testid="stImage"] img').first) > 600
     shot(page, "gan-apps-sr-faces")
+    choose_section(page, "Inpainting")
+    main.get_by_text("points above mean fill").first.wait_for(timeout=60_000)
+    assert image_width(main.locator('[data-testid="stImage"] img').first) > 600
+    shot(page, "gan-apps-inpaint-digits")
+    main.get_by_test_id("stSelectbox").filter(has_text="Hole").first.click()
+    page.get_by_role("option", name="paint it", exact=True).click()
+    wait_idle(page)
+    canvas = main.locator("canvas").first
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):  # a horizontal stroke across the middle: the hole
+        page.mouse.move(x0 + i * box["width"] * 0.04, y0)
+    page.mouse.up()
+    main.get_by_text("drawn grey, each way of filling it").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "gan-apps-inpaint-painted")
     choose_section(page, "Train")
     main.get_by_text("Start training").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -240,7 +240,7 @@ def test_the_train_section_offers_both_models_and_refuses_bad_uploads(tmp_path, 
 
 
 # -- inpainting (part 2) -----------------------------------------------------------------------------
-INPAINT_SHIPPED = ("inpaint-digits-ce", "inpaint-digits", "inpaint-faces")
+INPAINT_SHIPPED = ("inpaint-digits-ce", "inpaint-digits", "inpaint-faces-ce", "inpaint-faces")
 
 
 def test_the_page_masks_are_where_they_say():

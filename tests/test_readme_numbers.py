@@ -178,6 +178,24 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
                 rows.append((t, start, "read", pct(mm[pre + "acc"])))
         if data == "digits":
             rows.append((t, "originals", "read", pct(sr["truth_acc"])))
+    t = "inpainting, digits (a random 12×12 square)"
+    ce, gl, fa = m("inpaint-digits-ce"), m("inpaint-digits"), m("inpaint-faces")
+    rows += [(t, "masked", "read right", pct(ce["masked_acc"])),
+             (t, "mean fill", "PSNR in the hole, dB", f(ce["mean_hole_psnr"], 2)),
+             (t, "mean fill", "read right", pct(ce["mean_acc"])),
+             (t, "nearest training image", "PSNR in the hole, dB", f(ce["nearest_hole_psnr"], 2)),
+             (t, "nearest training image", "read right", pct(ce["nearest_acc"])),
+             (t, "context encoder", "PSNR in the hole, dB", f(ce["hole_psnr"], 2)),
+             (t, "context encoder", "read right", pct(ce["acc"])),
+             (t, "global + local GAN", "PSNR in the hole, dB", f(gl["hole_psnr"], 2)),
+             (t, "global + local GAN", "read right", pct(gl["acc"])),
+             (t, "originals", "read right", pct(ce["truth_acc"]))]
+    t = "inpainting, faces (a random quarter)"
+    rows += [(t, "mean fill", "PSNR in the hole, dB", f(fa["mean_hole_psnr"], 2)),
+             (t, "nearest training face", "PSNR in the hole, dB", f(fa["nearest_hole_psnr"], 2)),
+             (t, "context encoder", "PSNR in the hole, dB",
+              f(m("inpaint-faces-ce")["hole_psnr"], 2)),
+             (t, "global + local GAN", "PSNR in the hole, dB", f(fa["hole_psnr"], 2))]
     q = "held-out measure"  # the "Measured quality" table
     v16, v2 = m("vae-mnist-16d"), m("vae-mnist-2d")
     rows += [
@@ -347,6 +365,15 @@ def expected_prose() -> list[str]:
               f"SRResNet {f(sf['psnr'] - sf['bicubic_psnr'], 2)} dB over bicubic",
               f"its Fréchet distance is {f(m('sr-faces-srgan')['fd'] / sf['fd'], 2)}× SRResNet's, "
               f"for {f(sf['psnr'] - m('sr-faces-srgan')['psnr'], 2)} dB less"]
+    flows.append(f"for {f(m('inpaint-faces-ce')['hole_psnr'] - m('inpaint-faces')['hole_psnr'], 2)}"
+                 " dB less in the hole")
+    for name, role in (("inpaint-digits-ce", "context encoder"),
+                       ("inpaint-digits", "global + local GAN")):
+        im = m(name)
+        flows.append(f"the {role} fills "
+                     f"{f(im['hole_psnr'] - max(im['mean_hole_psnr'], im['nearest_hole_psnr']), 2)}"
+                     f" dB closer than the better baseline and {pct(im['acc'])} of its digits "
+                     f"are read right, {pct(im['acc_ratio'])} of the originals' rate")
     return flows + [
         # keypoints
         f"mean-shape baseline ({f(kp['mean_shape'])}%) and random-weights detectors "

@@ -333,7 +333,7 @@ def data_and_start(prefix: str, default_steps: dict, roles: dict, make_spec, est
         st.caption(md(f"{len(images):d} images read, {images.shape[1]:d} channel(s), "
                       f"{size}×{size}."))
     steps = int(st.number_input("Steps", 10, 100_000, default_steps[gan], step=100,
-                                key=f"{prefix}_steps_{int(gan)}", help=steps_help))
+                                key=f"{prefix}_steps_{int(gan)}", help=md(steps_help)))
     training.estimate_caption(f"{prefix}-{name}", (name, gan),
                               lambda: estimate(name, gan), steps)
     if st.button("Start training", type="primary", icon=":material/play_arrow:",
@@ -355,7 +355,10 @@ def data_and_start(prefix: str, default_steps: dict, roles: dict, make_spec, est
 
 # -- inpainting ------------------------------------------------------------------------------------
 INPAINT_ROLES = {"inpaint-digits-ce": "context encoder", "inpaint-digits": "global + local GAN",
-                 "inpaint-faces": "global + local GAN"}
+                 "inpaint-faces-ce": "context encoder", "inpaint-faces": "global + local GAN"}
+SHORT = {"nearest training image": "nearest image", "global + local GAN": "GL GAN",
+         "context encoder": "context enc."}
+"""The image row's labels (the tiles are narrow; the caption below names them in full)."""
 MASKS = {"square": "random hole", "left": "left half", "right": "right half", "top": "top half",
          "bottom": "bottom half", "painted": "paint it"}
 
@@ -455,19 +458,32 @@ def inpaint_section() -> None:
     fut = _training_images(name)
     shown = R.inpaint_comparison(name, models, x[i:i + 1], mask,
                                  fut.result() if fut.done() else None)
-    st.image(labelled_row(shown["images"], shown["labels"],
+    st.image(labelled_row(shown["images"], [SHORT.get(k, k) for k in shown["labels"]],
                           scale=5 if name == "digits" else 2), output_format="PNG",
              caption=md(f"held-out image #{i + 1}: the hole ({100 * shown['hole_share']:.0f}% "
-                        "of the image) drawn grey, each way of filling it, and the original"))
+                        "of the image) drawn grey, each way of filling it (GL GAN: the global "
+                        "+ local GAN), and the original"))
     if not fut.done():
-        st.caption("The nearest-training-image baseline appears once the training images are "
-                   "read (a few seconds in the background); open this section again.")
+        st.caption("The nearest-training-image baseline joins the row once the training images "
+                   "are read (a few seconds, in the background).")
+        _rerun_when_done(fut)
     st.caption(safe("{h}{parts}.", h=md(
         "This image (PSNR inside the hole, dB: higher is closer" +
         ("; the digit classifier's reading and its probability" if name == "digits" else "")
         + "): "), parts=join("; ", [safe("**{k}** {v}", k=k, v=inpaint_numbers_text(v))
                                     for k, v in shown["numbers"].items()])))
     inpaint_table(name, picked)
+
+
+def _rerun_when_done(fut) -> None:
+    """Redraw the page once ``fut`` has finished (polled every second; nothing runs here)."""
+
+    @st.fragment(run_every=1.0)
+    def poll() -> None:
+        if fut.done():
+            st.rerun(scope="app")
+
+    poll()
 
 
 def inpaint_numbers_text(n: dict) -> str:
