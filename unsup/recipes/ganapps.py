@@ -529,13 +529,14 @@ JOB_STEPS = {False: 1_000, True: 300}
 faces, alone on 2 cores), an SRGAN of 300 (from the shipped SRResNet)."""
 
 
-def _check_sr_images(images) -> None:
+def _check_images(images) -> None:
+    """The uploads a job of this page trains on: 28×28 grey or 64×64 colour, at least 20."""
     if images.ndim != 4 or images.shape[1:] not in ((1, 28, 28), (3, 64, 64)):
-        raise ValueError("Super-resolution here trains on 28×28 grey images (like the digits) "
+        raise ValueError("The models of this page train on 28×28 grey images (like the digits) "
                          f"or 64×64 colour ones (like the faces); these are "
                          f"{tuple(images.shape[1:])}.")
     if len(images) < 20:
-        raise ValueError(f"Super-resolution needs at least 20 images to learn from and to hold "
+        raise ValueError(f"Training here needs at least 20 images to learn from and to hold "
                          f"some out; {len(images)} given.")
 
 
@@ -549,7 +550,7 @@ def training_spec(*, data: str = "digits", gan: bool = False, steps: int | None 
     rate stays constant (Resume adds steps)."""
     from unsup.recipes import runs
 
-    run = runs.plan(resume, data=data, images=images, label=data_label, check=_check_sr_images)
+    run = runs.plan(resume, data=data, images=images, label=data_label, check=_check_images)
     if run.upload:
         x, x_held, label, dcard = run.split_upload("sr")
         name = "faces" if x.shape[1] == 3 else "digits"
@@ -627,7 +628,7 @@ def inpaint_training_spec(*, data: str = "digits", gan: bool = False, steps: int
     10th held out, with the set's standard masks); ``resume``: a user run to continue."""
     from unsup.recipes import runs
 
-    run = runs.plan(resume, data=data, images=images, label=data_label, check=_check_sr_images)
+    run = runs.plan(resume, data=data, images=images, label=data_label, check=_check_images)
     if run.upload:
         x, x_held, label, dcard = run.split_upload("inpaint")
         name = "faces" if x.shape[1] == 3 else "digits"
@@ -725,8 +726,8 @@ FAMILY = Family(
     data=DATA,
     page=PageInfo("gan-apps", "GAN applications", ":material/auto_fix_high:",
                   "app_pages/gan_apps.py",
-                  "A GAN loss added to a task: super-resolution that looks real at the cost of "
-                  "pixel accuracy.", "unsup.recipes.ganapps:thumbnail", order=45),
+                  "A GAN loss added to a task: super-resolution and inpainting that look "
+                  "real, at a cost in pixel accuracy.", "unsup.recipes.ganapps:thumbnail", order=45),
     warm=("unsup.recipes.ganapps",),
     headline=("psnr", "ssim", "fd", "acc"),
     bench=("bench_ganapps.py",),
