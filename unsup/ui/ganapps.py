@@ -264,8 +264,7 @@ def training_form() -> None:
     else:
         caption = ("Live preview: bicubic (top), the model, the original (bottom), on held-out "
                    "images.")
-    shown = training.job_panel(PAGE, ["pixel"], y_title="pixel loss of the training batch "
-                               "(mean squared error, lower is better)",
+    shown = training.job_panel(PAGE, ["pixel"], y_title="pixel loss, MSE (lower is better)",
                                preview_caption=caption)
     if shown:
         return
