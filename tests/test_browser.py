@@ -816,3 +816,32 @@ def test_gan_applications_super_resolution_in_a_browser(server, page, tmp_path):
     main.get_by_text("Start training").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "gan-apps-train")
+
+
+def test_gan_applications_text_to_image_in_a_browser(server, page):
+    """Issue 24, part 3: the Text to image section draws both stages for the default sentence
+    with its words marked and its held-out table; a Thai sentence with a word the model does not
+    know names that word."""
+    from unsup import paths
+
+    for name in ("t2i-dsprites", "t2i-reader"):
+        if not (paths.SHIPPED_DIR / f"{name}.safetensors").exists():
+            pytest.skip(f"{name} is not shipped (python -m unsup train {name} --out checkpoints)")
+    page.goto(f"{server}/gan-apps")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    choose_section(page, "Text to image")
+    main.get_by_text("The sentence names").first.wait_for(timeout=60_000)
+    main.get_by_text("stage II's 64×64 images").first.wait_for(timeout=60_000)
+    assert image_width(main.locator('[data-testid="stImage"] img').first) > 500
+    assert main.locator('[data-testid="stDataFrame"]').count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "gan-apps-t2i")
+    box = main.get_by_label("Sentence")
+    box.fill("หัวใจสีม่วงขนาดใหญ่ ด้านซ้าย")
+    box.press("Enter")
+    main.get_by_text("Not known to the model").first.wait_for(timeout=60_000)
+    main.get_by_text("สีม่วง").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "gan-apps-t2i-thai")

@@ -36,6 +36,8 @@ BUILT_IN: dict[str, str] = {
     "dlvae": "unsup.models.dlvae:DLVAE",
     "superres": "unsup.models.superres:SuperResolution",
     "inpaint": "unsup.models.inpaint:Inpainter",
+    "stackgan": "unsup.models.stackgan:StackGAN",
+    "sprite_reader": "unsup.models.sprite_reader:SpriteReader",
 }
 """The built-in families' torch model classes by card kind."""
 

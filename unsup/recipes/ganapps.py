@@ -37,11 +37,12 @@ from unsup.models import inpaint as IP
 from unsup.models import superres as SR
 from unsup.models.inpaint import InpaintConfig, Inpainter
 from unsup.models.superres import SRConfig, SuperResolution
+from unsup.recipes import text2img as T2I
 
 KIND = SR.SuperResolution.kind
 DATA = {"digits": "MNIST digits, 28×28 grey (7×7 → 28×28)",
         "faces": "generated faces, 64×64 colour (16×16 → 64×64)"}
-"""The built-in sets of the super-resolution section."""
+"""The built-in sets of the super-resolution and inpainting sections."""
 N_FACES_TRAIN = 6_000
 N_HELDOUT = 500
 """Held-out images every number is measured on (the 500 held-out digits; the first 500 of the
@@ -131,8 +132,9 @@ PRESETS = PRESETS + (
            "the global + local discriminator, adversarial weight 0.001.", INPAINT, 2_700,
            dict(INPAINT_FACES_GL), "faces", checkpoint_every=500),
 )
+PRESETS = PRESETS + T2I.PRESETS
 KIND_LABELS = {KIND: "Super-resolution (SRResNet / SRGAN)",
-               INPAINT: "Inpainting (context encoder, global + local GAN)"}
+               INPAINT: "Inpainting (context encoder, global + local GAN)", **T2I.KIND_LABELS}
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -274,6 +276,8 @@ def make_model(config: dict, init_from: str | Path | None = None) -> SuperResolu
 
 
 def build(preset: Preset):
+    if preset.kind in T2I.KIND_LABELS:
+        return T2I.build(preset)
     if preset.kind == INPAINT:
         return (Inpainter(InpaintConfig(**preset.config)), train_images(preset.data),
                 data_card(preset.data))
@@ -395,6 +399,8 @@ def evaluate(model, check=lambda: None) -> dict[str, Any]:
     docstring); an inpainting model's, :func:`evaluate_inpaint`."""
     if isinstance(model, Inpainter):
         return evaluate_inpaint(model, check)
+    if isinstance(model, (T2I.StackGAN, T2I.SpriteReader)):
+        return T2I.evaluate(model, check)
     name = data_name(model)
     truth = heldout_images(name)
     if truth.shape[1:] != (model.config.n_channels, model.config.image_size,
@@ -730,12 +736,12 @@ def thumbnail():
 FAMILY = Family(
     name="ganapps",
     label="GAN applications",
-    models=(SuperResolution, Inpainter),
+    models=(SuperResolution, Inpainter, T2I.StackGAN, T2I.SpriteReader),
     kind_labels=KIND_LABELS,
     presets=PRESETS,
     build=build,
     evaluate=evaluate,
-    data=DATA,
+    data={**DATA, **T2I.DATA},
     page=PageInfo("gan-apps", "GAN applications", ":material/auto_fix_high:",
                   "app_pages/gan_apps.py",
                   "A GAN loss added to a task: super-resolution and inpainting that look "

@@ -261,17 +261,29 @@ def training_form() -> None:
     if job is not None and "inpainting" in str(job.title):
         caption = ("Live preview: held-out images with a hole (top), filled by the model "
                    "(middle), the originals (bottom).")
+    elif job is not None and "StackGAN" in str(job.title):
+        caption = ("Live preview: the first four example sentences, stage I's sketches (top) "
+                   "and stage II's images (bottom).")
     else:
         caption = ("Live preview: bicubic (top), the model, the original (bottom), on held-out "
                    "images.")
-    shown = training.job_panel(PAGE, ["pixel"], y_title="pixel loss, MSE (lower is better)",
-                               preview_caption=caption)
+    if job is not None and "StackGAN" in str(job.title):
+        shown = training.job_panel(PAGE, ["d_loss", "g_adv"], y_title="GAN losses (a balance, "
+                                   "not a score)", preview_caption=caption)
+    else:
+        shown = training.job_panel(PAGE, ["pixel"], y_title="pixel loss, MSE (lower is "
+                                   "better)", preview_caption=caption)
     if shown:
         return
-    what = st.radio("What to train", ["Super-resolution", "Inpainting"], horizontal=True,
-                    key="gt_what")
+    what = st.radio("What to train", ["Super-resolution", "Inpainting", "Text to image"],
+                    horizontal=True, key="gt_what")
     if what == "Inpainting":
         inpaint_training_form()
+        return
+    if what == "Text to image":
+        from unsup.ui import text2img
+
+        text2img.training_form()
         return
     st.write("Train a super-resolution model in the background, on the built-in digits or "
              "faces or on your own images (28×28 grey or 64×64 colour; every 10th is held out "
