@@ -196,6 +196,16 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
              (t, "context encoder", "PSNR in the hole, dB",
               f(m("inpaint-faces-ce")["hole_psnr"], 2)),
              (t, "global + local GAN", "PSNR in the hole, dB", f(fa["hole_psnr"], 2))]
+    t = "text to image, held-out combinations (1,000 sentences)"
+    ti = m("t2i-dsprites")
+    for start, k in (("shape", "shape"), ("scale level", "scale"), ("position cell", "cell"),
+                     ("all three", "all")):
+        rows += [(t, start, "stage I", pct(ti[f"s1_acc_{k}"])),
+                 (t, start, "stage II", pct(ti[f"s2_acc_{k}"]))]
+        if f"seen_s2_acc_{k}" in ti:
+            rows.append((t, start, "stage II, seen combinations", pct(ti[f"seen_s2_acc_{k}"])))
+    rows += [(t, "Fréchet distance", "stage I", f"{ti['s1_fd']:,.0f}"),
+             (t, "Fréchet distance", "stage II", f"{ti['s2_fd']:,.0f}")]
     q = "held-out measure"  # the "Measured quality" table
     v16, v2 = m("vae-mnist-16d"), m("vae-mnist-2d")
     rows += [
@@ -353,6 +363,7 @@ def expected_prose() -> list[str]:
               and n != "dcgan-mnist-best"]
     clf_a, clf_b = m("cyclegan-clf-mnist"), m("cyclegan-clf-mnistm")
     g, b = m("glow-mnist"), m("dlvae-mnist")
+    ti, rd = m("t2i-dsprites"), m("t2i-reader")
     flows = [f"on what can be measured the flow is {f(b['iwae_bpd'] - g['bpd'], 3)} bits/dim "
              "better", f"tightens the VAE's ELBO by {f(b['elbo_bpd'] - b['iwae_bpd'], 3)}",
              f"**Met**: ≤ 1.20 bits/dim ({f(g['bpd'], 3)})",
@@ -406,6 +417,16 @@ def expected_prose() -> list[str]:
         f"went from 4.1× to {first(best)}× the floor, the NS DCGAN from 7.5× to {first(ns)}×, "
         f"the VAE-GAN from 18.2× to {first(m('vaegan-mnist'))}×",
         f"(51.3× → {first(began)}×)",
+        # text to image (GAN applications, part 3)
+        f"shape {pct(rd['acc_shape'])}, scale level {pct(rd['acc_scale'])}, position cell "
+        f"{pct(rd['acc_cell'])}",
+        f"shape {pct(ti['s2_acc_shape'])}, scale {pct(ti['s2_acc_scale'])}, position cell "
+        f"{pct(ti['s2_acc_cell'])} on held-out combinations",
+        f"(Fréchet distance {ti['s2_fd']:,.0f} against {ti['s1_fd']:,.0f})",
+        f"sprites of the same combinations are {ti['real_fd']:.0f} apart",
+        f"{pct(ti['s2_acc_cell_en'])} / {pct(ti['s2_acc_cell_th'])} for the place, "
+        f"{pct(ti['s2_acc_scale_en'])} / {pct(ti['s2_acc_scale_th'])} for the size",
+        f"{pct(ti['s2_acc_cell'])} against {pct(ti['seen_s2_acc_cell'])}",
     ]
 
 

@@ -99,7 +99,7 @@ class Family:
     train: Callable[..., Path] | None = None
     data: dict[str, str] = field(default_factory=dict)
     page: PageInfo | None = None
-    warm: tuple[str, ...] = ()
+    warm: tuple[str, ...] = ()  # modules to import, or "module:function" to call, at warm-up
     headline: tuple[str, ...] = ()  # metric keys `python -m unsup list` shows
     bench: tuple[str, ...] = ()  # its scripts under bench/ (`python -m unsup bench <family>`)
 

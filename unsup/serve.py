@@ -44,7 +44,7 @@ def warm_up(modules=None, thumbnails: bool | None = None) -> None:
     for name in warm_modules() if modules is None else modules:
         t0 = time.perf_counter()
         try:
-            importlib.import_module(name)
+            warm_one(name)
         except Exception:  # noqa: BLE001 - the page that needs it reports the error itself
             continue
         warm_seconds[name] = time.perf_counter() - t0
@@ -67,6 +67,15 @@ def warm_up(modules=None, thumbnails: bool | None = None) -> None:
         except Exception:  # noqa: BLE001 - the home page draws what is missing itself
             return
         warm_seconds["thumbnails"] = time.perf_counter() - t0
+
+
+def warm_one(name: str) -> None:
+    """Import the module ``name``; for "module:function", import it and call the function (a
+    family's slow first use that is not an import, e.g. loading PyThaiNLP's dictionary)."""
+    module, _, function = name.partition(":")
+    mod = importlib.import_module(module)
+    if function:
+        getattr(mod, function)()
 
 
 def freeze_imported_objects() -> None:

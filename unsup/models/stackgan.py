@@ -5,27 +5,32 @@ A sentence ("a small heart near the top left, turned 36 degrees", or its Thai re
 bag of token ids (:mod:`unsup.data.captions`). Everything the model knows of language it learns
 here, from the images the sentences describe:
 
-- **text encoder** (the generator's): a learned embedding per token, averaged over the
-  sentence's tokens, then a linear layer and LeakyReLU -> the sentence embedding φ (``text_dim``).
+- **text encoder** (the generator's): a learned embedding per token, summed over the sentence's
+  tokens and divided by the square root of their number, then a linear layer and LeakyReLU ->
+  the sentence embedding φ (``text_dim``).
   (The paper uses a pre-trained char-CNN-RNN; nothing can be downloaded here, and a bag of words
   is enough for captions whose every content word names one factor value.)
 - **conditioning augmentation** (CA): φ -> (μ, log σ²) by a linear layer, c = μ + σ ε with
-  ε ~ N(0, I) (``ca_dim``), and the generator loss gains ``kl_weight`` x KL(N(μ, σ²) || N(0, I)).
+  ε ~ N(0, I) (``ca_dim``), and the generator loss gains ``kl_weight`` x
+  KL(N(μ, σ²) || N(0, I)).
   A sentence becomes a small cloud of codes rather than one point, which smooths the
   conditioning manifold: sentences never seen together still land among codes the generator has
   learnt to draw.
 - **stage I** generator: (c, z) -> a 32x32 sketch (half the final side): a linear layer to
-  4x4, then nearest-neighbour upsampling + 3x3 conv + BatchNorm + ReLU blocks, a sigmoid.
+  4x4, then nearest-neighbour upsampling + 3x3 conv + BatchNorm + ReLU blocks, a sigmoid (the
+  last ×2 by pixel shuffle, see :class:`Stage1Generator`).
 - **stage II** generator: (stage-I image, c₂ from its own CA on φ) -> the 64x64 image: the
   sketch encoded by strided convolutions to a quarter of its side, c₂ replicated over that map
   and joined, residual blocks, then upsampling blocks to the full side (the paper's design: the
   second stage sees the text again, to correct and add detail the first stage missed).
 - **discriminators** (one per stage), *matching-aware* as in the paper: image features from
-  strided convolutions down to 4x4, joined with a compressed sentence embedding (each
-  discriminator has its own text encoder), then a 3x3 conv and a 4x4 conv to one logit. Each is
-  trained on three kinds of pairs: real image + its sentence (real), generated image + its
-  sentence (fake) and real image + a *mismatched* sentence (fake), so the generator must draw
-  what the sentence says, not just a plausible sprite. Spectral normalisation on every layer.
+  strided convolutions down to 4x4 (spectrally normalised; the image first rearranged space to
+  depth, so no convolution runs at full resolution), joined with a compressed sentence
+  embedding (each discriminator has its own text encoder), then a 3x3 conv and a 4x4 conv to one
+  logit; with ``d_projection`` plus a projection term (Miyato & Koyama 2018). Each is trained on
+  three kinds of pairs: real image + its sentence (real), generated image + its sentence (fake)
+  and real image + a *mismatched* sentence (fake), so the generator must draw what the sentence
+  says, not just a plausible sprite.
 
 Training follows the paper's two phases in one run: steps ``0 .. stage1_steps - 1`` train
 stage I (its generator, CA, text encoder and discriminator); from ``stage1_steps`` on, stage I is
@@ -74,6 +79,9 @@ class StackGANConfig:
     g_width: int = 32
     """Channels of stage I's 4x4 map are 4 x g_width, halved at each upsampling (at least
     g_width // 2)."""
+    c_every_block: bool = False
+    """Stage I: join c to the input of every upsampling block too, not only to the first
+    layer (the sentence reaches every scale of the sketch)."""
     g2_width: int = 32
     """Channels of stage II's encoded map (at a quarter of the stage-I side)."""
     n_res: int = 2
@@ -121,18 +129,26 @@ def _check(cfg: StackGANConfig) -> None:
 
 # -- building blocks ----------------------------------------------------------------------------
 class TextEncoder(nn.Module):
-    """Token ids (b, t) (0 = padding) -> sentence embedding (b, text_dim): the mean of the
-    known tokens' embeddings, a linear layer, LeakyReLU(0.2). A sentence with no known token
-    gets the embedding of the empty bag (zeros before the linear layer)."""
+    """Token ids (b, t) (0 = padding) -> sentence embedding (b, text_dim): the sum of the
+    known tokens' embeddings divided by the square root of their number (so a sentence's bag
+    has about unit spread whatever its length), a linear layer (He-initialised), LeakyReLU(0.2).
+    A sentence with no known token gets the embedding of the empty bag.
 
-    def __init__(self, vocab_size: int, embed_dim: int, text_dim: int, sn=lambda m: m):
+    The scale matters: conditioning augmentation adds noise of σ = 1 at first, and a sentence
+    embedding much smaller than that (a mean of embeddings through default-initialised layers
+    is some 10x smaller) is drowned in it, so neither player can hear the sentence and the
+    KL term then shrinks it further."""
+
+    def __init__(self, vocab_size: int, embed_dim: int, text_dim: int):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.proj = sn(nn.Linear(embed_dim, text_dim))
+        self.proj = nn.Linear(embed_dim, text_dim)
+        nn.init.kaiming_normal_(self.proj.weight, a=0.2, nonlinearity="leaky_relu")
+        nn.init.zeros_(self.proj.bias)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids > 0).float().unsqueeze(-1)  # (b, t, 1)
-        bag = (self.embed(ids) * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+        bag = (self.embed(ids) * mask).sum(1) / mask.sum(1).clamp_min(1.0).sqrt()
         return F.leaky_relu(self.proj(bag), 0.2)
 
 
@@ -142,8 +158,11 @@ class CondAugment(nn.Module):
     def __init__(self, text_dim: int, ca_dim: int, logvar_init: float = 0.0):
         super().__init__()
         self.fc = nn.Linear(text_dim, 2 * ca_dim)
-        with torch.no_grad():  # start with σ = exp(logvar_init / 2): the sentence heard above
-            self.fc.bias[ca_dim:].fill_(logvar_init)  # the noise at first; the KL widens it
+        with torch.no_grad():
+            # μ starts with about unit spread over sentences, as loud as ε; log σ² at
+            # ``logvar_init`` (0: σ = 1)
+            self.fc.weight[:ca_dim].normal_(0.0, 1.0 / text_dim ** 0.5)
+            self.fc.bias[ca_dim:].fill_(logvar_init)
 
     def forward(self, phi: torch.Tensor, generator: torch.Generator | None = None,
                 noise: bool = True):
@@ -167,27 +186,34 @@ def _up(cin: int, cout: int) -> nn.Sequential:
 
 class Stage1Generator(nn.Module):
     """(c (b, ca_dim), z (b, z_dim)) -> image (b, 1, s/2, s/2) in (0, 1): a linear layer to a
-    4x4 map, upsampling blocks to s/4, a 3x3 conv to 4 channels rearranged into the s/2 image
-    (pixel shuffle: each 2x2 block of output pixels is one position's four channels; a
-    convolution at full resolution costs four times more on a CPU)."""
+    4x4 map, upsampling blocks to s/4 (with ``c_every_block``, each block also sees c,
+    replicated over its map), a 3x3 conv to 4 channels rearranged into the s/2 image (pixel
+    shuffle: each 2x2 block of output pixels is one position's four channels; a convolution at
+    full resolution costs four times more on a CPU)."""
 
     def __init__(self, cfg: StackGANConfig):
         super().__init__()
         ch = 4 * cfg.g_width
         self.ch = ch
+        self.every = bool(cfg.c_every_block)
+        extra = cfg.ca_dim if self.every else 0
         self.fc = nn.Sequential(nn.Linear(cfg.ca_dim + cfg.z_dim, ch * 16, bias=False),
                                 nn.BatchNorm1d(ch * 16), nn.ReLU())
         blocks, side = [], 4
         while side < cfg.image_size // 4:
             nxt = max(ch // 2, cfg.g_width // 2)
-            blocks.append(_up(ch, nxt))
+            blocks.append(_up(ch + extra, nxt))
             ch, side = nxt, side * 2
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = nn.ModuleList(blocks)
         self.tail = nn.Sequential(nn.Conv2d(ch, 4, 3, 1, 1), nn.PixelShuffle(2))
 
     def forward(self, c: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         h = self.fc(torch.cat([c, z], 1)).view(len(c), self.ch, 4, 4)
-        return torch.sigmoid(self.tail(self.blocks(h)))
+        for block in self.blocks:
+            if self.every:
+                h = torch.cat([h, c[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])], 1)
+            h = block(h)
+        return torch.sigmoid(self.tail(h))
 
 
 class ResBlock(nn.Module):

@@ -746,7 +746,7 @@ FAMILY = Family(
                   "app_pages/gan_apps.py",
                   "A GAN loss added to a task: super-resolution and inpainting that look "
                   "real, at a cost in pixel accuracy.", "unsup.recipes.ganapps:thumbnail", order=45),
-    warm=("unsup.recipes.ganapps",),
+    warm=("unsup.recipes.ganapps", "unsup.data.captions:warm_up"),
     headline=("psnr", "ssim", "fd", "acc"),
     bench=("bench_ganapps.py",),
 )

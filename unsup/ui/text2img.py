@@ -21,30 +21,17 @@ def entries() -> list[Entry]:
     return checkpoints.list_models(T.STACKGAN)
 
 
-@st.cache_resource(show_spinner=False)
-def _warm_thai():
-    """Load PyThaiNLP's full dictionary in the background (about 1.3 s, needed the first time
-    a Thai sentence holds an unknown word)."""
-    import threading
-
-    from unsup.data import captions
-
-    t = threading.Thread(target=captions.warm_up, name="unsup-thai-warm", daemon=True)
-    t.start()
-    return t
-
-
 def highlighted(tokens) -> str:
     """The sentence's words as coloured marks: green a word that names a factor, grey a known
     word that names none, red (struck through) a word the model does not know."""
     parts = []
     for t in tokens:
         if t.id is None:
-            parts.append(safe(":red-background[~~{w}~~]", w=t.text))
+            parts.append(safe(":red-background[:red[~~{w}~~]]", w=t.text))
         elif t.meaning:
-            parts.append(safe(":green-background[{w}]", w=t.text))
+            parts.append(safe(":green-background[:green[**{w}**]]", w=t.text))
         else:
-            parts.append(safe(":gray-background[{w}]", w=t.text))
+            parts.append(safe(":gray[{w}]", w=t.text))
     return join(" ", parts)
 
 
@@ -61,7 +48,6 @@ def t2i_section() -> None:
         st.info(safe("No text-to-image model yet: train the shipped one with {c}.",
                      c=code(f"python -m unsup train {SHIPPED} --out checkpoints")))
         return
-    _warm_thai()
     entry = pick_entry("Model", items, "t2i_model", default=SHIPPED)
     if entry is None:
         return
@@ -83,7 +69,10 @@ def t2i_section() -> None:
     seed = int(c[1].number_input("Seed", 0, 10_000, 0, key="t2i_seed",
                                  help="Another seed, other noise: other drawings"))
     view = T.sentence_view(model, text, n, seed)
-    st.markdown(safe("Words: {h}", h=highlighted(view["tokens"]) or md("(none)")))
+    st.markdown(safe("Words: {h}", h=highlighted(view["tokens"]) or md("(none)")),
+                help="Green: a word the model knows that names a shape, size, place or angle. "
+                     "Grey: a word it knows that names none. Red, struck through: a word it "
+                     "does not know (ignored).")
     unknown = view["reads"].get("unknown") or []
     if unknown:
         st.warning(safe("Not known to the model, so ignored: {w}. It knows the words of "
@@ -94,14 +83,16 @@ def t2i_section() -> None:
                         "and draws something between them.", f=f))
     if view["reads"].get("truncated"):
         st.warning(safe("Only the first {k} known words are read; ignored: {w}.",
-                        k=view['max_tokens'], w=join(", ", [md(w) for w in view["reads"]["truncated"]])))
+                        k=view["max_tokens"],
+                        w=join(", ", [md(w) for w in view["reads"]["truncated"]])))
     names = view["names"]
     said = join(" · ", [safe("{k} **{v}**", k=k, v=v) for k, v in names.items()])
-    held = {True: " This combination was **held out** of training: the model composes it "
-                  "from words it saw apart.",
-            False: " This combination was in the training captions.", None: ""}[view["held_out"]]
+    held = {True: safe(" This combination was **held out** of training: the model composes "
+                       "it from words it saw apart."),
+            False: safe(" This combination was in the training captions."),
+            None: safe("")}[view["held_out"]]
     st.caption(safe("The sentence names: {s}.{h} What it leaves out, the model picks at "
-                    "random.", s=said or md("nothing the model knows"), h=safe(held)))
+                    "random.", s=said or md("nothing the model knows"), h=held))
     st.image(grid(view["both"], n, pad=2, scale=2), output_format="PNG",
              caption=md(f"{n} samples, seed {seed}: stage I's 32×32 sketches (top row, "
                         "enlarged with nearest neighbours) and stage II's 64×64 images "
@@ -149,14 +140,14 @@ def verdict(m: dict) -> str:
     accs = {k: m[f"s2_acc_{k}"] for k in ("shape", "scale", "cell")}
     worst = min(accs, key=accs.get)
     s = (f"At stage II every factor is read back at {100 * accs[worst]:.1f}% or more "
-         f"(weakest: {worst}); ")
-    s += ("all three at ≥ 80%, the issue's bar. " if accs[worst] >= 0.8
-          else "below the issue's 80% bar. ")
+         f"(weakest: {worst}): ")
+    s += ("all three at the issue's bar of 80% or more. " if accs[worst] >= 0.8
+          else "below the issue's bar of 80%. ")
     better = m["s2_fd"] < m["s1_fd"]
-    s += (f"Fréchet distance to real sprites of the same sentences (the reader's features; "
-          f"lower is more real, {m['real_fd']:.3g} between two sets of real ones): stage I "
-          f"{m['s1_fd']:.3g}, stage II {m['s2_fd']:.3g} — stage II is "
-          f"{'closer' if better else 'not closer'}.")
+    s += (f"Fréchet distance to real sprites of the same sentences (in the reader's features; "
+          f"lower is more real, {m['real_fd']:,.0f} between two sets of real ones): stage I "
+          f"{m['s1_fd']:,.0f}, stage II {m['s2_fd']:,.0f}, so stage II is "
+          f"{'closer to real sprites' if better else 'not closer to real sprites'}.")
     return s
 
 
