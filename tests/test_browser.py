@@ -837,7 +837,7 @@ def test_gan_applications_text_to_image_in_a_browser(server, page):
     assert main.locator('[data-testid="stDataFrame"]').count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "gan-apps-t2i")
-    box = main.get_by_label("Sentence")
+    box = main.locator('input[aria-label="Sentence"]')
     box.fill("หัวใจสีม่วงขนาดใหญ่ ด้านซ้าย")
     box.press("Enter")
     main.get_by_text("Not known to the model").first.wait_for(timeout=60_000)

@@ -147,6 +147,12 @@ def test_bins_follow_the_caption_grammar():
     assert b["cell"].tolist() == [6, 4, 2]
 
 
+def test_the_first_example_names_a_held_out_combination():
+    r = C.read(T.EXAMPLES[0])
+    row = np.array([[r["shape"], r["scale"], 0, C.X_BINS[r["x"]][0], C.Y_BINS[r["y"]][0]]])
+    assert C.is_heldout_combo(row)[0]
+
+
 def test_the_evaluation_sentences_name_held_out_combinations_in_both_languages():
     rows, texts, langs = T.eval_set(40)
     assert C.is_heldout_combo(rows).all() and len(texts) == 40
@@ -227,7 +233,8 @@ def test_the_section_draws_both_stages_and_names_what_the_sentence_says():
     at = run_page()
     assert len(at.get("image")) >= 1
     assert "stage II" in at.get("image")[0].proto.imgs[0].caption
-    assert any("The sentence names" in c.value and "heart" in c.value for c in at.caption)
+    assert any("The sentence names" in c.value and "square" in c.value and "held out" in c.value
+               for c in at.caption)
     assert at.dataframe[0].value["what"].iloc[0] == "shape (3)"
     assert not at.warning
 

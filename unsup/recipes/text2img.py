@@ -285,13 +285,14 @@ def evaluate(model, check=lambda: None) -> dict[str, Any]:
 
 
 # -- what the page shows ---------------------------------------------------------------------------
-EXAMPLES = ("a large heart near the bottom right, turned 45 degrees",
+EXAMPLES = ("a small square near the bottom right, turned 45 degrees",
             "a tiny square at the top",
             "หัวใจขนาดเล็ก ใกล้มุมซ้ายบน",
             "วงรีใหญ่มาก ตรงกลาง หมุน 90 องศา",
             "a huge purple ellipse on the left")
 """The section's example sentences (English, Thai, and one with a word the model does not
-know)."""
+know). The first names a held-out combination (small square, bottom right): what the page opens
+on is a sentence the model never trained on."""
 
 
 def reading_names(r: dict) -> dict[str, str]:
