@@ -135,14 +135,14 @@ def table_rows(m: dict) -> list[dict]:
 
 
 def verdict(m: dict) -> str:
-    """Sentences computed from the card: the weakest factor at stage II against the 80% bar,
+    """Sentences computed from the card: the weakest factor at stage II against the 80% target,
     and which stage is closer to real sprites."""
     accs = {k: m[f"s2_acc_{k}"] for k in ("shape", "scale", "cell")}
     worst = min(accs, key=accs.get)
     s = (f"At stage II every factor is read back at {100 * accs[worst]:.1f}% or more "
          f"(weakest: {worst}): ")
-    s += ("all three at the issue's bar of 80% or more. " if accs[worst] >= 0.8
-          else "below the issue's bar of 80%. ")
+    s += ("all three at the 80% target or above. " if accs[worst] >= 0.8
+          else "below the 80% target. ")
     better = m["s2_fd"] < m["s1_fd"]
     s += (f"Fréchet distance to real sprites of the same sentences (in the reader's features; "
           f"lower is more real, {m['real_fd']:,.0f} between two sets of real ones): stage I "
