@@ -284,3 +284,29 @@ def test_the_projection_term_makes_the_logit_depend_on_the_sentence():
                            if not k.startswith("project.")})
     ids = C.encode(["a heart", "a box"])
     assert torch.allclose(d(x, ids), plain(x, ids))
+
+
+def test_a_stackgan_job_trains_measures_and_resumes(tmp_path, monkeypatch):
+    """The Train form's job: stage I then stage II, a measured checkpoint (the held-out
+    numbers of the card), previews of both stages, and Resume adding steps."""
+    from unsup.jobs import ThreadRunner
+
+    shipped("t2i-reader")
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path))
+    small = dict(g_width=8, g2_width=8, d_width=4, embed_dim=8, text_dim=8, ca_dim=4, z_dim=4,
+                 n_res=1, batch_size=8)
+    spec = T.training_spec(steps=4, **small)
+    assert spec.title == "StackGAN on captioned dSprites, 4 steps" and spec.page == "gan-apps"
+    runner = ThreadRunner()
+    snap = runner.wait(runner.submit(spec), timeout=600)
+    assert snap.status == "done", snap.error
+    assert snap.previews and snap.previews[-1].shape[:2] == (2 * 64 + 3, 4 * 64 + 5)
+    model = checkpoints.load(snap.checkpoint)
+    assert model.step_ == 4 and model.config.stage1_steps == 2 and model.config.g_width == 8
+    m = model.card_["metrics"]
+    assert {"s1_acc_shape", "s2_acc_cell", "s2_fd", "real_fd"} <= set(m)
+    snap2 = runner.wait(runner.submit(T.training_spec(steps=2, resume=snap.checkpoint)),
+                        timeout=600)
+    assert snap2.status == "done", snap2.error
+    again = checkpoints.load(snap2.checkpoint)
+    assert again.step_ == 6 and again.config.stage1_steps == 2
