@@ -268,8 +268,9 @@ def training_form() -> None:
         caption = ("Live preview: bicubic (top), the model, the original (bottom), on held-out "
                    "images.")
     if job is not None and "StackGAN" in str(job.title):
-        shown = training.job_panel(PAGE, ["d_loss", "g_adv"], y_title="GAN losses (a balance, "
-                                   "not a score)", preview_caption=caption)
+        shown = training.job_panel(PAGE, ["d_loss", "g_adv"], y_title="D and G losses",
+                                   preview_caption=caption + " The two losses are a balance "
+                                   "between the players, not a score: lower is not better.")
     else:
         shown = training.job_panel(PAGE, ["pixel"], y_title="pixel loss, MSE (lower is "
                                    "better)", preview_caption=caption)
