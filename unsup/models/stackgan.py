@@ -423,6 +423,16 @@ class StackGAN(Model):
                 "d_fake": float(torch.sigmoid(l_fake.detach()).mean()),
                 "d_wrong": float(torch.sigmoid(l_wrong.detach()).mean())}
 
+    def _g_adv(self, d: nn.Module, fake: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """The generator's adversarial loss against discriminator ``d`` (NS GAN, plus the
+        auxiliary word loss when ``aux_weight`` > 0), with no gradients into ``d``."""
+        d.requires_grad_(False)
+        adv = L.g_loss_ns(d(fake, ids))
+        if self.config.aux_weight > 0:
+            adv = adv + self.config.aux_weight * aux_generator_loss(d.word_logits(fake), ids)
+        d.requires_grad_(True)
+        return adv
+
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         """One step of the current phase: a discriminator step (real + matching sentence vs
         generated, and vs real + mismatched sentence), then a generator step (NS GAN loss +
@@ -441,11 +451,7 @@ class StackGAN(Model):
             c, mu, logvar = self.ca1(phi, self.rng)
             fake = self.g1(c, z)
             logs = self._d_step(self.d1, opts["d1"], real, fake.detach(), ids)
-            self.d1.requires_grad_(False)
-            adv = L.g_loss_ns(self.d1(fake, ids))
-            if cfg.aux_weight > 0:
-                adv = adv + cfg.aux_weight * aux_generator_loss(self.d1.word_logits(fake), ids)
-            self.d1.requires_grad_(True)
+            adv = self._g_adv(self.d1, fake, ids)
             opt = opts["g1"]
         else:
             self.text.eval(), self.ca1.eval(), self.g1.eval()
@@ -457,11 +463,7 @@ class StackGAN(Model):
             c, mu, logvar = self.ca2(phi, self.rng)
             fake = self.g2(x1, c)
             logs = self._d_step(self.d2, opts["d2"], x, fake.detach(), ids)
-            self.d2.requires_grad_(False)
-            adv = L.g_loss_ns(self.d2(fake, ids))
-            if cfg.aux_weight > 0:
-                adv = adv + cfg.aux_weight * aux_generator_loss(self.d2.word_logits(fake), ids)
-            self.d2.requires_grad_(True)
+            adv = self._g_adv(self.d2, fake, ids)
             opt = opts["g2"]
         kl = kl_normal(mu, logvar)
         loss = adv + cfg.kl_weight * kl

@@ -252,6 +252,8 @@ def evaluate_stackgan(model: StackGAN, check=lambda: None, n: int = N_EVAL) -> d
         x1, x2 = draw(model, texts)
         truth = bins(rows)
         real_feats = read_images(rd, D.render(rows))[1] if split == "heldout" else None
+        if split == "heldout":
+            held_feats = real_feats
         for stage, x in (("1", x1), ("2", x2)):
             check()
             pred, feats = read_images(rd, x)
@@ -268,12 +270,12 @@ def evaluate_stackgan(model: StackGAN, check=lambda: None, n: int = N_EVAL) -> d
                         out[f"{pre}acc_{k}_{lang}"] = round(
                             float((pred[k][sel] == truth[k][sel]).mean()), 4)
                 out[f"{pre}fd"] = float(f"{G.frechet_distance(feats, real_feats):.4g}")
-    # The floor: real sprites of other draws of the same held-out combinations.
-    rows_a, rows_b = eval_set(n, EVAL_SEED, True)[0], eval_set(n, EVAL_SEED + 1, True)[0]
+    # The floor: real sprites of other draws of the same held-out combinations, against the
+    # real sprites of the held-out sentences (their features, read above).
+    rows_b = eval_set(n, EVAL_SEED + 1, True)[0]
     check()
-    fa = read_images(rd, D.render(rows_a))[1]
     fb = read_images(rd, D.render(rows_b))[1]
-    out["real_fd"] = float(f"{G.frechet_distance(fb, fa):.4g}")
+    out["real_fd"] = float(f"{G.frechet_distance(fb, held_feats):.4g}")
     out.update({f"chance_{k}": round(v, 4) for k, v in CHANCE.items()})
     out.update(n_heldout=int(n), data="dsprites", eval_seed=EVAL_SEED)
     return out

@@ -258,16 +258,17 @@ def numbers_table(name: str, picked: dict) -> None:
 # -- train -----------------------------------------------------------------------------------------
 def training_form() -> None:
     job = training.current_job(PAGE)
+    stackgan = job is not None and "StackGAN" in str(job.title)
     if job is not None and "inpainting" in str(job.title):
         caption = ("Live preview: held-out images with a hole (top), filled by the model "
                    "(middle), the originals (bottom).")
-    elif job is not None and "StackGAN" in str(job.title):
+    elif stackgan:
         caption = ("Live preview: the first four example sentences, stage I's sketches (top) "
                    "and stage II's images (bottom).")
     else:
         caption = ("Live preview: bicubic (top), the model, the original (bottom), on held-out "
                    "images.")
-    if job is not None and "StackGAN" in str(job.title):
+    if stackgan:
         shown = training.job_panel(PAGE, ["d_loss", "g_adv"], y_title="D and G losses",
                                    preview_caption=caption + " The two losses are a balance "
                                    "between the players, not a score: lower is not better.")
