@@ -4,7 +4,6 @@ contexts that depend on the listing, and training corpora that are not parallel.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 
 import pytest
@@ -199,10 +198,9 @@ def test_held_out_set_is_a_third_seed_not_in_training():
     assert sum(tuple(t) in train_th for t, _e in B.parallel(n)) <= 0.01 * n
 
 
-def test_length_speed_and_argument_checks():
-    t0 = time.perf_counter()
+def test_length_and_argument_checks():
+    # (speed is measured in bench/bench_translation.py, never asserted here)
     docs = B.corpus("en", 5000)
-    assert time.perf_counter() - t0 < 5.0
     mean = sum(map(len, docs)) / len(docs)
     assert 25 <= mean <= 45
     for bad in (0, B.MAX_LISTINGS + 1):
