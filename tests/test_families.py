@@ -164,3 +164,44 @@ def test_layers_import_only_downwards(layer):
             if any(name == b or name.startswith(b + ".") for b in FORBIDDEN[layer]):
                 bad.append(f"{f.name} imports {name}")
     assert not bad, bad
+
+
+def test_a_run_in_phases_is_scored_at_each_milestone_and_keeps_them_across_a_kill(tmp_path):
+    """A preset with options["milestones"] is scored by family.milestone at each one; the scores
+    ride in the resumable checkpoints' cards, so a run killed after a milestone keeps it and the
+    final card lists every one (the translator's phases use this)."""
+    import dataclasses
+
+    seen = []
+
+    def milestone(model):
+        seen.append(model.step_)
+        return {"step": model.step_, "w": round(float(model.w.detach()), 6)}
+
+    preset = Preset("dummy-phases", "Line in phases", "y = 3x", "dummy_line", 30, {}, "points",
+                    checkpoint_every=5, options={"milestones": (10, 20)})
+    fam = dataclasses.replace(DUMMY, name="dummy_phases", presets=(preset,), milestone=milestone)
+    families.register(fam)
+    try:
+        class Kill(Exception):
+            pass
+
+        def kill_at_15(p):
+            if p.step >= 15:
+                raise Kill
+
+        with pytest.raises(Kill):
+            recipes.train_preset("dummy-phases", out_dir=tmp_path, on_progress=kill_at_15)
+        assert seen == [10]
+        path = recipes.train_preset("dummy-phases", out_dir=tmp_path, on_progress=lambda p: None)
+        assert seen == [10, 20]  # the milestone of step 10 was not taken again
+        card = checkpoints.load(path).card_
+        assert sorted(card["milestones"]) == ["10", "20"]
+        assert card["milestones"]["10"]["step"] == 10 and card["milestones"]["20"]["step"] == 20
+        # the same run without the kill scores the same
+        seen.clear()
+        again = recipes.train_preset("dummy-phases", out_dir=tmp_path / "b",
+                                     on_progress=lambda p: None)
+        assert checkpoints.load(again).card_["milestones"] == card["milestones"]
+    finally:
+        families.unregister("dummy_phases")

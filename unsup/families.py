@@ -33,6 +33,7 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.cyclegan",
     "unsup.recipes.flows",
     "unsup.recipes.ganapps",
+    "unsup.recipes.translation",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""
 
@@ -86,6 +87,9 @@ class Family:
     per-latent arrays kept apart from the headline numbers). ``load(path)``: the model in a
     weights file (default: :func:`unsup.checkpoints.load`). ``train(preset, **options) -> Path``:
     only for a family that does not train through :func:`unsup.train.fit` (topic models).
+    ``milestone(model) -> dict``: scores of the model part-way, taken at each step listed in a
+    preset's ``options["milestones"]`` (a run in phases scores each phase) and kept in the card
+    as ``milestones``.
     """
 
     name: str
@@ -102,6 +106,7 @@ class Family:
     warm: tuple[str, ...] = ()  # modules to import, or "module:function" to call, at warm-up
     headline: tuple[str, ...] = ()  # metric keys `python -m unsup list` shows
     bench: tuple[str, ...] = ()  # its scripts under bench/ (`python -m unsup bench <family>`)
+    milestone: Callable[[Any], dict] | None = None  # scores at a preset's options["milestones"]
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -88,10 +88,27 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
     card = {"title": preset.title, "description": preset.description, "data": data_card,
             "command": command, "seconds": seconds, "extra": {"name": name}}
     t0 = time.perf_counter()
-    left = max(0, n_steps - int(model.step_))
-    fit(model, data, steps=left, checkpoint_every=preset.checkpoint_every,
-        checkpoint_path=path, card=card, on_progress=on_progress or print_progress(),
-        log_every=100 if n_steps >= 1000 else 10, device=device)
+    # a run in phases is scored at the end of each (family.milestone); the scores travel in the
+    # resumable checkpoints' cards, so a killed run keeps those it took
+    marks = sorted({int(m) for m in preset.options.get("milestones", ()) if 0 < int(m) <= n_steps})
+    if family.milestone is None:
+        marks = []
+    milestones = dict(model.card_.get("milestones") or {})
+    for end in [m for m in marks if m > model.step_] + [n_steps]:
+        left = max(0, end - int(model.step_))
+        if left:
+            fit(model, data, steps=left, checkpoint_every=preset.checkpoint_every,
+                checkpoint_path=path, card={**card, "milestones": milestones},
+                on_progress=on_progress or print_progress(),
+                log_every=100 if n_steps >= 1000 else 10, device=device)
+        if end in marks and str(end) not in milestones:
+            milestones[str(end)] = family.milestone(model)
+            if distributed_rank() == 0 and end < n_steps:  # resumable, with the new score
+                c = checkpoints.make_card(
+                    model, step=model.step_, data=data_card, command=command,
+                    seconds=seconds + time.perf_counter() - t0, title=preset.title,
+                    description=preset.description, extra={"name": name})
+                checkpoints.save(model, path, {**c, "milestones": milestones})
     train_seconds = seconds + time.perf_counter() - t0
     if distributed_rank() != 0:
         return path
@@ -109,6 +126,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
         seconds=train_seconds, title=preset.title, description=preset.description,
         extra={"name": name, "threads": torch.get_num_threads(), "device": str(model.device),
                "eval_seconds": round(time.perf_counter() - t1, 1),
+               **({"milestones": milestones} if milestones else {}),
                **({"extra_metrics": extra_metrics} if extra_metrics else {})})
     # the finished checkpoint: metrics embedded in the weights file too; the optimizer state
     # (only needed to resume an unfinished run), what the model can rebuild on load and the
