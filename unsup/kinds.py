@@ -38,6 +38,9 @@ BUILT_IN: dict[str, str] = {
     "inpaint": "unsup.models.inpaint:Inpainter",
     "stackgan": "unsup.models.stackgan:StackGAN",
     "sprite_reader": "unsup.models.sprite_reader:SpriteReader",
+    "vecmap_align": "unsup.models.align:VecmapAligner",
+    "muse_align": "unsup.models.align:AdversarialAligner",
+    "unmt": "unsup.models.unmt:UNMT",
 }
 """The built-in families' torch model classes by card kind."""
 

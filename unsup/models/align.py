@@ -572,3 +572,151 @@ class AdversarialAligner(Model):
         self.disc.zero_grad(set_to_none=True)
         self.orthogonalize()
         return {"d_loss": d_loss, "map_loss": float(m_loss.detach()), "d_acc": d_acc}
+
+
+# -- Vecmap as a learner -----------------------------------------------------------------------------
+@dataclass
+class VecmapConfig:
+    """Configuration of :class:`VecmapAligner` (stored in the checkpoint card)."""
+
+    dim: int = 64
+    """Embedding dimension d of both languages."""
+    n_src: int = 1000
+    """Source vocabulary size (rows of ``src_emb``)."""
+    n_tgt: int = 1000
+    """Target vocabulary size (rows of ``tgt_emb``)."""
+    init_rank: int = 4_000
+    """The initial dictionary compares the similarity distributions of this many most frequent
+    words of each side (Artetxe et al. 2018: 4,000)."""
+    max_rank: int = 20_000
+    """Self-learning induces dictionaries among this many most frequent words (their
+    frequency cutoff: 20,000)."""
+    csls_k: int = 10
+    """Neighbours of CSLS's density term."""
+    keep_init: float = 0.1
+    """Stochastic dictionary induction: the first keep probability p (the paper's 0.1)."""
+    patience: int = 50
+    """Iterations without an improvement of the objective before p grows (the paper's 50)."""
+    multiplier: float = 2.0
+    """p ← min(1, multiplier · p) when the objective stalls (the paper's 2)."""
+    threshold: float = 1e-6
+    """The least gain of the objective counted as an improvement."""
+    seed: int = 0
+    """Seed of the stochastic dictionary induction."""
+
+    @classmethod
+    def tiny(cls, **overrides) -> "VecmapConfig":
+        """A very small variant for tests."""
+        return cls(**{"dim": 16, "n_src": 100, "n_tgt": 100, "patience": 5, **overrides})
+
+
+@register("vecmap_align")
+class VecmapAligner(Model):
+    """:func:`vecmap`, one self-learning iteration per training step, so it runs through
+    :func:`unsup.train.fit` like every learner: progress, Stop, checkpoints and an exact resume
+    (the dictionary, the keep probability and the stall counter are buffers; the stochastic
+    induction draws from ``self.rng``).
+
+    Step 0 builds the initial dictionary from the similarity distributions; every later step is
+    one robust self-learning iteration (orthogonal map of the dictionary, new dictionary by
+    CSLS with stochastic and bidirectional induction). Once p = 1 has stalled too, the run has
+    converged and further steps change nothing. ``W`` is always the orthogonal map of the
+    current dictionary (so X @ W is comparable to Y, as MUSE's map); re-weighting is not used.
+    """
+
+    config_class = VecmapConfig
+    monitor = None  # the objective rises; nothing to watch for divergence
+
+    def __init__(self, config: VecmapConfig):
+        super().__init__(config)
+        c = config
+        if min(c.dim, c.n_src, c.n_tgt, c.init_rank, c.max_rank, c.csls_k) < 1:
+            raise ValueError("dim, vocabulary sizes, ranks and csls_k must be positive")
+        if not 0 < c.keep_init <= 1:
+            raise ValueError("keep_init must be in (0, 1]")
+        self.register_buffer("src_emb", torch.zeros(c.n_src, c.dim))
+        self.register_buffer("tgt_emb", torch.zeros(c.n_tgt, c.dim))
+        self.register_buffer("W", torch.eye(c.dim))  # (d, d): mapped = src @ W
+        n = max(self._ns + self._nt, 2 * min(c.init_rank, c.n_src, c.n_tgt))
+        self.register_buffer("dict_src", torch.zeros(n, dtype=torch.long))  # (ns + nt,)
+        self.register_buffer("dict_tgt", torch.zeros(n, dtype=torch.long))
+        # [pairs in use, keep probability, best objective, step of the last gain, converged,
+        #  last objective]
+        self.register_buffer("state", torch.tensor([0.0, c.keep_init, -1e9, 0.0, 0.0,
+                                                    float("nan")], dtype=torch.float64))
+        # a learner without parameters still needs something for the optimizer contract
+        self._dummy = nn.Parameter(torch.zeros(1), requires_grad=False)
+        self._opts: dict[str, torch.optim.Optimizer] | None = None
+
+    @property
+    def _ns(self) -> int:
+        return min(int(self.config.max_rank), int(self.config.n_src))
+
+    @property
+    def _nt(self) -> int:
+        return min(int(self.config.max_rank), int(self.config.n_tgt))
+
+    set_embeddings = AdversarialAligner.set_embeddings
+
+    def mapped(self) -> torch.Tensor:
+        """The source table mapped into the target space: src_emb @ W, (n_src, d)."""
+        return self.src_emb @ self.W
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.state[4] > 0)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        # nothing is optimized by gradient (each step solves Procrustes in closed form); an
+        # optimizer over a frozen dummy keeps the checkpoint format of every other learner
+        if self._opts is None:
+            self._opts = {"none": torch.optim.SGD([self._dummy], lr=0.0)}
+        return self._opts
+
+    def _set_dictionary(self, src: torch.Tensor, tgt: torch.Tensor) -> None:
+        m = len(src)
+        self.dict_src[:m], self.dict_tgt[:m] = src, tgt
+        self.state[0] = m
+        self.W.copy_(procrustes(self.src_emb[src], self.tgt_emb[tgt]))
+
+    def dictionary(self) -> torch.Tensor:
+        """The current dictionary, (m, 2) pairs of (source id, target id)."""
+        m = int(self.state[0])
+        return torch.stack([self.dict_src[:m], self.dict_tgt[:m]], 1)
+
+    @torch.no_grad()
+    def train_step(self, batch: torch.Tensor) -> dict[str, float]:
+        """Step 0: the initial dictionary; later steps: one self-learning iteration (see the
+        class docstring). Returns {"objective", "keep", "pairs"} (the objective is the mean
+        best cosine of both directions, higher is better; 0 at step 0)."""
+        c, st = self.config, self.state
+        X, Y = self.src_emb, self.tgt_emb
+        if int(st[0]) == 0:
+            n0 = min(int(c.init_rank), X.shape[0], Y.shape[0])
+            sx, sy = _sorted_similarity(X[:n0]), _sorted_similarity(Y[:n0])  # (n0, n0)
+            ry, rx = _mean_topk_cos(sy, sx, c.csls_k), _mean_topk_cos(sx, sy, c.csls_k)
+            fwd, _ = _csls_argmax(sx, sy, ry, 1.0, None)
+            bwd, _ = _csls_argmax(sy, sx, rx, 1.0, None)
+            a = torch.arange(n0)
+            self._set_dictionary(torch.cat([a, bwd]), torch.cat([fwd, a]))
+            st[3] = self.step_
+            return {"objective": 0.0, "keep": float(st[1]), "pairs": float(st[0])}
+        if self.converged:
+            return {"objective": float(st[5]), "keep": float(st[1]), "pairs": float(st[0])}
+        ns, nt, keep = self._ns, self._nt, float(st[1])
+        XW, Yc = _unit(X[:ns] @ self.W), Y[:nt]  # (ns, d), (nt, d)
+        r_t = _mean_topk_cos(Yc, XW, c.csls_k)  # (nt,)
+        r_s = _mean_topk_cos(XW, Yc, c.csls_k)  # (ns,)
+        fwd, best_f = _csls_argmax(XW, Yc, r_t, keep, self.rng)
+        bwd, best_b = _csls_argmax(Yc, XW, r_s, keep, self.rng)
+        self._set_dictionary(torch.cat([torch.arange(ns), bwd]), torch.cat([fwd, torch.arange(nt)]))
+        obj = float((best_f.mean() + best_b.mean()) / 2)
+        st[5] = obj
+        if obj - float(st[2]) >= c.threshold:
+            st[2], st[3] = obj, self.step_
+        if self.step_ - int(st[3]) > c.patience:
+            if keep >= 1.0:
+                st[4] = 1.0
+            else:
+                st[1], st[3] = min(1.0, c.multiplier * keep), self.step_
+        return {"objective": obj, "keep": keep, "pairs": float(st[0])}
