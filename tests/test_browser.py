@@ -845,3 +845,33 @@ def test_gan_applications_text_to_image_in_a_browser(server, page):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "gan-apps-t2i-thai")
+
+
+def test_translation_page_words_sentences_and_a_job(server, page):
+    """Issue 25: the word alignment's numbers, the two clouds and a word's neighbours; a
+    held-out listing translated word by word beside its reference; a Vecmap job trained to
+    its end from the Train section, after which its run is in the picker."""
+    from unsup import paths
+
+    if not (paths.SHIPPED_DIR / "align-vecmap.safetensors").exists():
+        pytest.skip("align-vecmap is not shipped (python -m unsup train align-vecmap --out "
+                    "checkpoints)")
+    page.goto(f"{server}/translation")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Precision@k: the share of the lexicon").first.wait_for(timeout=60_000)
+    main.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=60_000)  # neighbours
+    main.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
+    main.get_by_text("The lexicon's translation(s) of").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "translation-words")
+    choose_section(page, "Translate a listing")
+    main.get_by_text("Word by word:").first.wait_for(timeout=60_000)
+    main.get_by_text("Reference (the generator's own):").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "translation-sentences")
+    choose_section(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    main.get_by_text("It is now in the model picker").first.wait_for(timeout=JOB)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "translation-job-done")

@@ -181,3 +181,33 @@ def test_the_train_form_offers_both_methods():
 
     assert at.selectbox(key="tr_method").options == list(METHODS.values())
     assert at.button(key="tr_start").label == "Start training"
+
+
+def test_a_page_job_aligns_measures_and_resumes(tmp_path, monkeypatch):
+    """The Train section's job: a Vecmap run on the shipped word vectors, measured against the
+    lexicon when it ends (its words travel with it), and a stopped run resumed to its end."""
+    import time
+
+    from unsup.jobs import ThreadRunner
+
+    shipped("align-vecmap")
+    monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path))
+    runner = ThreadRunner()
+
+    def wait(job):
+        for _ in range(1200):
+            snap = runner.get(job)
+            if snap.status in ("done", "failed", "stopped") and not snap.saving:
+                return snap
+            time.sleep(0.25)
+        raise AssertionError("the job did not end")
+
+    snap = wait(runner.submit(R.training_spec(R.KIND_VECMAP, steps=30, seed=3)))
+    assert snap.status == "done", snap.error
+    card = checkpoints.load(snap.checkpoint).card_
+    assert card["step"] == 30 and card["metrics"]["p1"] > 0.3  # it has found the rotation
+    assert card["metrics"]["extra_metrics"]["th_en"]["n"] >= 200
+    again = wait(runner.submit(R.training_spec(steps=10, resume=snap.checkpoint)))
+    assert again.status == "done", again.error
+    resumed = checkpoints.load(again.checkpoint)
+    assert resumed.step_ == 40 and resumed.kind == R.KIND_VECMAP

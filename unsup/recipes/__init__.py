@@ -94,7 +94,7 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
     if family.milestone is None:
         marks = []
     milestones = dict(model.card_.get("milestones") or {})
-    for end in [m for m in marks if m > model.step_] + [n_steps]:
+    for end in [m for m in marks if m >= model.step_] + [n_steps]:
         left = max(0, end - int(model.step_))
         if left:
             fit(model, data, steps=left, checkpoint_every=preset.checkpoint_every,

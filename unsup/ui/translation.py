@@ -31,8 +31,13 @@ def _metrics(entry) -> dict:
 
 
 def _extra(entry) -> dict:
+    """The detailed numbers of a card: beside its metrics for a shipped model (the CLI keeps
+    them apart), inside them for a run the page trained."""
     card = (entry.card or {}) if entry is not None else {}
-    return (card.get("extra_metrics") or {}) if isinstance(card.get("extra_metrics"), dict) else {}
+    for x in (card.get("extra_metrics"), (card.get("metrics") or {}).get("extra_metrics")):
+        if isinstance(x, dict):
+            return x
+    return {}
 
 
 def _pct(x) -> str:
@@ -97,7 +102,7 @@ def _score_table(entry) -> None:
         rows.insert(2, (f"MUSE adversarial + refinement (seed {best['seed']}, the best by its "
                         "unsupervised criterion)", best["p1_refined"], None,
                         "all lexicon words"))
-    df = pd.DataFrame([{"method": md(a), "P@1": _pct(b), "P@5": _pct(c), "scored on": d}
+    df = pd.DataFrame([{"method": a, "P@1": _pct(b), "P@5": _pct(c), "scored on": d}
                        for a, b, c, d in rows])
     tables.show(df, key="tr_scores")
     n = x["th_en"]["n"]
@@ -151,7 +156,7 @@ def _neighbours(prep: dict) -> None:
     default = "ทะเล" if key == "th-en" and "ทะเล" in content else content[0]
     word = st.selectbox("Word (most frequent first)", content, index=content.index(default),
                         key=f"tr_nn_word_{key}")
-    rows = [{"rank": i + 1, "candidate": md(c), "cosine": cos,
+    rows = [{"rank": i + 1, "candidate": c, "cosine": cos,
              "in the lexicon": "✓" if c in truth.get(word, ()) else ""}
             for i, (c, cos) in enumerate(prep["table"][key].get(word, []))]
     tables.show(pd.DataFrame(rows), key=f"tr_nn_table_{key}")

@@ -1,0 +1,126 @@
+"""Translation without parallel text (issue 25): speed of the page and of each learner, one
+command, about 5 minutes:
+
+    .venv/bin/python bench/bench_translation.py
+
+1. each section's first view (AppTest, in a fresh process that has done what the app's
+   launcher does before the first visitor, i.e. imported torch, Streamlit and the families'
+   warm-up modules; the shipped models read from disk, every cache cold): target ≤ 1 s;
+2. the generator: 20,000 listings per language; word2vec on them (one worker, as the recipe);
+3. one step of each learner, one torch thread: a Vecmap self-learning iteration, a MUSE
+   adversarial step, and the translator's steps in each phase (denoising; + back-translation;
+   + adversarial; supervised), p50 over a few steps, and what the shipped presets' step counts
+   cost at that rate (the target: each shipped model trains in ≤ 30 minutes on 2 cores);
+4. translating one listing as the page does (word by word; the translator, greedy).
+
+Writes bench/results/translation.md and its section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from common import load_average, pct, run_fresh, timeit, write_section
+
+SECTION = "translation"
+HEADING = "Translation without parallel text (issue 25)"
+COLD_SECTION = """
+import time, json
+from streamlit.testing.v1 import AppTest
+import torch, streamlit, plotly, pandas  # what the launcher's warm-up has imported
+from unsup import families, serve
+for m in families.warm_modules():
+    serve.warm_one(m)
+at = AppTest.from_file({file!r}, default_timeout=120)
+at.session_state["tr_section"] = {section!r}
+t1 = time.perf_counter()
+at.run()
+t2 = time.perf_counter()
+assert not at.exception, at.exception
+print(json.dumps({{"first_run": t2 - t1}}))
+"""
+
+
+def main() -> None:
+    from unsup import checkpoints, families, paths
+    from unsup.data import bilingual as B
+    from unsup.recipes import translation as R
+    from unsup.train import time_steps
+
+    torch.set_num_threads(1)
+    t_all = time.time()
+    load = load_average()
+    rows = []
+    for section in ("Word translation", "Translate a listing"):
+        code = COLD_SECTION.format(file=str(Path("app_pages") / "translation.py"),
+                                   section=section)
+        runs = [json.loads(run_fresh(code).strip().splitlines()[-1])["first_run"]
+                for _ in range(3)]
+        rows.append((f"first view of the {section} section: a fresh process with the launcher's "
+                     "warm-up imports done, models read from disk, every cache cold (AppTest "
+                     "script run; best / worst of 3)", f"{min(runs):.2f} / {max(runs):.2f} s",
+                     "≤ 1 s", "ok" if min(runs) <= 1.0 else "over"))
+    for lang in ("en", "th"):
+        t0 = time.perf_counter()
+        docs = B.corpus(lang, R.N_TRAIN)
+        gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        R.train_word2vec(docs, lang)
+        w2v = time.perf_counter() - t0
+        rows.append((f"{R.N_TRAIN:,} {lang} listings: generate / word2vec (one worker)",
+                     f"{gen:.1f} / {w2v:.1f} s", "", ""))
+    for kind, preset in ((R.KIND_VECMAP, "align-vecmap"), (R.KIND_MUSE, "align-muse")):
+        per = R.estimate_step_seconds(kind, n=20)
+        steps = families.of_preset(preset)[1].steps
+        rows.append((f"{preset}: one step, and its {steps:,} steps at that rate",
+                     f"{1000 * per:.1f} ms, {per * steps / 60:.1f} min", "≤ 30 min",
+                     "ok" if per * steps <= 1800 else "over"))
+    for name in ("unmt-listings", "unmt-supervised"):
+        fam, p = families.of_preset(name)
+        if not checkpoints.weights_path(paths.SHIPPED_DIR / R.ALIGNER).exists():
+            break
+        model, data, _ = fam.build(p)
+        bs = model.batch_size
+        c = model.config
+        phases = ([("supervised", 0)] if c.supervised else
+                  [("denoising", 0), ("+ back-translation", c.backtranslate_from),
+                   ("+ adversarial", c.adversarial_from)])
+        total, ends = 0.0, [s for _, s in phases[1:]] + [p.steps]
+        for (label, start), end in zip(phases, ends):
+            def batch(i, start=start):
+                model.step_ = start + i
+                return data[torch.arange(bs * i, bs * (i + 1)) % len(data)]
+            per = time_steps(model, batch, n=10, warmup=2)
+            total += per * (end - start)
+            rows.append((f"{name}, {label} (steps {start:,}–{end:,}): one step", 
+                         f"{1000 * per:.0f} ms", "", ""))
+        rows.append((f"{name}: its {p.steps:,} steps at these rates", f"{total / 60:.1f} min",
+                     "≤ 30 min", "ok" if total <= 1800 else "over"))
+    aligner = R.shipped_aligner()
+    table = R.translation_table(aligner, k=1)
+    th, en = R.heldout(1)[0]
+    wbw = timeit(lambda: R.word_by_word(th, table["th-en"]), 50)
+    rows.append(("translate one listing word by word, p50 / p95",
+                 f"{1e6 * pct(wbw, 50):.0f} / {1e6 * pct(wbw, 95):.0f} µs", "", ""))
+    unmt = [e for e in checkpoints.list_models(R.KIND_UNMT)
+            if not (e.card.get("config") or {}).get("supervised")]
+    if unmt:
+        model = checkpoints.load(unmt[0].path)
+        t = timeit(lambda: R.translate_docs(model, [list(th)], "th-en"), 20)
+        rows.append(("translate one listing with the translator (greedy), p50 / p95",
+                     f"{1000 * pct(t, 50):.0f} / {1000 * pct(t, 95):.0f} ms", "", ""))
+    path = write_section(SECTION, HEADING, rows, notes=(
+        f"Load average before the run: {load}. One torch thread throughout (the page's and the "
+        "CLI's setting on this 2-core machine). Whole run "
+        f"{time.time() - t_all:.0f} s. Rerun: `.venv/bin/python bench/bench_translation.py`."))
+    import runpy
+
+    runpy.run_path(str(path.parent.parent / "collect.py"))
+
+
+if __name__ == "__main__":
+    main()
