@@ -152,8 +152,16 @@ def test_the_alignment_slider_moves_the_thai_cloud_only():
     import json
 
     fa, fb = json.loads(a), json.loads(b)
-    assert fa["data"][1]["x"] == fb["data"][1]["x"]  # English stays
-    assert fa["data"][0]["x"] != fb["data"][0]["x"]  # Thai moves
+    assert [d["name"] for d in fa["data"]] == ["word ↔ its translation", "Thai", "English"]
+    assert fa["data"][2]["x"] == fb["data"][2]["x"]  # English stays
+    assert fa["data"][1]["x"] != fb["data"][1]["x"]  # Thai moves
+    # the caption's numbers: the mean cosine of a word and its translation rises
+    for at in (run_page(tr_t=1.0),):
+        cap = next(c.value for c in at.caption if "Mean cosine between a Thai word" in c.value)
+        import re
+
+        before, now = (float(x) for x in re.findall(r"(-?\d\.\d{3})", cap)[:2])
+        assert now > before + 0.3
 
 
 def test_the_translate_section_translates_a_held_out_listing_word_by_word():

@@ -46,19 +46,15 @@ def _pct(x) -> str:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _prepared(path: str, mtime: float):
-    """What the word views need of an aligner, once per file: the tables, its map, the
-    translation table both ways and a 2-D basis for the clouds (PCA of both aligned tables)."""
+    """What the word views need of an aligner, once per file: the tables, its map and the
+    translation table both ways."""
     from unsup.ui.models import load_model
 
     model = load_model(path, mtime)
     X, Y = R.tables(model)
     W = R.final_map(model) if not hasattr(model, "dictionary") else model.W.detach().float()
     table = R.translation_table(model, W, k=5)
-    both = torch.cat([X @ W, Y])
-    mean = both.mean(0, keepdim=True)
-    _, _, V = torch.pca_lowrank(both - mean, q=2, center=False)
-    return {"X": X, "Y": Y, "W": W, "table": table, "mean": mean, "basis": V[:, :2],
-            "words": R.words_of(model)}
+    return {"X": X, "Y": Y, "W": W, "table": table, "words": R.words_of(model)}
 
 
 def _aligner() -> tuple[checkpoints.Entry | None, dict | None]:
@@ -118,29 +114,61 @@ def _score_table(entry) -> None:
                                       for r in mx["seeds"])))
 
 
-def _cloud(prep: dict, t: float, n: int = 120, highlight: str | None = None) -> go.Figure:
-    X, Y, W, mean, V = prep["X"], prep["Y"], prep["W"], prep["mean"], prep["basis"]
+def _pairs(prep: dict, n: int) -> list[tuple[int, int]]:
+    """The ``n`` most frequent Thai content words whose lexicon translation the English
+    vectors know, as (Thai row, English row) pairs (the first translation in the vocabulary)."""
+    from unsup.data import bilingual as B
+
+    sw, tw = prep["words"]
+    where = {w: j for j, w in enumerate(tw)}
+    truth, out = B.truth("th-en"), []
+    for i, w in enumerate(sw):
+        hit = [where[t] for t in sorted(truth.get(w, ())) if t in where]
+        if hit:
+            out.append((i, hit[0]))
+        if len(out) == n:
+            break
+    return out
+
+
+def _cloud(prep: dict, t: float, n: int = 30) -> tuple[go.Figure, float, float]:
+    """Thai words (mapped part of the way, ``t``) and their English translations, each pair
+    joined by a line, in a plane fitted to the aligned pairs; and the mean cosine over every
+    lexicon pair at t = 0 and at ``t``."""
+    X, Y, W = prep["X"], prep["Y"], prep["W"]
     sw, tw = prep["words"]
     M = (1 - t) * torch.eye(W.shape[0]) + t * W  # the map, part of the way
+    pairs = _pairs(prep, 10_000)
+    si = torch.tensor([a for a, _ in pairs])
+    ti = torch.tensor([b for _, b in pairs])
+    shown = pairs[:n]
+    both = torch.cat([X[si[:n]] @ W, Y[ti[:n]]])
+    mean = both.mean(0, keepdim=True)
+    V = torch.linalg.svd(both - mean, full_matrices=False).Vh[:2].T  # (d, 2), deterministic
+    P_th = ((X[si[:n]] @ M - mean) @ V).numpy()
+    P_en = ((Y[ti[:n]] - mean) @ V).numpy()
     fig = go.Figure()
-    for lang, E, words in (("th", X[:n] @ M, sw[:n]), ("en", Y[:n], tw[:n])):
-        P = ((E - mean) @ V).numpy()
-        labels = [w if i < 25 else "" for i, w in enumerate(words)]
+    xs, ys = [], []
+    for a, b in zip(P_th, P_en):
+        xs += [a[0], b[0], None]
+        ys += [a[1], b[1], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="word ↔ its translation",
+                             line=dict(color="rgba(120,120,120,0.45)", width=1),
+                             hoverinfo="skip"))
+    for lang, P, words in (("th", P_th, [sw[a] for a, _ in shown]),
+                           ("en", P_en, [tw[b] for _, b in shown])):
         fig.add_trace(go.Scatter(
-            x=P[:, 0], y=P[:, 1], mode="markers+text", name=LANG_NAMES[lang],
-            text=labels, hovertext=words, hoverinfo="text", textposition="top center",
-            textfont=dict(size=11, color=COLORS[lang]),
-            marker=dict(size=7, color=COLORS[lang], opacity=0.7)))
-    if highlight and highlight in sw[:n]:
-        i = sw.index(highlight)
-        p = ((X[i:i + 1] @ M - mean) @ V).numpy()[0]
-        fig.add_trace(go.Scatter(x=[p[0]], y=[p[1]], mode="markers", name=highlight,
-                                 marker=dict(size=16, symbol="star", color="#ff7f0e"),
-                                 hoverinfo="skip"))
-    fig.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title="principal axis 1 (of both aligned tables)",
+            x=P[:, 0], y=P[:, 1], mode="markers+text", name=LANG_NAMES[lang], text=words,
+            hoverinfo="text", textposition="top center" if lang == "th" else "bottom center",
+            textfont=dict(size=12, color=COLORS[lang]),
+            marker=dict(size=8, color=COLORS[lang], opacity=0.8)))
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis_title="principal axis 1 (of the aligned pairs)",
                       yaxis_title="principal axis 2", legend=dict(orientation="h"))
-    return fig
+    unit = lambda E: E / E.norm(dim=1, keepdim=True)  # noqa: E731
+    cos0 = float((unit(X[si]) * unit(Y[ti])).sum(1).mean())
+    cos_t = float((unit(X[si] @ M) * unit(Y[ti])).sum(1).mean())
+    return fig, cos0, cos_t
 
 
 def _neighbours(prep: dict) -> None:
@@ -195,12 +223,18 @@ def words_section() -> None:
     if prep is None:
         return
     _score_table(entry)
-    st.markdown("**The two clouds** — the 120 most frequent words of each language (25 "
-                "labelled), in one projection")
+    st.markdown("**The two clouds** — the 30 most frequent Thai content words and their "
+                "English translations, each pair joined by a line")
     t = st.slider("Alignment: 0 = Thai vectors as learnt, 1 = rotated by the map", 0.0, 1.0,
                   1.0, 0.1, key="tr_t")
-    hl = st.session_state.get("tr_nn_word_th-en")
-    st.plotly_chart(_cloud(prep, t, highlight=hl), key="tr_cloud")
+    fig, cos0, cos_t = _cloud(prep, t)
+    st.plotly_chart(fig, key="tr_cloud")
+    st.caption(safe("Mean cosine between a Thai word and its translation over all {n} lexicon "
+                    "pairs the vectors know (in all 64 dimensions; **higher is better**, 1 = "
+                    "the same point): {a:.3f} as learnt, {b:.3f} at this slider position. A "
+                    "projection to 2-D cannot keep every distance, so read the lines as a "
+                    "picture and the cosine as the number.", n=len(_pairs(prep, 10_000)),
+                    a=cos0, b=cos_t))
     st.markdown("**A word's nearest neighbours in the other language**")
     _neighbours(prep)
     _curves(entry)
