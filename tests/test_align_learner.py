@@ -51,3 +51,17 @@ def test_a_stopped_and_resumed_vecmap_equals_an_uninterrupted_one(tmp_path):
     assert torch.equal(again.W, straight.W)
     assert torch.equal(again.state, straight.state)
     assert torch.equal(again.dictionary(), straight.dictionary())
+
+
+def test_a_finished_muse_checkpoint_keeps_the_map_and_drops_the_discriminator(tmp_path):
+    X, Y = _pair(100, 16, 2)[:2]
+    m = A.AdversarialAligner(A.AlignConfig.tiny(dim=16)).set_embeddings(X, Y, normalized=True)
+    fit(m, torch.zeros(64, 1), steps=5, log_every=5)
+    path = checkpoints.save(m, tmp_path / "muse", checkpoints.make_card(m, step=5),
+                            optimizer=False, compact=True)
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        assert not any(k.startswith("disc.") for k in f.keys())
+    back = checkpoints.load(path)
+    assert torch.equal(back.W, m.W) and torch.equal(back.src_emb, m.src_emb)

@@ -490,6 +490,16 @@ class AdversarialAligner(Model):
         self.register_buffer("tgt_emb", torch.zeros(c.n_tgt, c.dim))
         self._opts: dict[str, torch.optim.Optimizer] | None = None
 
+    def compact_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A finished checkpoint keeps the map and the tables, not the discriminator (it only
+        matters to resume exactly); loading puts a fresh one back."""
+        return {k: v for k, v in state.items() if not k.startswith("disc.")}
+
+    def complete_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if any(k.startswith("disc.") for k in state):
+            return state
+        return {**state, **{f"disc.{k}": v for k, v in self.disc.state_dict().items()}}
+
     def set_embeddings(self, X: torch.Tensor, Y: torch.Tensor, *, normalized: bool = False
                        ) -> "AdversarialAligner":
         """Store the two tables (normalize them unless ``normalized``); X (n_src, d), Y

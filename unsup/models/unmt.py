@@ -444,16 +444,20 @@ class UNMT(Model):
                 self._opts["disc"] = torch.optim.Adam(self.disc.parameters(), lr=c.lr_d)
         return self._opts
 
+    store_half = True  # finished checkpoints in float16 (measured as stored)
+
     def compact_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """A finished checkpoint leaves out the frozen back-translation copy (it only matters
-        to resume exactly); loading puts the model's own weights there."""
-        return {k: v for k, v in state.items() if not k.startswith("frozen.")}
+        """A finished checkpoint leaves out the frozen back-translation copy and the latent
+        discriminator (both only matter to resume exactly); loading puts the model's own
+        weights in the copy and a fresh discriminator back."""
+        return {k: v for k, v in state.items() if not k.startswith(("frozen.", "disc."))}
 
     def complete_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        if self.frozen is None or any(k.startswith("frozen.") for k in state):
-            return state
         out = dict(state)
-        out.update({f"frozen.{k[4:]}": v for k, v in state.items() if k.startswith("net.")})
+        if self.frozen is not None and not any(k.startswith("frozen.") for k in state):
+            out.update({f"frozen.{k[4:]}": v for k, v in state.items() if k.startswith("net.")})
+        if self.disc is not None and not any(k.startswith("disc.") for k in state):
+            out.update({f"disc.{k}": v for k, v in self.disc.state_dict().items()})
         return out
 
     def _noise(self, ids: torch.Tensor) -> torch.Tensor:
