@@ -40,11 +40,26 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from unsup.data import bilingual as B
 from unsup.families import Family, PageInfo, Preset
 from unsup.metrics import translation as TM
 from unsup.models import align as A
 from unsup.models.unmt import EOS, N_SPECIAL, PAD, UNK, UNMT, UNMTConfig
+
+class _Lazy:
+    """A module imported on first use: the generator reads the topic generator's places, which
+    imports pandas, and loading any checkpoint imports every family (a second of every cold
+    page open if pandas came with it)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+B = _Lazy("unsup.data.bilingual")
 
 SRC, TGT = "th", "en"
 """The direction every aligner learns: Thai words mapped into the English space (the reverse
