@@ -445,6 +445,7 @@ class UNMT(Model):
         return self._opts
 
     store_half = True  # finished checkpoints in float16 (measured as stored)
+    codes_images = False  # ``encode`` reads sentences: not a code of images for the atlas
 
     def compact_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A finished checkpoint leaves out the frozen back-translation copy and the latent
