@@ -125,9 +125,10 @@ PRESETS = (
            dict(UNMT_RECIPE, backtranslate_from=UNMT_PHASES[0], adversarial_from=UNMT_PHASES[1]),
            "listings", checkpoint_every=500, options={"milestones": UNMT_PHASES[:2]}),
     Preset("unmt-supervised", "Thai ↔ English translator from parallel listings (ceiling)",
-           "The same network trained on 20,000 parallel listings (cross-entropy both ways): "
-           "what the architecture reaches when it is given what the unsupervised one is not.",
-           KIND_UNMT, 4_000, dict(UNMT_RECIPE, supervised=True, backtranslate_from=-1,
+           "The same network, as many steps, trained on 20,000 parallel listings (cross-entropy "
+           "both ways): what the architecture reaches when it is given what the unsupervised "
+           "one is not.",
+           KIND_UNMT, UNMT_PHASES[-1], dict(UNMT_RECIPE, supervised=True, backtranslate_from=-1,
                                   adversarial_from=-1), "parallel", checkpoint_every=1_000),
     Preset("align-muse", "Thai → English word alignment (MUSE, adversarial)",
            "The same word vectors; a linear map trained to fool a discriminator that tells "
