@@ -293,7 +293,9 @@ def _bleu_table(entry) -> None:
         rows.append({"system": "Word by word (induced dictionary)",
                      "BLEU th→en": wbw["th-en"]["bleu"], "BLEU en→th": wbw["en-th"]["bleu"],
                      "chrF th→en": wbw["th-en"]["chrf"], "chrF en→th": wbw["en-th"]["chrf"]})
-    for e in _entries(R.KIND_UNMT):
+    shipped = [e for e in _entries(R.KIND_UNMT) if e.source == "shipped"]
+    shipped.sort(key=lambda e: bool((e.card.get("config") or {}).get("supervised")))
+    for e in shipped:  # the unsupervised translator's phases, then the ceiling
         card = e.card or {}
         phases = card.get("milestones") or {}
         labels = {str(R.UNMT_PHASES[0]): "+ denoising (shared encoder)",
