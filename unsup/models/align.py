@@ -698,7 +698,7 @@ class VecmapAligner(Model):
     def train_step(self, batch: torch.Tensor) -> dict[str, float]:
         """Step 0: the initial dictionary; later steps: one self-learning iteration (see the
         class docstring). Returns {"objective", "keep", "pairs"} (the objective is the mean
-        best cosine of both directions, higher is better; 0 at step 0)."""
+        best cosine of both directions, higher is better; at step 0 that of the initial map)."""
         c, st = self.config, self.state
         X, Y = self.src_emb, self.tgt_emb
         if int(st[0]) == 0:
@@ -710,7 +710,10 @@ class VecmapAligner(Model):
             a = torch.arange(n0)
             self._set_dictionary(torch.cat([a, bwd]), torch.cat([fwd, a]))
             st[3] = self.step_
-            return {"objective": 0.0, "keep": float(st[1]), "pairs": float(st[0])}
+            # the objective of the initial map (the same measure as every later step's)
+            XW, Yc = _unit(X[:self._ns] @ self.W), Y[:self._nt]
+            obj = float(((XW @ Yc.T).max(1).values.mean() + (Yc @ XW.T).max(1).values.mean()) / 2)
+            return {"objective": obj, "keep": float(st[1]), "pairs": float(st[0])}
         if self.converged:
             return {"objective": float(st[5]), "keep": float(st[1]), "pairs": float(st[0])}
         ns, nt, keep = self._ns, self._nt, float(st[1])

@@ -147,7 +147,7 @@ def status_line(job: JobSnapshot) -> str:
 
 
 def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
-          preview_caption: str, curves: bool) -> None:
+          preview_caption: str, curves: bool, title: str = "Training loss") -> None:
     bar, button = st.columns([6, 1], vertical_alignment="bottom")
     label = LABELS[job.status]
     if job.status == "stopped" and job.saving:
@@ -171,7 +171,7 @@ def _show(job: JobSnapshot, key: str, loss_keys: list[str] | None, y_title: str,
         st.error(f"{md(job.error or 'unknown error')}.{kept}")
     if curves and (job.history or job.active):
         left, right = st.columns([3, 2])
-        left.plotly_chart(loss_curves(job.history, loss_keys, y_title=y_title),
+        left.plotly_chart(loss_curves(job.history, loss_keys, title=title, y_title=y_title),
                           key=f"{key}_curve")
         if job.previews:
             n = len(job.previews)
@@ -199,8 +199,9 @@ def job_panel(key: str, loss_keys: list[str] | None = None,
               y_title: str = "nats / image (lower is better)",
               preview_caption: str = "Live preview: samples from fixed codes, then "
                                      "reconstructions of training images.",
-              curves: bool = True) -> bool:
-    """Draw this page's job (see :func:`current_job`) if there is one; True if there was."""
+              curves: bool = True, title: str = "Training loss") -> bool:
+    """Draw this page's job (see :func:`current_job`) if there is one; True if there was
+    (``title``: the curves' title, for a learner whose curve is not a loss)."""
     job = current_job(key)
     if job is None:
         return False
@@ -212,7 +213,7 @@ def job_panel(key: str, loss_keys: list[str] | None = None,
         snap = get_runner().get(job.id)
         if snap is None:
             return
-        _show(snap, key, loss_keys, y_title, preview_caption, curves)
+        _show(snap, key, loss_keys, y_title, preview_caption, curves, title)
         if live and not (snap.active or snap.saving):
             st.rerun(scope="app")  # refresh the model picker with the new checkpoint
 

@@ -330,13 +330,14 @@ def _runs() -> list[checkpoints.Entry]:
 def training_form() -> None:
     job = training.current_job(PAGE)
     if job is not None and "MUSE" in str(job.title):
-        shown = training.job_panel(PAGE, ["d_acc", "map_loss"], y_title="discriminator accuracy"
-                                   " / the map's loss", preview_caption="")
+        shown = training.job_panel(PAGE, ["d_acc", "map_loss"], title="The adversarial game",
+                                   y_title="D accuracy / map loss", preview_caption="")
         note = ("The discriminator's accuracy near 0.5 means the mapped Thai vectors can no "
                 "longer be told from the English ones; it is a balance, not a score.")
     else:
-        shown = training.job_panel(PAGE, ["objective"], y_title="self-learning objective "
-                                   "(mean best cosine, higher is better)", preview_caption="")
+        shown = training.job_panel(PAGE, ["objective"], title="Self-learning objective",
+                                   y_title="mean best cosine (higher is better)",
+                                   preview_caption="")
         note = ("The objective rises while the induced dictionary improves and flattens once "
                 "it stops changing (the run has converged).")
     if shown:
