@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Sequence

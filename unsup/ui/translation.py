@@ -4,7 +4,6 @@ translated, your own two files, and the training form."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
