@@ -98,7 +98,8 @@ def train_preset(name: str, *, steps: int | None = None, out_dir: str | Path | N
         left = max(0, end - int(model.step_))
         if left:
             fit(model, data, steps=left, checkpoint_every=preset.checkpoint_every,
-                checkpoint_path=path, card={**card, "milestones": milestones},
+                checkpoint_path=path, card={**card, "milestones": milestones,
+                                            "seconds": seconds + time.perf_counter() - t0},
                 on_progress=on_progress or print_progress(),
                 log_every=100 if n_steps >= 1000 else 10, device=device)
         if end in marks and str(end) not in milestones:
