@@ -138,6 +138,45 @@ def glow_medians() -> dict[str, float]:
             for k, vals in found["bpd"].items()}
 
 
+def translation_cells() -> list[tuple[str, str, str, str]]:
+    """The translation section's three tables (issue 25), from the four cards."""
+    rows = []
+    vx, mx = card("align-vecmap")["extra_metrics"], card("align-muse")["extra_metrics"]
+    t = "word translation, lexicon content words"
+    for start, x in (("Vecmap", vx), ("MUSE", mx)):
+        rows += [(t, start, "Thai → English P@1", pct(x["th_en"]["p1"])),
+                 (t, start, "Thai → English P@5", pct(x["th_en"]["p5"])),
+                 (t, start, "English → Thai P@1", pct(x["en_th"]["p1"]))]
+    rows += [(t, "identical strings", "Thai → English P@1", pct(vx["identical"]["p1"])),
+             (t, "identical strings", "Thai → English P@5", pct(vx["identical"]["p5"])),
+             (t, "frequency rank", "Thai → English P@1", pct(vx["frequency"]["p1"]))]
+    t = f"the other half of the lexicon ({vx['half']['ours']['n']} Thai words)"
+    for start, x in (("Vecmap", vx["half"]["ours"]), ("MUSE", mx["half"]["ours"]),
+                     ("supervised Procrustes", vx["half"]["supervised"])):
+        rows += [(t, start, "P@1", pct(x["p1"])), (t, start, "P@5", pct(x["p5"]))]
+    t = "MUSE seed"
+    for r in mx["seeds"]:
+        rows += [(t, str(r["seed"]), "P@1 after the adversarial game", pct(r["p1_adversarial"])),
+                 (t, str(r["seed"]), "P@1 after refinement", pct(r["p1_refined"])),
+                 (t, str(r["seed"]), "criterion", f(r["criterion"], 3))]
+    t = "sentence translation, 1,000 held-out listings"
+    u, sup = card("unmt-listings"), card("unmt-supervised")["metrics"]
+    phases = sorted(u["milestones"].items(), key=lambda kv: int(kv[0]))
+    systems = [("word by word", vx["word_by_word"])] + [
+        (start, {"th-en": s["th-en"], "en-th": s["en-th"]})
+        for start, (_, s) in zip(("+ denoising", "+ back-translation"), phases)]
+    um = u["metrics"]
+    systems.append(("+ adversarial", {"th-en": {"bleu": um["bleu_th_en"], "chrf": um["chrf_th_en"]},
+                                      "en-th": {"bleu": um["bleu_en_th"], "chrf": um["chrf_en_th"]}}))
+    systems.append(("supervised", {"th-en": {"bleu": sup["bleu_th_en"], "chrf": sup["chrf_th_en"]},
+                                   "en-th": {"bleu": sup["bleu_en_th"], "chrf": sup["chrf_en_th"]}}))
+    for start, x in systems:
+        for d, arrow in (("th-en", "Thai → English"), ("en-th", "English → Thai")):
+            rows += [(t, start, f"BLEU {arrow}", f(x[d]["bleu"])),
+                     (t, start, f"chrF {arrow}", f(x[d]["chrf"]))]
+    return rows
+
+
 def expected_cells() -> list[tuple[str, str, str, str]]:
     """(a header cell of the table, start of the row's first cell, column, the text the cell
     must hold) for every card number in the README's tables."""
@@ -206,6 +245,7 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
             rows.append((t, start, "stage II, seen combinations", pct(ti[f"seen_s2_acc_{k}"])))
     rows += [(t, "Fréchet distance", "stage I", f"{ti['s1_fd']:,.0f}"),
              (t, "Fréchet distance", "stage II", f"{ti['s2_fd']:,.0f}")]
+    rows += translation_cells()
     q = "held-out measure"  # the "Measured quality" table
     v16, v2 = m("vae-mnist-16d"), m("vae-mnist-2d")
     rows += [
