@@ -138,6 +138,10 @@ def test_the_page_opens_on_the_shipped_alignment_with_its_numbers():
     assert "no dictionary" in first["method"]
     assert first["P@1"] == f"{100 * x['th_en']['p1']:.1f}%"
     assert any("Supervised Procrustes" in m for m in scores["method"])
+    if checkpoints.weights_path(paths.SHIPPED_DIR / "align-muse").exists():
+        muse = checkpoints.find("align-muse").card["extra_metrics"]["th_en"]
+        row = scores[scores["method"].str.startswith("MUSE")].iloc[0]
+        assert row["P@1"] == f"{100 * muse['p1']:.1f}%"
     spec = at.get("plotly_chart")[0].proto.spec
     assert "Thai" in spec and "English" in spec
     nn = at.dataframe[1].value  # the default word ทะเล: its neighbours, the lexicon's marked
