@@ -223,3 +223,10 @@ def test_a_page_job_aligns_measures_and_resumes(tmp_path, monkeypatch):
     assert again.status == "done", again.error
     resumed = checkpoints.load(again.checkpoint)
     assert resumed.step_ == 40 and resumed.kind == R.KIND_VECMAP
+
+
+def test_an_empty_listing_asks_for_text_instead_of_translating_nothing():
+    shipped("align-vecmap")
+    at = run_page("Translate a listing", **{"tr_text_th-en_0": "   "})
+    assert any("Type or paste a listing" in i.value for i in at.info)
+    assert not any(m.value.startswith("**Word by word:**") for m in at.markdown)

@@ -261,6 +261,10 @@ def translate_section() -> None:
                                                                           src_lang),
                         key=f"tr_text_{key}_{i}", height=110, max_chars=2_000)
     tokens = B.tokenize(text, src_lang)
+    if not tokens:
+        st.info("Type or paste a listing to translate.")
+        _bleu_table(entry)
+        return
     known = set(prep["words"][0] if src_lang == "th" else prep["words"][1])
     unknown = sorted({t for t in tokens if t not in known and not t.replace(".", "").isdigit()})
     if unknown:
