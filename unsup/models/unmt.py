@@ -19,20 +19,20 @@ Two languages, index 0 and 1, each with its own token ids (specials :data:`PAD`,
 
 Training objectives (the paper's section 2; all cross-entropies per target token):
 
-- **denoising autoencoding**, eq. (1):
+- **denoising autoencoding**:
   L_auto(ℓ) = E_{x ~ D_ℓ} [ Δ(x̂, x) ],  x̂ = d(e(C(x), ℓ), ℓ),
   where C is the noise model (:func:`add_noise`): word dropout with probability ``p_drop`` and
   a local shuffle in which no word moves more than ``shuffle_k`` places;
-- **back-translation** ("cross-domain training"), eq. (2):
+- **back-translation** ("cross-domain training"):
   L_cd(ℓ1, ℓ2) = E_{x ~ D_ℓ1} [ Δ(x̂, x) ],  y = M(x) translated into ℓ2 (greedy, no gradient),
   x̂ = d(e(C(y), ℓ2), ℓ1),
   where M is the current model, or (``bt_refresh`` > 0) a frozen copy of it refreshed every
   ``bt_refresh`` steps (the paper's iterations M^(t) -> M^(t+1));
-- **adversarial term**, eqs. (3)-(4): a discriminator D on every (unpadded) encoder state
+- **adversarial term**: a discriminator D on every (unpadded) encoder state
   predicts its language, L_D = -E[log p_D(ℓ | e(x, ℓ))]; the encoder is trained with flipped
   labels, L_adv = -E[log p_D(1 - ℓ | e(x, ℓ))], so that the two languages' codes become
   indistinguishable. D has its own optimizer;
-- final objective, eq. (5): λ_auto [L_auto(0) + L_auto(1)] + λ_cd [L_cd(0,1) + L_cd(1,0)]
+- the final objective: λ_auto [L_auto(0) + L_auto(1)] + λ_cd [L_cd(0,1) + L_cd(1,0)]
   + λ_adv L_adv (each loss here a mean per target token over both languages).
 
 A phase schedule lets one run show each ingredient: denoising from step 0 (unless
