@@ -7,9 +7,9 @@ written from the papers:
 
 - MUSE (Conneau, Lample, Ranzato, Denoyer & Jégou 2018, "Word translation without parallel
   data", ICLR): :class:`AdversarialAligner` learns W by fooling a discriminator that tells
-  mapped source words from target words (their section 2.1), kept near-orthogonal by eq. 7;
-  :func:`refine` then iterates Procrustes (eq. 2-3) on the mutual nearest neighbours under CSLS
-  (:func:`csls`, eq. 6); :func:`mean_cosine_criterion` is their unsupervised model selection
+  mapped source words from target words (their section 2.1), kept near-orthogonal by their orthogonalization update;
+  :func:`refine` then iterates Procrustes on the mutual nearest neighbours under CSLS
+  (:func:`csls`); :func:`mean_cosine_criterion` is their unsupervised model selection
   (section 3.5).
 - Vecmap (Artetxe, Labaka & Agirre 2018, "A robust self-learning method for fully unsupervised
   cross-lingual mappings of word embeddings", ACL): :func:`vecmap`, an initial dictionary from
@@ -61,7 +61,7 @@ def normalize(E: torch.Tensor) -> torch.Tensor:
 
 
 def procrustes(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """The orthogonal W (d, d) minimising ||A W - B||_F (Schönemann 1966; MUSE eq. 2-3).
+    """The orthogonal W (d, d) minimising ||A W - B||_F (Schönemann 1966; MUSE's Procrustes solution U Vᵀ).
 
     With U Σ Vᵀ the SVD of AᵀB (d, d), W = U Vᵀ: maximising tr(Wᵀ AᵀB) over orthogonal W.
 
@@ -83,7 +83,7 @@ def supervised_procrustes(X: torch.Tensor, Y: torch.Tensor, pairs: torch.Tensor)
 # -- retrieval -------------------------------------------------------------------------------------
 def _mean_topk_cos(A: torch.Tensor, B: torch.Tensor, k: int, chunk: int = CHUNK) -> torch.Tensor:
     """For each row a of A (unit rows), the mean cosine to its k nearest rows of B: the
-    neighbourhood density r of CSLS (Conneau et al. 2018, eq. 5). (n_a,) computed in row
+    neighbourhood density r of CSLS (Conneau et al. 2018). (n_a,) computed in row
     blocks, so no (n_a, n_b) matrix is held."""
     k = max(1, min(int(k), B.shape[0]))
     out = torch.empty(A.shape[0], dtype=A.dtype)
@@ -94,7 +94,7 @@ def _mean_topk_cos(A: torch.Tensor, B: torch.Tensor, k: int, chunk: int = CHUNK)
 
 def csls(XW: torch.Tensor, Y: torch.Tensor, k: int = 10,
          rows: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-domain similarity local scaling (Conneau et al. 2018, eq. 6):
+    """Cross-domain similarity local scaling (Conneau et al. 2018):
 
         CSLS(x, y) = 2 cos(x, y) - r_Y(x) - r_X(y),
 
@@ -120,7 +120,7 @@ def translate(XW: torch.Tensor, Y: torch.Tensor, k: int = 5, method: str = "csls
               chunk: int = CHUNK) -> torch.Tensor:
     """The k best target ids of each source word, best first: (n_rows, k) LongTensor.
 
-    method "nn": cosine nearest neighbours; "csls": highest CSLS (eq. 6, ``csls_k`` neighbours
+    method "nn": cosine nearest neighbours; "csls": highest CSLS (``csls_k`` neighbours
     for the densities). rows: source ids to translate (default all). Scored in row blocks of
     ``chunk``, so a 20k x 20k vocabulary never holds its full score matrix.
     """
@@ -135,7 +135,7 @@ def translate(XW: torch.Tensor, Y: torch.Tensor, k: int = 5, method: str = "csls
         s = q[i:i + chunk] @ Yn.T  # (b, n_tgt) cosines
         if r_x is not None:
             # r_Y(x) is constant along a row: it does not change the ranking, but it is kept so
-            # the scores are eq. 6's
+            # the scores are CSLS's
             r_y = s.topk(min(csls_k, s.shape[1]), dim=1).values.mean(1)
             s = 2 * s - r_y[:, None] - r_x[None, :]
         out[i:i + chunk] = s.topk(k, dim=1).indices
@@ -188,7 +188,7 @@ def refine(X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor, *, n_iter: int = 5
     """MUSE's Procrustes refinement (Conneau et al. 2018, section 2.2): ``n_iter`` times,
     induce a dictionary from the current map (mutual CSLS nearest neighbours among the
     ``max_rank`` most frequent words of each side; MUSE uses 15,000) and solve Procrustes
-    (eq. 3) on it.
+    (its closed-form solution) on it.
 
     Returns (W, log): W the map of the best :func:`mean_cosine_criterion` seen (the starting
     map included: MUSE keeps the best model by the criterion), log one dict per iteration
@@ -308,7 +308,7 @@ def vecmap(X: torch.Tensor, Y: torch.Tensor, *, seed: int = 0, n_iter: int = 2_0
        (:func:`_sorted_similarity`); each word's partner is its CSLS nearest neighbour among
        the other side's sorted rows, in both directions (the union of the two).
     2. Robust self-learning (section 3.3), repeated: the orthogonal map maximising the
-       dictionary's similarities (Procrustes, eq. 3 of MUSE: the paper's W_X = U, W_Z = V,
+       dictionary's similarities (Procrustes: the paper's W_X = U, W_Z = V,
        here W = U Vᵀ on the source side); then a new dictionary among the ``max_rank`` most
        frequent words of each side (frequency cutoff), from CSLS (``csls_k`` neighbours)
        with stochastic dictionary induction (each similarity kept with probability p,
@@ -429,7 +429,7 @@ class AlignConfig:
     """Both learning rates are multiplied by this per 1,000 steps (MUSE: 0.98 per epoch);
     1: constant. A function of the step, so a resume follows it exactly."""
     beta: float = 0.001
-    """Orthogonalization after each mapping update (MUSE eq. 7):
+    """Orthogonalization after each mapping update (MUSE's orthogonalization update):
     W ← (1 + β) W − β (W Wᵀ) W; 0 turns it off."""
     batch_size: int = 32
     """Words of each language per discriminator or mapping update (MUSE: 32)."""
@@ -461,9 +461,9 @@ class _Discriminator(nn.Module):
 class AdversarialAligner(Model):
     """MUSE's adversarial alignment (Conneau et al. 2018, section 2.1).
 
-    A discriminator D learns to tell mapped source words x W from target words y (eq. 4:
-    minimise -log P(src | xW) - log P(tgt | y), with label smoothing); the map W learns to fool
-    it (eq. 5: the same loss with the labels swapped). After each update of W, eq. 7
+    A discriminator D learns to tell mapped source words x W from target words y (it
+    minimises -log P(src | xW) - log P(tgt | y), with label smoothing); the map W learns to fool
+    it (the same loss with the labels swapped). After each update of W, the orthogonalization
     (``beta``) pulls it back towards the orthogonal matrices, which keeps distances and makes
     the map invertible. Train through :func:`unsup.train.fit`; ``train_step`` ignores its
     batch's content (any tensor of ``n`` rows does) and draws its words from ``self.rng``.
@@ -537,7 +537,7 @@ class AdversarialAligner(Model):
         return s, t
 
     def orthogonalize(self) -> None:
-        """MUSE eq. 7: W ← (1 + β) W − β (W Wᵀ) W (a step towards the orthogonal manifold)."""
+        """MUSE's orthogonalization: W ← (1 + β) W − β (W Wᵀ) W (a step towards the orthogonal manifold)."""
         b = float(self.config.beta)
         if b > 0:
             with torch.no_grad():

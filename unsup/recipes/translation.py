@@ -95,7 +95,7 @@ VECMAP = dict(dim=64, init_rank=4_000, max_rank=20_000, csls_k=10, keep_init=0.1
 MUSE = dict(dim=64, disc_hidden=512, map_lr=0.1, disc_lr=0.1, beta=0.01, batch_size=32,
             most_frequent=150)
 """MUSE's settings but two: the discriminator sees only the 150 most frequent words of each side
-(MUSE: 75,000 of 200,000, the same idea at this vocabulary's scale) and eq. 7's β is 0.01 (MUSE:
+(MUSE: 75,000 of 200,000, the same idea at this vocabulary's scale) and the orthogonalization's β is 0.01 (MUSE:
 0.001). Measured on the shipped tables (3,000-6,000 steps, refined P@1): with MUSE's own values
 the map never found the rotation (0.4% and 1.3% for seeds 0 and 1); 300 frequent words 14-53%;
 150 words with β 0.001, 43% for both; 150 words with β 0.01 succeeded in 5 of 5 seeds."""
