@@ -230,3 +230,18 @@ def test_an_empty_listing_asks_for_text_instead_of_translating_nothing():
     at = run_page("Translate a listing", **{"tr_text_th-en_0": "   "})
     assert any("Type or paste a listing" in i.value for i in at.info)
     assert not any(m.value.startswith("**Word by word:**") for m in at.markdown)
+
+
+def test_the_home_card_draws_the_aligned_pairs():
+    shipped("align-vecmap")
+    import numpy as np
+
+    from unsup.families import pages
+
+    info = next(p for p in pages() if p.key == "translation")
+    assert info.thumbnail == "unsup.recipes.translation:thumbnail"
+    img = np.asarray(R.thumbnail())
+    assert img.shape == (200, 320, 3)
+    red = ((img[..., 0] > 180) & (img[..., 1] < 80)).sum()
+    blue = ((img[..., 2] > 150) & (img[..., 0] < 80)).sum()
+    assert red > 300 and blue > 300  # 30 Thai and 30 English dots

@@ -575,7 +575,7 @@ FAMILY = Family(
                   "Thai and English listings that are not translations of each other: word "
                   "vectors of each language are rotated onto the other's without a dictionary, "
                   "then a translator learns from monolingual text alone.",
-                  None, order=85),
+                  "unsup.recipes.translation:thumbnail", order=85),
     warm=("unsup.recipes.translation",),
     headline=("p1", "p5", "successes", "bleu_wbw_th_en", "bleu_th_en"),
     milestone=milestone,
@@ -675,3 +675,38 @@ def estimate_step_seconds(kind: str = KIND_VECMAP, n: int = 5) -> float:
         return batch
 
     return time_steps(model, step, n=n, warmup=1)
+
+
+def thumbnail():
+    """The home card: the shipped alignment's 30 most frequent Thai content words (red) and
+    their English translations (blue), each pair joined, in a plane of the aligned pairs."""
+    from PIL import Image, ImageDraw
+
+    aligner = shipped_aligner()
+    X, Y = tables(aligner)
+    W = aligner.W.detach().float()
+    sw, tw = words_of(aligner)
+    where = {w: j for j, w in enumerate(tw)}
+    truth, pairs = B.truth("th-en"), []
+    for i, w in enumerate(sw):
+        hit = [where[t] for t in sorted(truth.get(w, ())) if t in where]
+        if hit:
+            pairs.append((i, hit[0]))
+        if len(pairs) == 30:
+            break
+    si, ti = torch.tensor([a for a, _ in pairs]), torch.tensor([b for _, b in pairs])
+    both = torch.cat([X[si] @ W, Y[ti]])
+    mean = both.mean(0, keepdim=True)
+    V = torch.linalg.svd(both - mean, full_matrices=False).Vh[:2].T
+    P = ((both - mean) @ V).numpy()
+    lo, hi = P.min(0), P.max(0)
+    P = 16 + (P - lo) / np.maximum(hi - lo, 1e-9) * np.array([288.0, 168.0])
+    card = Image.new("RGB", (320, 200), (255, 255, 255))
+    d = ImageDraw.Draw(card)
+    n = len(pairs)
+    for k in range(n):
+        d.line([tuple(P[k]), tuple(P[n + k])], fill=(170, 170, 170), width=1)
+    for k, color in ((0, (214, 39, 40)), (n, (31, 119, 180))):
+        for x, y in P[k:k + n]:
+            d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=color)
+    return card
