@@ -18,30 +18,13 @@ Writes bench/results/ganapps.md and its section of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import torch
 
 from common import load_average, pct, timeit, write_section
 
 SECTION = "ganapps"
-COLD_SECTION = """
-import time, json, importlib
-from streamlit.testing.v1 import AppTest
-import torch, streamlit, plotly, pandas  # what the launcher's warm-up has imported
-from unsup import families, serve
-for m in families.warm_modules():
-    serve.warm_one(m)
-at = AppTest.from_file({file!r}, default_timeout=120)
-at.session_state["ga_section"] = {section!r}
-t1 = time.perf_counter()
-at.run()
-t2 = time.perf_counter()
-assert not at.exception, at.exception
-print(json.dumps({{"first_run": t2 - t1}}))
-"""
 HEADING = "GAN applications: super-resolution, inpainting, text to image (issue 24)"
 
 
@@ -52,13 +35,11 @@ def main() -> None:
     torch.set_num_threads(1)
     t_all = time.time()
     load = load_average()
-    from common import run_fresh
+    from common import cold_section
 
     rows = []
     for section in ("Super-resolution", "Inpainting", "Text to image"):
-        code = COLD_SECTION.format(file=str(Path("app_pages") / "gan_apps.py"), section=section)
-        runs = [json.loads(run_fresh(code).strip().splitlines()[-1])["first_run"]
-                for _ in range(3)]
+        runs = [cold_section("gan_apps.py", "ga_section", section) for _ in range(3)]
         best, worst = min(runs), max(runs)
         rows.append((f"first view of the {section} section: a fresh process with the launcher's "
                      "warm-up imports done, models and data read from disk, every cache cold "

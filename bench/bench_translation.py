@@ -18,31 +18,14 @@ Writes bench/results/translation.md and its section of bench/RESULTS.md.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import torch
 
-from common import load_average, pct, run_fresh, timeit, write_section
+from common import cold_section, load_average, pct, timeit, write_section
 
 SECTION = "translation"
 HEADING = "Translation without parallel text (issue 25)"
-COLD_SECTION = """
-import time, json
-from streamlit.testing.v1 import AppTest
-import torch, streamlit, plotly, pandas  # what the launcher's warm-up has imported
-from unsup import families, serve
-for m in families.warm_modules():
-    serve.warm_one(m)
-at = AppTest.from_file({file!r}, default_timeout=120)
-at.session_state["tr_section"] = {section!r}
-t1 = time.perf_counter()
-at.run()
-t2 = time.perf_counter()
-assert not at.exception, at.exception
-print(json.dumps({{"first_run": t2 - t1}}))
-"""
 
 
 def main() -> None:
@@ -56,10 +39,7 @@ def main() -> None:
     load = load_average()
     rows = []
     for section in ("Word translation", "Translate a listing"):
-        code = COLD_SECTION.format(file=str(Path("app_pages") / "translation.py"),
-                                   section=section)
-        runs = [json.loads(run_fresh(code).strip().splitlines()[-1])["first_run"]
-                for _ in range(3)]
+        runs = [cold_section("translation.py", "tr_section", section) for _ in range(3)]
         rows.append((f"first view of the {section} section: a fresh process with the launcher's "
                      "warm-up imports done, models read from disk, every cache cold (AppTest "
                      "script run; best / worst of 3)", f"{min(runs):.2f} / {max(runs):.2f} s",

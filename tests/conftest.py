@@ -41,6 +41,17 @@ def _one_thread_then_stop_jobs(monkeypatch, page: str):
 
 
 @pytest.fixture()
+def torch_one_thread():
+    """One torch thread for the test: on shared cores two threads spin against other work."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture()
 def cyclegan_one_thread(monkeypatch):
     """:func:`_one_thread_then_stop_jobs` for the CycleGAN page's tests."""
     yield from _one_thread_then_stop_jobs(monkeypatch, "cyclegan")

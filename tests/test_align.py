@@ -16,12 +16,7 @@ from unsup.models.align import AdversarialAligner, AlignConfig
 from unsup.train import fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")  # tests/conftest.py
 
 
 def _orthogonal(d: int, g: torch.Generator) -> torch.Tensor:

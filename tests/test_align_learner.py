@@ -13,12 +13,7 @@ from unsup.train import fit
 from test_align import _p1, _pair  # the helper that builds an isomorphic pair with a known answer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")  # tests/conftest.py
 
 
 def _learner(X, Y, **kw) -> A.VecmapAligner:

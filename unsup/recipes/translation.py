@@ -207,17 +207,22 @@ def words_of(model) -> tuple[list[str], list[str]]:
     return list(w.get(SRC) or []), list(w.get(TGT) or [])
 
 
+def new_aligner(kind: str, config: dict, X: torch.Tensor, Y: torch.Tensor, *,
+                normalized: bool = True):
+    """A fresh aligner of ``kind`` (Vecmap or MUSE) with ``config``, holding the tables X, Y
+    (normalized here unless they already are)."""
+    cls, cfg_cls = ((A.VecmapAligner, A.VecmapConfig) if kind == KIND_VECMAP else
+                    (A.AdversarialAligner, A.AlignConfig))
+    return cls(cfg_cls(**config)).set_embeddings(X, Y, normalized=normalized)
+
+
 def build(preset: Preset):
     if preset.kind == KIND_UNMT:
         return build_unmt(preset)
     src, tgt = word_vectors(SRC), word_vectors(TGT)
     X, Y = torch.from_numpy(src.vectors), torch.from_numpy(tgt.vectors)
     cfg = dict(preset.config, n_src=len(src.words), n_tgt=len(tgt.words))
-    if preset.kind == KIND_VECMAP:
-        model = A.VecmapAligner(A.VecmapConfig(**cfg))
-    else:
-        model = A.AdversarialAligner(A.AlignConfig(**cfg))
-    model.set_embeddings(X, Y)
+    model = new_aligner(preset.kind, cfg, X, Y, normalized=False)
     fps = {lang: corpus_fingerprint(corpus(lang)) for lang in LANGS}
     card = vectors_card(src, tgt, fingerprints=fps)
     model.card_ = {"data": card}  # its words, for a measurement before it is saved
@@ -353,9 +358,7 @@ def _train_aligner(kind: str, config: dict, X, Y, steps: int, *, curve_every: in
     with the criterion (and, for MUSE, the discriminator's accuracy) every ``curve_every``."""
     from unsup.train import fit
 
-    cls, cfg_cls = ((A.VecmapAligner, A.VecmapConfig) if kind == KIND_VECMAP else
-                    (A.AdversarialAligner, A.AlignConfig))
-    model = cls(cfg_cls(**config)).set_embeddings(X, Y, normalized=True)
+    model = new_aligner(kind, config, X, Y)
     curve: list[dict] = []
     done = 0
     every = int(curve_every) or steps
@@ -382,7 +385,7 @@ def evaluate_aligner(model, check=lambda: None) -> dict[str, Any]:
     cfg = dict(vars(model.config))
     out: dict[str, Any] = {}
     if isinstance(model, A.AdversarialAligner):
-        truth, runs = B.truth("th-en"), []
+        truth, runs, W = B.truth("th-en"), [], None
         for seed in MUSE_SEEDS:
             check()
             if seed == model.seed:
@@ -391,6 +394,8 @@ def evaluate_aligner(model, check=lambda: None) -> dict[str, Any]:
                 m, _ = _train_aligner(KIND_MUSE, {**cfg, "seed": seed}, X, Y, model.step_)
             W0 = m.W.detach().float()
             W1, log = A.refine(X, Y, W0, n_iter=5, max_rank=None)
+            if m is model:
+                W = W1  # the shipped map's refinement (what final_map gives)
             p0 = precision(W0, X, Y, sw, tw, truth)["p@1"]
             p1 = precision(W1, X, Y, sw, tw, truth)["p@1"]
             runs.append({"seed": seed, "p1_adversarial": round(p0, 4), "p1_refined": round(p1, 4),
@@ -398,7 +403,7 @@ def evaluate_aligner(model, check=lambda: None) -> dict[str, Any]:
                          "success": bool(p1 >= SUCCESS_P1)})
         out["seeds"] = runs
         out["successes"] = sum(r["success"] for r in runs)
-        W = final_map(model)
+        W = final_map(model) if W is None else W  # a model of another seed
     else:
         _, curve = _train_aligner(KIND_VECMAP, cfg, X, Y, max(1, model.step_),
                                   curve_every=10, check=check)
@@ -634,9 +639,7 @@ def training_spec(kind: str = KIND_VECMAP, *, steps: int | None = None, seed: in
     def model(xy):
         X, Y = xy
         cfg = {**base, "seed": int(seed), "n_src": len(X), "n_tgt": len(Y)}
-        cls, cfg_cls = ((A.VecmapAligner, A.VecmapConfig) if kind == KIND_VECMAP else
-                        (A.AdversarialAligner, A.AlignConfig))
-        m = cls(cfg_cls(**cfg)).set_embeddings(X, Y, normalized=True)
+        m = new_aligner(kind, cfg, X, Y)
         m.card_ = {"data": loaded.get("card", {})}  # its words, for the measurement
         return m
 
@@ -664,10 +667,7 @@ def estimate_step_seconds(kind: str = KIND_VECMAP, n: int = 5) -> float:
     X, Y, _ = shipped_tables()
     base = VECMAP if kind == KIND_VECMAP else MUSE
     cfg = {**base, "n_src": len(X), "n_tgt": len(Y)}
-    if kind == KIND_VECMAP:
-        model = A.VecmapAligner(A.VecmapConfig(**cfg)).set_embeddings(X, Y, normalized=True)
-    else:
-        model = A.AdversarialAligner(A.AlignConfig(**cfg)).set_embeddings(X, Y, normalized=True)
+    model = new_aligner(kind, cfg, X, Y)
     batch = torch.zeros(1, 1)
 
     def step(i):
@@ -675,6 +675,33 @@ def estimate_step_seconds(kind: str = KIND_VECMAP, n: int = 5) -> float:
         return batch
 
     return time_steps(model, step, n=n, warmup=1)
+
+
+def lexicon_pairs(src_words: Sequence[str], tgt_words: Sequence[str], n: int | None = None
+                  ) -> list[tuple[int, int]]:
+    """The Thai content words (most frequent first, at most ``n``) whose lexicon translation
+    the English vectors know, as (Thai row, English row): the first translation in the
+    vocabulary."""
+    where = {w: j for j, w in enumerate(tgt_words)}
+    truth, out = B.truth("th-en"), []
+    for i, w in enumerate(src_words):
+        hit = [where[t] for t in sorted(truth.get(w, ())) if t in where]
+        if hit:
+            out.append((i, hit[0]))
+        if n is not None and len(out) == n:
+            break
+    return out
+
+
+def pair_plane(X: torch.Tensor, Y: torch.Tensor, W: torch.Tensor,
+               pairs: Sequence[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A plane for drawing word pairs: (mean (1, d), basis (d, 2)), the top two principal axes
+    of the pairs' mapped Thai and English vectors (an SVD: the same plane on every call)."""
+    si = torch.tensor([a for a, _ in pairs])
+    ti = torch.tensor([b for _, b in pairs])
+    both = torch.cat([X[si] @ W, Y[ti]])
+    mean = both.mean(0, keepdim=True)
+    return mean, torch.linalg.svd(both - mean, full_matrices=False).Vh[:2].T
 
 
 def thumbnail():
@@ -685,20 +712,10 @@ def thumbnail():
     aligner = shipped_aligner()
     X, Y = tables(aligner)
     W = aligner.W.detach().float()
-    sw, tw = words_of(aligner)
-    where = {w: j for j, w in enumerate(tw)}
-    truth, pairs = B.truth("th-en"), []
-    for i, w in enumerate(sw):
-        hit = [where[t] for t in sorted(truth.get(w, ())) if t in where]
-        if hit:
-            pairs.append((i, hit[0]))
-        if len(pairs) == 30:
-            break
+    pairs = lexicon_pairs(*words_of(aligner), n=30)
+    mean, V = pair_plane(X, Y, W, pairs)
     si, ti = torch.tensor([a for a, _ in pairs]), torch.tensor([b for _, b in pairs])
-    both = torch.cat([X[si] @ W, Y[ti]])
-    mean = both.mean(0, keepdim=True)
-    V = torch.linalg.svd(both - mean, full_matrices=False).Vh[:2].T
-    P = ((both - mean) @ V).numpy()
+    P = ((torch.cat([X[si] @ W, Y[ti]]) - mean) @ V).numpy()
     lo, hi = P.min(0), P.max(0)
     P = 16 + (P - lo) / np.maximum(hi - lo, 1e-9) * np.array([288.0, 168.0])
     card = Image.new("RGB", (320, 200), (255, 255, 255))

@@ -53,7 +53,9 @@ def _prepared(path: str, mtime: float):
     X, Y = R.tables(model)
     W = R.final_map(model) if not hasattr(model, "dictionary") else model.W.detach().float()
     table = R.translation_table(model, W, k=5)
-    return {"X": X, "Y": Y, "W": W, "table": table, "words": R.words_of(model)}
+    words = R.words_of(model)
+    return {"X": X, "Y": Y, "W": W, "table": table, "words": words,
+            "pairs": R.lexicon_pairs(*words)}
 
 
 def _aligner() -> tuple[checkpoints.Entry | None, dict | None]:
@@ -111,23 +113,6 @@ def _score_table(entry) -> None:
                                       for r in mx["seeds"])))
 
 
-def _pairs(prep: dict, n: int) -> list[tuple[int, int]]:
-    """The ``n`` most frequent Thai content words whose lexicon translation the English
-    vectors know, as (Thai row, English row) pairs (the first translation in the vocabulary)."""
-    from unsup.data import bilingual as B
-
-    sw, tw = prep["words"]
-    where = {w: j for j, w in enumerate(tw)}
-    truth, out = B.truth("th-en"), []
-    for i, w in enumerate(sw):
-        hit = [where[t] for t in sorted(truth.get(w, ())) if t in where]
-        if hit:
-            out.append((i, hit[0]))
-        if len(out) == n:
-            break
-    return out
-
-
 def _cloud(prep: dict, t: float, n: int = 30) -> tuple[go.Figure, float, float]:
     """Thai words (mapped part of the way, ``t``) and their English translations, each pair
     joined by a line, in a plane fitted to the aligned pairs; and the mean cosine over every
@@ -135,13 +120,11 @@ def _cloud(prep: dict, t: float, n: int = 30) -> tuple[go.Figure, float, float]:
     X, Y, W = prep["X"], prep["Y"], prep["W"]
     sw, tw = prep["words"]
     M = (1 - t) * torch.eye(W.shape[0]) + t * W  # the map, part of the way
-    pairs = _pairs(prep, 10_000)
+    pairs = prep["pairs"]
     si = torch.tensor([a for a, _ in pairs])
     ti = torch.tensor([b for _, b in pairs])
     shown = pairs[:n]
-    both = torch.cat([X[si[:n]] @ W, Y[ti[:n]]])
-    mean = both.mean(0, keepdim=True)
-    V = torch.linalg.svd(both - mean, full_matrices=False).Vh[:2].T  # (d, 2), deterministic
+    mean, V = R.pair_plane(X, Y, W, shown)  # (1, d), (d, 2)
     P_th = ((X[si[:n]] @ M - mean) @ V).numpy()
     P_en = ((Y[ti[:n]] - mean) @ V).numpy()
     fig = go.Figure()
@@ -230,7 +213,7 @@ def words_section() -> None:
                     "pairs the vectors know (in all 64 dimensions; **higher is better**, 1 = "
                     "the same point): {a:.3f} as learnt, {b:.3f} at this slider position. A "
                     "projection to 2-D cannot keep every distance, so read the lines as a "
-                    "picture and the cosine as the number.", n=len(_pairs(prep, 10_000)),
+                    "picture and the cosine as the number.", n=len(prep["pairs"]),
                     a=cos0, b=cos_t))
     st.markdown("**A word's nearest neighbours in the other language**")
     _neighbours(prep)
