@@ -5,7 +5,7 @@ from unsup.ui import translation as ui
 from unsup.ui.registry import page_header
 from unsup.ui.text import safe
 
-SECTIONS = ["Word translation", "Translate a listing", "Train"]
+SECTIONS = ["Word translation", "Translate a listing", "Your own text", "Train"]
 section = page_header(
     "Translation without parallel text",
     safe("Two piles of property listings, one in Thai and one in English, and no listing in "
@@ -17,6 +17,10 @@ section = page_header(
 
 if section == "Train":
     ui.training_form()
+elif section == "Your own text":
+    from unsup.ui import translation_own
+
+    translation_own.own_text_section()
 elif section == "Translate a listing":
     ui.translate_section()
 else:

@@ -875,3 +875,51 @@ def test_translation_page_words_sentences_and_a_job(server, page):
     main.get_by_text("It is now in the model picker").first.wait_for(timeout=JOB)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "translation-job-done")
+
+
+def test_translation_own_text_refuses_a_small_corpus_then_aligns_two_files(server, page,
+                                                                          tmp_path):
+    """Issue 25, part 4: two monolingual files of your own. Two short files are refused with
+    their numbers; two files of 1,200 listings each are aligned by a job, and the run's numbers,
+    clouds and neighbours appear."""
+    import pandas as pd
+
+    from unsup.data import bilingual as B
+
+    def write(lang, n, name):
+        path = tmp_path / name
+        pd.DataFrame({"id": range(n), "text": [B.to_text(d, lang)
+                                               for d in B.corpus(lang, n)]}).to_csv(path,
+                                                                                    index=False)
+        return path
+
+    page.goto(f"{server}/translation")
+    wait_idle(page, timeout=120_000)
+    choose_section(page, "Your own text")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Upload both files to align them.").first.wait_for(timeout=60_000)
+    inputs = main.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    inputs.nth(0).set_input_files(str(write("th", 40, "small-th.csv")))
+    main.get_by_text("40 rows read as").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    inputs.nth(1).set_input_files(str(write("en", 40, "small-en.csv")))
+    main.get_by_text("Too small to align").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    error = main.locator('[data-testid="stAlert"]').filter(has_text="Too small").first.inner_text()
+    assert "The Thai file has" in error and "The English file has" in error
+    assert "precision@1" in error
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "translation-own-too-small")
+    # replace both with files large enough (a one-file uploader takes a new file in place)
+    inputs.nth(0).set_input_files(str(write("th", 1_200, "listings-th.csv")))
+    main.get_by_text("1,200 rows read as").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    inputs.nth(1).set_input_files(str(write("en", 1_200, "listings-en.csv")))
+    page.get_by_role("button", name="Align my files").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Align my files").click()
+    main.get_by_text("It is now in the model picker").first.wait_for(timeout=JOB)
+    main.get_by_text("mutual nearest-neighbour pairs").first.wait_for(timeout=60_000)
+    main.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "translation-own-aligned")

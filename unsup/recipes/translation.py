@@ -304,13 +304,16 @@ def word_scores(model, W: torch.Tensor | None = None) -> dict[str, Any]:
     return out
 
 
-def translation_table(model, W: torch.Tensor | None = None, k: int = 5
-                      ) -> dict[str, list[tuple[str, float]]]:
+def translation_table(model, W: torch.Tensor | None = None, k: int = 5,
+                      limit: int | None = None) -> dict[str, list[tuple[str, float]]]:
     """Every source word's ``k`` best target words under CSLS with their cosine, both ways:
-    ``{"th-en": {word: [(word, cos), ...]}, "en-th": ...}``."""
+    ``{"th-en": {word: [(word, cos), ...]}, "en-th": ...}``; ``limit``: among the ``limit``
+    most frequent words of each side only (a large vocabulary of your own text)."""
     X, Y = tables(model)
     sw, tw = words_of(model)
     W = final_map(model) if W is None else W
+    if limit is not None:
+        X, Y, sw, tw = X[:limit], Y[:limit], sw[:limit], tw[:limit]
     out = {}
     for key, S, T, sv, tv in (("th-en", X @ W, Y, sw, tw), ("en-th", Y @ W.T, X, tw, sw)):
         top = A.translate(S, T, k, "csls")
@@ -409,6 +412,10 @@ def evaluate_aligner(model, check=lambda: None) -> dict[str, Any]:
                                   curve_every=10, check=check)
         out["curve"] = curve
         W = model.W.detach().float()
+        if (model.card_.get("data") or {}).get("name") == "listings":
+            from unsup.recipes.translation_own import size_curve
+
+            out["size_curve"] = size_curve(check)  # how small a corpus of your own may be
     check()
     out.update(word_scores(model, W))
     out["word_by_word"] = word_by_word_scores(model, W)

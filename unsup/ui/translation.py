@@ -11,6 +11,7 @@ import torch
 
 from unsup import checkpoints
 from unsup.recipes import translation as R
+from unsup.recipes import translation_own as O
 from unsup.ui import tables, training
 from unsup.ui.models import model_of, pick_entry
 from unsup.ui.text import join, md, safe
@@ -59,7 +60,7 @@ def _prepared(path: str, mtime: float):
 
 
 def _aligner() -> tuple[checkpoints.Entry | None, dict | None]:
-    items = _entries(R.KIND_VECMAP) + _entries(R.KIND_MUSE)
+    items = [e for e in _entries(R.KIND_VECMAP) + _entries(R.KIND_MUSE) if not O.is_own(e)]
     entry = pick_entry("Word alignment", items, "tr_aligner", default=R.ALIGNER,
                        kinds=(R.KIND_VECMAP, R.KIND_MUSE))
     if entry is None:
@@ -113,10 +114,11 @@ def _score_table(entry) -> None:
                                       for r in mx["seeds"])))
 
 
-def _cloud(prep: dict, t: float, n: int = 30) -> tuple[go.Figure, float, float]:
-    """Thai words (mapped part of the way, ``t``) and their English translations, each pair
-    joined by a line, in a plane fitted to the aligned pairs; and the mean cosine over every
-    lexicon pair at t = 0 and at ``t``."""
+def cloud(prep: dict, t: float, n: int = 30, names: tuple[str, str] = ("Thai", "English")
+          ) -> tuple[go.Figure, float, float]:
+    """Source words (mapped part of the way, ``t``) and their translations, each pair joined
+    by a line, in a plane fitted to the aligned pairs; and the mean cosine over every pair of
+    ``prep["pairs"]`` at t = 0 and at ``t``. ``names``: the two languages' legend names."""
     X, Y, W = prep["X"], prep["Y"], prep["W"]
     sw, tw = prep["words"]
     M = (1 - t) * torch.eye(W.shape[0]) + t * W  # the map, part of the way
@@ -135,10 +137,10 @@ def _cloud(prep: dict, t: float, n: int = 30) -> tuple[go.Figure, float, float]:
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="word ↔ its translation",
                              line=dict(color="rgba(120,120,120,0.45)", width=1),
                              hoverinfo="skip"))
-    for lang, P, words in (("th", P_th, [sw[a] for a, _ in shown]),
-                           ("en", P_en, [tw[b] for _, b in shown])):
+    for lang, name, P, words in (("th", names[0], P_th, [sw[a] for a, _ in shown]),
+                                 ("en", names[1], P_en, [tw[b] for _, b in shown])):
         fig.add_trace(go.Scatter(
-            x=P[:, 0], y=P[:, 1], mode="markers+text", name=LANG_NAMES[lang], text=words,
+            x=P[:, 0], y=P[:, 1], mode="markers+text", name=name, text=words,
             hoverinfo="text", textposition="top center" if lang == "th" else "bottom center",
             textfont=dict(size=12, color=COLORS[lang]),
             marker=dict(size=8, color=COLORS[lang], opacity=0.8)))
@@ -207,7 +209,7 @@ def words_section() -> None:
                 "English translations, each pair joined by a line")
     t = st.slider("Alignment: 0 = Thai vectors as learnt, 1 = rotated by the map", 0.0, 1.0,
                   1.0, 0.1, key="tr_t")
-    fig, cos0, cos_t = _cloud(prep, t)
+    fig, cos0, cos_t = cloud(prep, t)
     st.plotly_chart(fig, key="tr_cloud")
     st.caption(safe("Mean cosine between a Thai word and its translation over all {n} lexicon "
                     "pairs the vectors know (in all 64 dimensions; **higher is better**, 1 = "
@@ -308,7 +310,8 @@ METHODS = {R.KIND_VECMAP: "Vecmap (similarity distributions, then self-learning)
 
 
 def _runs() -> list[checkpoints.Entry]:
-    return [e for e in _entries(R.KIND_VECMAP) + _entries(R.KIND_MUSE) if e.source == "user"]
+    return [e for e in _entries(R.KIND_VECMAP) + _entries(R.KIND_MUSE)
+            if e.source == "user" and not O.is_own(e)]
 
 
 def training_form() -> None:
