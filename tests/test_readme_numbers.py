@@ -174,6 +174,12 @@ def translation_cells() -> list[tuple[str, str, str, str]]:
         for d, arrow in (("th-en", "Thai → English"), ("en-th", "English → Thai")):
             rows += [(t, start, f"BLEU {arrow}", f(x[d]["bleu"])),
                      (t, start, f"chrF {arrow}", f(x[d]["chrf"]))]
+    t = "built-in listings per language (your own text's steps)"  # how small is too small
+    for r in vx["size_curve"]:
+        start = f"{r['listings']:,}"
+        rows += [(t, start, "Thai words", f"{r['tokens']['th']:,}"),
+                 (t, start, "English words", f"{r['tokens']['en']:,}"),
+                 (t, start, "P@1", pct(r["p1"])), (t, start, "P@5", pct(r["p5"]))]
     return rows
 
 
