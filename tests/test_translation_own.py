@@ -46,6 +46,34 @@ def test_a_corpus_too_small_is_refused_with_its_numbers():
     assert "0 non-empty rows" in O.too_small(empty)[0]
 
 
+def test_a_stop_is_honoured_while_words_are_cut_and_while_vectors_are_learnt():
+    """The job's read is long on a big file: cutting words asks for Stop every 500 rows, and
+    word2vec after every pass (both raise the job's InterruptedError)."""
+
+    class Job:
+        calls = 0
+
+        def phase(self, text):
+            self.calls += 1
+            if self.calls > 2:
+                raise InterruptedError("stopped")
+
+    th = texts("th", 1_600)
+    with pytest.raises(InterruptedError):
+        O.cut(th, "th", Job())
+    assert len(O.cut(th[:10], "th", None)) == 10
+    passes = []
+
+    def check():
+        passes.append(1)
+        if len(passes) == 2:
+            raise InterruptedError("stopped")
+
+    with pytest.raises(InterruptedError):
+        O.vectors([O.tokens(t, "en") for t in texts("en", 300)], "en", check=check)
+    assert len(passes) == 2  # stopped after its second pass, not at the end of all ten
+
+
 def test_the_text_column_is_guessed_and_empty_rows_dropped():
     df = pd.DataFrame({"id": range(4), "title": ["a", "b", "c", "d"],
                        "body": ["a long text here", None, "another long text", "   "]})

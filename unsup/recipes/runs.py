@@ -215,7 +215,8 @@ class Plan:
              fed: Callable[[Any, Any], Any] | None = None,
              resumed: Callable[[Any, int], None] | None = None):
         """The job (:class:`unsup.jobs.JobSpec`): ``data``, or ``load()`` read inside the job
-        (shown as ``reading``); ``model(data)`` a new model (a resume loads the run's model with
+        (shown as ``reading``; ``load(job)`` when it takes an argument, to call ``job.check()``
+        and ``job.phase()`` along a long read); ``model(data)`` a new model (a resume loads the run's model with
         its optimizer state instead, then ``resumed(model, steps)`` may adjust it);
         ``fed(model, data)`` what ``fit`` trains on (default: the data; shown as ``reading``
         when there is no ``load``); ``title`` and
@@ -229,7 +230,8 @@ class Plan:
             x = data
             if load is not None:
                 job.phase(reading)
-                x = load()
+                # a long read may take the job to check for Stop and show its progress
+                x = load(job) if _takes_job(load) else load()
             if prev is not None:
                 m, card = load_to_resume(prev, job)
                 if resumed is not None:
@@ -248,6 +250,15 @@ class Plan:
                        steps=int(steps), preview=preview, owner=owner, run_dir=self.run_dir,
                        checkpoint_every=int(checkpoint_every), finish=finish, page=page,
                        resume=again, resume_unit=unit)
+
+
+def _takes_job(fn: Callable) -> bool:
+    import inspect
+
+    try:
+        return len(inspect.signature(fn).parameters) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def plan(resume: str | Path | None = None, *, data: str, images=None, label: str | None = None,

@@ -47,6 +47,10 @@ MIN_DOCS = 20
 """The fewest non-empty documents (rows) a file needs."""
 MAX_DOCS = 200_000
 """Rows past this many are left out (and the page says so): word2vec's time grows with them."""
+MAX_TOKENS = 1_000_000
+"""A file's rows past its first million words are left out by the job: a word2vec pass over a
+million words takes about 2.5 s, the longest a Stop may wait (20,000 built-in listings, 0.8
+million words, took 20 s for 10 passes)."""
 MIN_LEXICON = 20
 """Lexicon words both vocabularies must know before a Thai/English run is scored against it."""
 STEPS = 300
@@ -152,8 +156,35 @@ def save_texts(run_dir: Path, src: Sequence[str], tgt: Sequence[str], meta: dict
     return digest
 
 
-def vectors(docs: Sequence[Sequence[str]], lang: str, seed: int = R.W2V_SEED) -> R.Vectors:
-    return R.train_word2vec(docs, lang, seed=seed)
+def cut(texts: Sequence[str], lang: str, job=None, name: str = "the file"
+        ) -> list[list[str]]:
+    """Every text's words (:func:`tokens`), stopping once :data:`MAX_TOKENS` are in; ``job``
+    (optional) is asked for Stop and shown the progress every 500 texts."""
+    out, n = [], 0
+    for i, t in enumerate(texts):
+        if job is not None and i % 500 == 0:
+            job.phase(f"cutting {name} into words: {i:,} of {len(texts):,} rows")
+        words = tokens(t, lang)
+        out.append(words)
+        n += len(words)
+        if n >= MAX_TOKENS:
+            break
+    return out
+
+
+def vectors(docs: Sequence[Sequence[str]], lang: str, seed: int = R.W2V_SEED,
+            check=None) -> R.Vectors:
+    """Word2vec of one file; ``check()`` (a job's Stop) is called after every pass over it, so
+    a Stop takes effect within one pass (:data:`MAX_TOKENS` words keep a pass short)."""
+    if check is None:
+        return R.train_word2vec(docs, lang, seed=seed)
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class _Stop(CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            check()
+
+    return R.train_word2vec(docs, lang, seed=seed, callbacks=[_Stop()])
 
 
 def lexicon_scores(model, W: torch.Tensor | None = None) -> dict[str, Any] | None:
@@ -273,21 +304,23 @@ def training_spec(src: Sequence[str] | None = None, tgt: Sequence[str] | None = 
         run.run_dir = run_dir
     loaded: dict[str, Any] = {}
 
-    def load():
+    def load(job):
         if run.resume is not None:
             return None
-        docs = []
-        for texts, lang in ((src, langs[0]), (tgt, langs[1])):
-            toks = [tokens(t, lang) for t in texts]
-            docs.append(toks)
+        docs = [cut(texts, lang, job, f"file {i + 1}")
+                for i, (texts, lang) in enumerate(((src, langs[0]), (tgt, langs[1])))]
         sizes = [stats(d, lang) for d, lang in zip(docs, langs)]
         why = too_small(*sizes)
         if why:
             raise ValueError(" ".join(why))
-        vs = [vectors(d, lang) for d, lang in zip(docs, langs)]
+        vs = []
+        for i, (d, lang) in enumerate(zip(docs, langs)):
+            job.phase(f"learning the word vectors of file {i + 1} (word2vec, "
+                      f"{R.W2V['epochs']} passes)")
+            vs.append(vectors(d, lang, check=job.check))
         card = R.vectors_card(vs[0], vs[1], name="own-text", n=0)
         card.update(label=label, langs=list(langs), sha=digest, file=TEXTS_FILE,
-                    n_train={langs[0]: len(src), langs[1]: len(tgt)},
+                    n_train={"src": len(docs[0]), "tgt": len(docs[1])},
                     sizes={k: s.as_dict() for k, s in zip(("src", "tgt"), sizes)})
         # vectors_card names its vocabularies by language; two files in one language need
         # their own keys, so the words are kept as source / target too

@@ -109,6 +109,9 @@ def _one_file(side: str, title: str, default_lang: str):
         st.caption(safe("Only the first {m:,} rows are used ({d:,} more were left out).",
                         m=O.MAX_DOCS, d=dropped))
     s, whole = _count(digest, column, lang, tuple(docs))
+    if whole and s.n_tokens > O.MAX_TOKENS:
+        st.caption(safe("The job uses the rows of its first {m:,} words (a pass of word2vec "
+                        "over more would keep Stop waiting).", m=O.MAX_TOKENS))
     enc = f" ({table.encoding})" if table.encoding else ""
     what = "" if whole else f" in its first {CHECK_CHARS:,} characters"
     st.caption(safe("{rows:,} rows read as {kind}{enc}; {docs:,} with text. Words{what}: "
@@ -154,7 +157,8 @@ def upload_form() -> None:
                             _curve_text(), safe("Add more text.")]))
         return
     if why:  # counted on a part only: the job counts the whole file and stops if it is short
-        st.caption("Part of a file was counted; the job counts all of it before it aligns.")
+        st.caption(safe("Part of a file was counted; the job counts all of it (up to its "
+                        "first {m:,} words) before it aligns.", m=O.MAX_TOKENS))
     steps = int(st.number_input("Self-learning iterations", 10, 5_000, O.STEPS, step=50,
                                 key="tro_steps"))
     if st.button("Align my files", type="primary", icon=":material/play_arrow:",
