@@ -34,6 +34,7 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.flows",
     "unsup.recipes.ganapps",
     "unsup.recipes.translation",
+    "unsup.recipes.evolution",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""
 

@@ -41,6 +41,9 @@ BUILT_IN: dict[str, str] = {
     "vecmap_align": "unsup.models.align:VecmapAligner",
     "muse_align": "unsup.models.align:AdversarialAligner",
     "unmt": "unsup.models.unmt:UNMT",
+    "flappy_ga": "unsup.models.evolution:GeneticAlgorithm",
+    "flappy_es": "unsup.models.evolution:EvolutionStrategy",
+    "flappy_pg": "unsup.models.evolution:PolicyGradient",
 }
 """The built-in families' torch model classes by card kind."""
 

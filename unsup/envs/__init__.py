@@ -1,0 +1,1 @@
+"""Environments a learner acts in (games), simulated in NumPy: many players at once."""
