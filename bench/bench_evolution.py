@@ -146,7 +146,7 @@ def main() -> None:
                      f"after {m.get('mframes')} M game frames and {m.get('steps_used')} steps "
                      f"in {float(card.get('seconds') or 0) / 60:.1f} min on "
                      f"{card.get('threads', '?')} thread(s){extra}",
-                     f"{m.get('pipes_median'):.0f} ({m.get('pipes_mean')})",
+                     f"{m.get('pipes_median'):g} ({m.get('pipes_mean')})",
                      f"≥ {R.TARGET_PIPES} within 10 min" if kind == R.KIND_GA else "",
                      ("ok" if m.get("pipes_median", 0) >= R.TARGET_PIPES and hit
                       and hit["seconds"] <= 600 else "not met") if kind == R.KIND_GA else ""))
@@ -158,7 +158,9 @@ def main() -> None:
                  "≪ 1 MB", "ok" if size < 1e6 else "over"))
     path = write_section(SECTION, HEADING, rows, notes=(
         f"Load average before the run: {load}. One thread. A generation's cost grows with how "
-        "long its birds fly (up to the training cap of 4,000 frames each), hence the two rates. "
+        f"long its birds fly (up to the training cap of {R.GA_MAX_FRAMES:,} frames each), hence "
+        "the two rates; the shipped runs' minutes are from their cards (trained one after the "
+        "other while other jobs shared the cores). "
         f"Whole run {time.time() - t_all:.0f} s. Rerun: "
         "`.venv/bin/python bench/bench_evolution.py`."))
     import runpy

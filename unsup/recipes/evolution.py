@@ -41,6 +41,8 @@ TARGET_PIPES = 50
 """The GA's target: a median of at least this many pipes over the 20 held-out seeds."""
 
 LEVEL = E.DEFAULT_DIFFICULTY
+GA_MAX_FRAMES = V.GameConfig.max_frames
+"""Frame cap of a training episode (every learner's)."""
 FRAME_BUDGET = 250_000_000
 """Game frames every shipped learner spends (the same for all three; a step that finds the
 budget spent changes nothing, so a preset's step count is only an upper bound)."""

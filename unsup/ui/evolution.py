@@ -84,14 +84,17 @@ def _curves(shipped: dict[str, checkpoints.Entry]) -> None:
             runs.append((R.SHORT[kind], _extra(e).get("curve") or {},
                          (e.card or {}).get("milestones") or {}))
     st.plotly_chart(V.fitness_curves(runs, target=R.TARGET_PIPES), key="evo_curves")
-    st.caption("Pipes passed per step against game frames spent (the same x axis for all "
-               "three), each line a running mean over a few steps. Lines: the best, median and "
-               "worst bird of each step on that step's fresh pipes; dotted: the learner's "
-               "current policy on a few more fresh pipe "
-               "sequences (the GA's elite on 5); diamonds: its median on the 20 unseen seeds at "
-               "a few steps. A GA or ES step's birds are mutants, so its worst bird stays near "
-               "0; the policy gradient's birds draw their flaps at random. Higher is better; "
-               "the dashed line is the GA's target.")
+    cap = R.GA_MAX_FRAMES
+    st.caption(safe("Pipes passed per step against game frames spent (the same x axis for all "
+                    "three), each line a running mean over a few steps. Lines: the best, median "
+                    "and worst bird of each step on that step's fresh pipes; dotted: the "
+                    "learner's current policy on a few more fresh pipe sequences (the GA's elite "
+                    "on 10); diamonds: its median on the 20 unseen seeds at a few steps. A GA or "
+                    "ES step's birds are mutants, so its worst bird stays near 0; the policy "
+                    "gradient's birds draw their flaps at random. A training game ends at "
+                    "{cap:,} frames (about {pipes} pipes), where the best bird's line stops. "
+                    "Higher is better; the dashed line is the GA's target.", cap=cap,
+                    pipes=E.pipes_passed(E.DIFFICULTIES[R.LEVEL], cap)))
 
 
 def _level_of(extra: dict) -> E.Difficulty:
@@ -115,7 +118,7 @@ def _replay(entry, extra: dict) -> None:
                     "was measured and played here by your browser at the game's 30 frames a "
                     "second (the first {n:,} frames are kept). On this sequence it passed "
                     "**{p}** pipes{rest}.", n=R.REPLAY_FRAMES, p=rep.get("pipes"),
-                    rest=(f"; its median over all 20 is {float(np.median(pipes)):.0f}"
+                    rest=(f"; its median over all 20 is {float(np.median(pipes)):g}"
                           if pipes else "")))
 
 

@@ -91,7 +91,7 @@ def decision_figure(dist, tops, p, *, gap_top: float, gap: float, pipe_w: float,
                     (hi, "bird touches the upper pipe above this")):
         fig.add_shape(type="line", x0=0, x1=inside, y0=y, y1=y, line=dict(color="#222", width=2))
         fig.add_annotation(x=inside, y=y, text=name, showarrow=False, xanchor="left",
-                           font=dict(size=11))
+                           font=dict(size=11), bgcolor="rgba(255,255,255,0.75)")
     fig.add_shape(type="line", x0=inside, x1=inside, y0=0, y1=max(heights),
                   line=dict(color="#222", width=1, dash="dot"))
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10),
