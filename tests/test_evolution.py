@@ -135,11 +135,9 @@ def test_selection_keeps_the_elite_unchanged_and_in_front():
     assert f[0] >= np.sort(f)[::-1][c.elite_candidates - 1]
     # everyone else is sorted best first
     assert np.all(np.diff(f[1:]) <= 0)
-    # children are mutants of the parents: close to one of them
-    parents_before = ga.population  # noqa: F841 (readability)
 
 
-def test_children_are_mutants_of_the_truncated_parents(monkeypatch):
+def test_children_are_mutants_of_the_truncated_parents():
     ga = tiny(V.GeneticAlgorithm, sigma=1e-3)
     fit(ga, DATA, steps=2, log_every=1)
     parents = ga.population[:ga.config.parents].clone()
