@@ -32,7 +32,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -413,8 +414,6 @@ def evaluate_aligner(model, check=lambda: None) -> dict[str, Any]:
         out["curve"] = curve
         W = model.W.detach().float()
         if (model.card_.get("data") or {}).get("name") == "listings":
-            from unsup.recipes.translation_own import size_curve
-
             out["size_curve"] = size_curve(check)  # how small a corpus of your own may be
     check()
     out.update(word_scores(model, W))
@@ -595,6 +594,135 @@ FAMILY = Family(
 )
 
 __all__ = ["FAMILY", "PRESETS", "evaluate"]
+
+
+# -- your own text's steps (the page section is unsup.recipes.translation_own; the shipped
+# alignment's card measures them on smaller built-in corpora: size_curve) -------------------------
+OWN_STEPS = 300
+"""Self-learning iterations of an alignment of your own text (it stops changing long before)."""
+CURVE_SIZES = (100, 250, 500, 1_000, 2_000, 4_000)
+"""Listings per language of :func:`size_curve`."""
+MIN_LEXICON = 20
+"""Lexicon words both vocabularies must know before a Thai/English run is scored against it."""
+
+_WORD = re.compile(r"[^\W_]+(?:['’\-.,][^\W_]+)*")
+_THAI = re.compile(r"[\u0E00-\u0E7F]")
+
+
+def tokens(text: str, lang: str) -> list[str]:
+    """The words of one document: Thai cut by newmm (Latin words in it lowercased), every other
+    language split into runs of letters and digits, lowercased. Punctuation is dropped."""
+    from unsup.text import raw_tokens
+
+    text = "" if text is None else str(text)
+    if lang == "th" or _THAI.search(text):
+        return [t for t in raw_tokens(text) if _WORD.fullmatch(t) or _THAI.match(t)]
+    return [m.group(0).lower() for m in _WORD.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What a file gives word2vec: documents, tokens, distinct words, and the words it keeps
+    (seen at least ``min_count`` times)."""
+
+    lang: str
+    n_docs: int
+    n_tokens: int
+    n_distinct: int
+    n_words: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stats(token_docs: Sequence[Sequence[str]], lang: str) -> Stats:
+    counts = Counter(t for d in token_docs for t in d)
+    keep = sum(1 for c in counts.values() if c >= W2V["min_count"])
+    return Stats(lang, sum(1 for d in token_docs if d), sum(counts.values()), len(counts), keep)
+
+
+def vectors(docs: Sequence[Sequence[str]], lang: str, seed: int = W2V_SEED,
+            check=None) -> Vectors:
+    """Word2vec of one file; ``check()`` (a job's Stop) is called after every pass over it, so
+    a Stop takes effect within one pass (:data:`MAX_TOKENS` words keep a pass short)."""
+    if check is None:
+        return train_word2vec(docs, lang, seed=seed)
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class _Stop(CallbackAny2Vec):
+        def on_epoch_end(self, model):
+            check()
+
+    return train_word2vec(docs, lang, seed=seed, callbacks=[_Stop()])
+
+
+def lexicon_scores(model, W: torch.Tensor | None = None) -> dict[str, Any] | None:
+    """Precision@1/@5 against the built-in Thai-English lexicon (in the files' direction) on
+    the lexicon words both vocabularies know (None when fewer than :data:`MIN_LEXICON`, or not
+    Thai and English)."""
+    from unsup.data import bilingual as B
+
+    data = model.card_.get("data") or {}
+    langs = tuple(data.get("langs") or ())
+    if langs not in (("th", "en"), ("en", "th")):
+        return None
+    X, Y = tables(model)
+    sw, tw = words_of(model)
+    W = model.W.detach().float() if W is None else W
+    known = set(tw)
+    truth = {w: t for w, t in B.truth("-".join(langs)).items() if any(x in known for x in t)}
+    if sum(1 for w in sw if w in truth) < MIN_LEXICON:
+        return None
+    return _p(precision(W, X, Y, sw, tw, truth))
+
+
+def objective(model) -> float:
+    """Vecmap's self-learning objective where the run stands (the mean best cosine both ways;
+    higher is better)."""
+    last, best = float(model.state[5]), float(model.state[2])
+    return best if last != last else last
+
+
+def align(src_docs: Sequence[Sequence[str]], tgt_docs: Sequence[Sequence[str]],
+          langs: tuple[str, str] = ("th", "en"), steps: int = OWN_STEPS, seed: int = 0):
+    """The whole pipeline on tokenized documents, in this thread (the bench's size curve and
+    the tests; the page runs it as a job): word2vec per language, then Vecmap for ``steps``
+    iterations or until it converges. Returns the aligner, its card's data on ``card_``."""
+    vs = [vectors(d, lang) for d, lang in zip((src_docs, tgt_docs), langs)]
+    X, Y = (torch.from_numpy(v.vectors) for v in vs)
+    cfg = {**VECMAP, "seed": int(seed), "n_src": len(X), "n_tgt": len(Y)}
+    m = new_aligner(KIND_VECMAP, cfg, X, Y, normalized=False)
+    m.card_ = {"data": {"name": "own-text", "langs": list(langs),
+                        "words": {SRC: list(vs[0].words), TGT: list(vs[1].words)}}}
+    batch = torch.zeros(1, 1)
+    for i in range(int(steps)):
+        m.step_ = i
+        m.train_step(batch)
+        if m.converged:
+            break
+    return m
+
+
+def size_curve(check=lambda: None) -> list[dict[str, Any]]:
+    """Precision@1/@5 against the lexicon of this pipeline (the page's tokens, word2vec, Vecmap
+    for :data:`OWN_STEPS` iterations) on the first ``n`` built-in listings of each language, for each
+    ``n`` of :data:`CURVE_SIZES`, with each corpus's size: how small is too small. About 45 s;
+    the shipped Vecmap alignment's card keeps it."""
+    from unsup.data import bilingual as B
+
+    rows = []
+    for n in CURVE_SIZES:
+        check()
+        docs = {lang: [tokens(B.to_text(d, lang), lang) for d in B.corpus(lang, n)]
+                for lang in LANGS}
+        sizes = {lang: stats(docs[lang], lang) for lang in LANGS}
+        m = align(docs[SRC], docs[TGT])
+        lex = lexicon_scores(m) or {"p1": None, "p5": None, "n": 0}
+        rows.append({"listings": n, "p1": lex["p1"], "p5": lex["p5"], "n": lex["n"],
+                     "tokens": {k: v.n_tokens for k, v in sizes.items()},
+                     "words": {k: v.n_words for k, v in sizes.items()},
+                     "objective": round(objective(m), 4)})
+    return rows
 
 
 # -- the page's training job ------------------------------------------------------------------------

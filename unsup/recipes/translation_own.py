@@ -20,9 +20,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import re
-from collections import Counter
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,6 +27,9 @@ import torch
 
 from unsup.models import align as A
 from unsup.recipes import translation as R
+from unsup.recipes.translation import (  # noqa: F401 - the pipeline's steps, used by name here
+    CURVE_SIZES, MIN_LEXICON, Stats, align, lexicon_scores, objective, size_curve, stats, tokens,
+    vectors)
 
 LANG_NAMES = {"th": "Thai", "en": "English", "other": "another language"}
 """The languages a file can be in: Thai (cut into words by PyThaiNLP's newmm), English, or any
@@ -41,8 +41,6 @@ of :func:`size_curve` below it scored precision@1 under 30% (most translations w
 one above it over 40% (a test holds the shipped card's curve to this)."""
 MIN_WORDS = 300
 """The fewest distinct words seen ``min_count`` times a file needs (see :func:`too_small`)."""
-CURVE_SIZES = (100, 250, 500, 1_000, 2_000, 4_000)
-"""Listings per language of :func:`size_curve`."""
 MIN_DOCS = 20
 """The fewest non-empty documents (rows) a file needs."""
 MAX_DOCS = 200_000
@@ -51,26 +49,8 @@ MAX_TOKENS = 1_000_000
 """A file's rows past its first million words are left out by the job: a word2vec pass over a
 million words takes about 2.5 s, the longest a Stop may wait (20,000 built-in listings, 0.8
 million words, took 20 s for 10 passes)."""
-MIN_LEXICON = 20
-"""Lexicon words both vocabularies must know before a Thai/English run is scored against it."""
-STEPS = 300
-"""Self-learning iterations of a run on your own text (it stops changing long before)."""
+STEPS = R.OWN_STEPS
 TEXTS_FILE = "texts.json.gz"
-
-_WORD = re.compile(r"[^\W_]+(?:['’\-.,][^\W_]+)*")
-_THAI = re.compile(r"[\u0E00-\u0E7F]")
-
-
-def tokens(text: str, lang: str) -> list[str]:
-    """The words of one document: Thai cut by newmm (Latin words in it lowercased), every other
-    language split into runs of letters and digits, lowercased. Punctuation is dropped."""
-    from unsup.text import raw_tokens
-
-    text = "" if text is None else str(text)
-    if lang == "th" or _THAI.search(text):
-        return [t for t in raw_tokens(text) if _WORD.fullmatch(t) or _THAI.match(t)]
-    return [m.group(0).lower() for m in _WORD.finditer(text)]
-
 
 def text_columns(df) -> list[str]:
     """The columns that hold text, the likeliest first (the longest mean text among the
@@ -92,27 +72,6 @@ def documents(df, column: str) -> tuple[list[str], int]:
     docs = [t for t in s.tolist() if t]
     dropped = max(0, len(docs) - MAX_DOCS)
     return docs[:MAX_DOCS], dropped
-
-
-@dataclass(frozen=True)
-class Stats:
-    """What a file gives word2vec: documents, tokens, distinct words, and the words it keeps
-    (seen at least ``min_count`` times)."""
-
-    lang: str
-    n_docs: int
-    n_tokens: int
-    n_distinct: int
-    n_words: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def stats(token_docs: Sequence[Sequence[str]], lang: str) -> Stats:
-    counts = Counter(t for d in token_docs for t in d)
-    keep = sum(1 for c in counts.values() if c >= R.W2V["min_count"])
-    return Stats(lang, sum(1 for d in token_docs if d), sum(counts.values()), len(counts), keep)
 
 
 def too_small(*files: Stats) -> list[str]:
@@ -172,41 +131,6 @@ def cut(texts: Sequence[str], lang: str, job=None, name: str = "the file"
     return out
 
 
-def vectors(docs: Sequence[Sequence[str]], lang: str, seed: int = R.W2V_SEED,
-            check=None) -> R.Vectors:
-    """Word2vec of one file; ``check()`` (a job's Stop) is called after every pass over it, so
-    a Stop takes effect within one pass (:data:`MAX_TOKENS` words keep a pass short)."""
-    if check is None:
-        return R.train_word2vec(docs, lang, seed=seed)
-    from gensim.models.callbacks import CallbackAny2Vec
-
-    class _Stop(CallbackAny2Vec):
-        def on_epoch_end(self, model):
-            check()
-
-    return R.train_word2vec(docs, lang, seed=seed, callbacks=[_Stop()])
-
-
-def lexicon_scores(model, W: torch.Tensor | None = None) -> dict[str, Any] | None:
-    """Precision@1/@5 against the built-in Thai-English lexicon (in the files' direction) on
-    the lexicon words both vocabularies know (None when fewer than :data:`MIN_LEXICON`, or not
-    Thai and English)."""
-    from unsup.data import bilingual as B
-
-    data = model.card_.get("data") or {}
-    langs = tuple(data.get("langs") or ())
-    if langs not in (("th", "en"), ("en", "th")):
-        return None
-    X, Y = R.tables(model)
-    sw, tw = R.words_of(model)
-    W = model.W.detach().float() if W is None else W
-    known = set(tw)
-    truth = {w: t for w, t in B.truth("-".join(langs)).items() if any(x in known for x in t)}
-    if sum(1 for w in sw if w in truth) < MIN_LEXICON:
-        return None
-    return R._p(R.precision(W, X, Y, sw, tw, truth))
-
-
 def mutual_pairs(model, W: torch.Tensor | None = None, n: int | None = None
                  ) -> list[tuple[int, int]]:
     """The induced dictionary a run ends with: mutual CSLS nearest neighbours, as (source row,
@@ -216,55 +140,6 @@ def mutual_pairs(model, W: torch.Tensor | None = None, n: int | None = None
     d = A.induce_dictionary(X @ W, Y, method="csls", mutual=True)
     pairs = sorted((int(a), int(b)) for a, b in d.tolist())
     return pairs if n is None else pairs[:n]
-
-
-def objective(model) -> float:
-    """Vecmap's self-learning objective where the run stands (the mean best cosine both ways;
-    higher is better)."""
-    last, best = float(model.state[5]), float(model.state[2])
-    return best if last != last else last
-
-
-def align(src_docs: Sequence[Sequence[str]], tgt_docs: Sequence[Sequence[str]],
-          langs: tuple[str, str] = ("th", "en"), steps: int = STEPS, seed: int = 0):
-    """The whole pipeline on tokenized documents, in this thread (the bench's size curve and
-    the tests; the page runs it as a job): word2vec per language, then Vecmap for ``steps``
-    iterations or until it converges. Returns the aligner, its card's data on ``card_``."""
-    vs = [vectors(d, lang) for d, lang in zip((src_docs, tgt_docs), langs)]
-    X, Y = (torch.from_numpy(v.vectors) for v in vs)
-    cfg = {**R.VECMAP, "seed": int(seed), "n_src": len(X), "n_tgt": len(Y)}
-    m = R.new_aligner(R.KIND_VECMAP, cfg, X, Y, normalized=False)
-    m.card_ = {"data": {"name": "own-text", "langs": list(langs),
-                        "words": {R.SRC: list(vs[0].words), R.TGT: list(vs[1].words)}}}
-    batch = torch.zeros(1, 1)
-    for i in range(int(steps)):
-        m.step_ = i
-        m.train_step(batch)
-        if m.converged:
-            break
-    return m
-
-
-def size_curve(check=lambda: None) -> list[dict[str, Any]]:
-    """Precision@1/@5 against the lexicon of this pipeline (the page's tokens, word2vec, Vecmap
-    for :data:`STEPS` iterations) on the first ``n`` built-in listings of each language, for each
-    ``n`` of :data:`CURVE_SIZES`, with each corpus's size: how small is too small. About 45 s;
-    the shipped Vecmap alignment's card keeps it."""
-    from unsup.data import bilingual as B
-
-    rows = []
-    for n in CURVE_SIZES:
-        check()
-        docs = {lang: [tokens(B.to_text(d, lang), lang) for d in B.corpus(lang, n)]
-                for lang in R.LANGS}
-        sizes = {lang: stats(docs[lang], lang) for lang in R.LANGS}
-        m = align(docs[R.SRC], docs[R.TGT])
-        lex = lexicon_scores(m) or {"p1": None, "p5": None, "n": 0}
-        rows.append({"listings": n, "p1": lex["p1"], "p5": lex["p5"], "n": lex["n"],
-                     "tokens": {k: v.n_tokens for k, v in sizes.items()},
-                     "words": {k: v.n_words for k, v in sizes.items()},
-                     "objective": round(objective(m), 4)})
-    return rows
 
 
 def finish(model, check=lambda: None) -> dict[str, Any]:

@@ -138,7 +138,8 @@ def upload_form() -> None:
     c = st.columns(3)
     c[0].caption("No files at hand? Try the built-in listings:")
     for col, lang in zip(c[1:], ("th", "en")):
-        col.download_button(f"{SAMPLE_N:,} {O.LANG_NAMES[lang].capitalize()} listings (CSV)",
+        col.download_button(safe("{n:,} {name} listings (CSV)", n=SAMPLE_N,
+                                 name=O.LANG_NAMES[lang].capitalize()),
                             data=lambda lang=lang: _sample_csv(lang),
                             file_name=f"listings-{lang}.csv", mime="text/csv",
                             on_click="ignore", key=f"tro_sample_{lang}",
