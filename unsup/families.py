@@ -35,6 +35,7 @@ FAMILY_MODULES: list[str] = [
     "unsup.recipes.ganapps",
     "unsup.recipes.translation",
     "unsup.recipes.evolution",
+    "unsup.recipes.automl",
 ]
 """The registration lines: one recipe module per family, each exporting ``FAMILY``."""
 

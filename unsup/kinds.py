@@ -44,6 +44,8 @@ BUILT_IN: dict[str, str] = {
     "flappy_ga": "unsup.models.evolution:GeneticAlgorithm",
     "flappy_es": "unsup.models.evolution:EvolutionStrategy",
     "flappy_pg": "unsup.models.evolution:PolicyGradient",
+    "automl_search": "unsup.recipes.automl_search:VAESearch",
+    "searched_vae": "unsup.models.automl:SearchedVAE",
 }
 """The built-in families' torch model classes by card kind."""
 
