@@ -234,8 +234,9 @@ def automl_section() -> None:
     card = shipped_card(R.SEARCH_NAME)
     db = R.study_file(paths.SHIPPED_DIR / R.SEARCH_NAME)
     if card is None or not db.exists():
-        st.info(safe("The shipped study is missing; it is made (about 30 minutes on one core) "
-                     "by {}.", code(f"python -m unsup train {R.SEARCH_NAME} --out checkpoints")))
+        st.info(safe("The shipped study is missing; it is made (a search of {:g} minutes) by "
+                     "{}.", R.SEARCH["budget_seconds"] / 60,
+                     code(f"python -m unsup train {R.SEARCH_NAME} --out checkpoints")))
     else:
         m = card.get("metrics") or {}
         _headline(m, card)
