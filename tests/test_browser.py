@@ -923,3 +923,62 @@ def test_translation_own_text_refuses_a_small_corpus_then_aligns_two_files(serve
     main.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "translation-own-aligned")
+
+
+def _frame_with(page, testid: str, timeout: float = 60_000):
+    """The iframe (a component's own page) that holds the element ``testid``, once it is there."""
+    page.locator("iframe").first.wait_for(timeout=timeout)
+    deadline = time.monotonic() + timeout / 1000
+    while time.monotonic() < deadline:
+        for fr in page.frames:
+            try:
+                if fr.locator(f'[data-testid="{testid}"]').count():
+                    return fr
+            except Exception:  # noqa: BLE001 - a frame may be navigating
+                continue
+        page.wait_for_timeout(200)  # polling for the state, not waiting a fixed time for it
+    raise AssertionError(f"no frame holds {testid}")
+
+
+def test_evolution_page_replays_a_bird_plays_the_game_and_trains(server, page):
+    """Issue 26: the Flappy Bird section (scores, curves, the best bird replayed by the browser
+    itself, frame after frame, with no rerun; the decision surface), the game played with the
+    keyboard, and a GA job trained to its end from the Train section."""
+    from unsup import paths
+
+    if not (paths.SHIPPED_DIR / "flappy-ga.safetensors").exists():
+        pytest.skip("flappy-ga is not shipped (python -m unsup train flappy-ga --out checkpoints)")
+    page.goto(f"{server}/evolution")
+    wait_idle(page, timeout=120_000)
+    main = page.get_by_test_id("stMain")
+    main.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+    main.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
+    replay = _frame_with(page, "flappy-replay")
+    replay.wait_for_function("() => Number(document.body.dataset.frame || 0) > 60",
+                             timeout=60_000)
+    replay.evaluate("() => { window.__same_page = true; }")
+    replay.wait_for_function("() => Number(document.body.dataset.frame || 0) > 120",
+                             timeout=60_000)
+    # the animation ran on in the same, never reloaded frame: the browser draws it alone
+    assert replay.evaluate("() => window.__same_page === true")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "evolution-flappy")
+    choose_section(page, "Play it yourself")
+    game = _frame_with(page, "flappy-game")
+    canvas = game.locator('[data-testid="flappy-game"]')
+    canvas.click()
+    for _ in range(3):
+        canvas.press("Space")
+    game.wait_for_function("() => document.body.dataset.alive !== undefined", timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "evolution-play")
+    choose_section(page, "Train")
+    main.get_by_text("Train a flock").first.wait_for(timeout=60_000)
+    gen = main.get_by_label("Generations")
+    gen.fill("8")
+    gen.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Start training").first.click()
+    main.get_by_text("It is now in the model picker").first.wait_for(timeout=JOB)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "evolution-job-done")
