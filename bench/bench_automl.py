@@ -91,6 +91,8 @@ def main() -> None:
     if search is not None and db.exists():
         url, name = R.sqlite_url(db), search["config"]["study_name"]
         imp = (search.get("extra_metrics") or {}).get("importances")
+        import optuna.visualization  # noqa: F401 - the app's warm-up imports it (FAMILY.warm)
+
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -99,7 +101,8 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         n = len(study.get_trials(deepcopy=False))
         rows.append((f"live figures: open a study of {n} trials and draw Optuna's four figures "
-                     "(the page thread, once per poll of a running search), best / worst of 3",
+                     "(the page thread, once per poll of a running search; Optuna imported by the warm-up), "
+                     "best / worst of 3",
                      f"{min(times):.2f} / {max(times):.2f} s", "≤ 1 s",
                      "ok" if min(times) <= 1 else "over"))
         t0 = time.perf_counter()
