@@ -93,6 +93,8 @@ def main() -> None:
         imp = (search.get("extra_metrics") or {}).get("importances")
         import optuna.visualization  # noqa: F401 - the app's warm-up imports it (FAMILY.warm)
 
+        R.warm_figures()  # and draws once (FAMILY.warm), so this process is as the app's
+
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -101,10 +103,11 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         n = len(study.get_trials(deepcopy=False))
         rows.append((f"live figures: open a study of {n} trials and draw Optuna's four figures "
-                     "(the page thread, once per poll of a running search; Optuna imported by the warm-up), "
-                     "best / worst of 3",
+                     "(the page thread, once per poll of a running search; after the app's "
+                     "warm-up, which imports Optuna and draws once), best / worst of 3, the "
+                     "first poll of the process included",
                      f"{min(times):.2f} / {max(times):.2f} s", "≤ 1 s",
-                     "ok" if min(times) <= 1 else "over"))
+                     "ok" if max(times) <= 1 else "over"))
         t0 = time.perf_counter()
         R.importances(study)
         rows.append(("fANOVA importances of that study (computed by the search after each "

@@ -45,8 +45,10 @@ GA_MAX_FRAMES = V.GameConfig.max_frames
 """Frame cap of a training episode (every learner's)."""
 FRAME_BUDGET = 250_000_000
 """Game frames every shipped learner spends (the same for all three; a step that finds the
-budget spent changes nothing). Each preset's step count is the number of steps its learner
-took to spend the budget (measured on a longer run), so a card's step is a real one."""
+budget spent changes nothing). Each preset's step count is about the number of steps its
+learner takes to spend the budget (measured on a longer run; a run may end a fraction of a
+percent short of it, and the card's ``mframes`` says how many it spent), so a card's step is a
+real one."""
 BUDGET_TEXT = f"{FRAME_BUDGET / 1e6:.0f} million game frames"
 GA = dict(population=128, parents=16, sigma=0.05, episodes=4, elite_candidates=5,
           elite_episodes=10)
