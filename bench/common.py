@@ -100,9 +100,8 @@ COLD_SECTION = """
 import time, json
 from streamlit.testing.v1 import AppTest
 import torch, streamlit, plotly, pandas  # what the launcher's warm-up has imported
-from unsup import families, serve
-for m in families.warm_modules():
-    serve.warm_one(m)
+from unsup import serve
+serve.warm_up(thumbnails=False)  # the launcher's warm-up: modules, the checkpoint list, gc freeze
 at = AppTest.from_file({file!r}, default_timeout=120)
 at.session_state[{key!r}] = {section!r}
 t1 = time.perf_counter()
@@ -116,7 +115,8 @@ print(json.dumps({{"first_run": t2 - t1}}))
 def cold_section(page: str, key: str, section: str) -> float:
     """Seconds of a page section's first script run (AppTest) in a fresh process that has done
     what the app's launcher does before the first visitor (imported torch, Streamlit and the
-    families' warm-up modules); the models and data read from disk, every cache cold."""
+    families' warm-up modules, listed the checkpoints once, frozen the imported objects out of
+    the garbage collector's way); the models and data read from disk, every cache cold."""
     code = COLD_SECTION.format(file=str(Path("app_pages") / page), key=key, section=section)
     return json.loads(run_fresh(code).strip().splitlines()[-1])["first_run"]
 

@@ -972,6 +972,15 @@ def test_evolution_page_replays_a_bird_plays_the_game_and_trains(server, page):
     game.wait_for_function("() => document.body.dataset.alive !== undefined", timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "evolution-play")
+    if (paths.SHIPPED_DIR / "automl-vae.db").exists():
+        choose_section(page, "AutoML: a model search")
+        main.get_by_text("Every trial").first.wait_for(timeout=60_000)
+        # Optuna's four figures: history, intermediate values, parallel coordinates, importances
+        main.locator('[data-testid="stPlotlyChart"]').nth(3).wait_for(timeout=60_000)
+        main.get_by_text("The best settings, retrained, against the hand-tuned VAE").first.wait_for(
+            timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        shot(page, "evolution-automl")
     choose_section(page, "Train")
     main.get_by_text("Train a flock").first.wait_for(timeout=60_000)
     gen = main.get_by_label("Generations")

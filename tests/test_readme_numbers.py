@@ -183,6 +183,40 @@ def translation_cells() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+EVO_TABLE = "learner (250 million game frames, hard level)"
+EVO = (("flappy-ga", "genetic algorithm"), ("flappy-es", "evolution strategy"),
+       ("flappy-reinforce", "policy gradient"))
+
+
+def evolution_cells() -> list[tuple[str, str, str, str]]:
+    """The evolution section's table (issue 26), from the three Flappy Bird cards."""
+    rows = []
+    for name, start in EVO:
+        c = card(name)
+        x = c["metrics"]
+        rows += [(EVO_TABLE, start, "median pipes (20 unseen seeds)", f(x["pipes_median"])),
+                 (EVO_TABLE, start, "mean pipes", f(x["pipes_mean"])),
+                 (EVO_TABLE, start, "seeds at the cap", str(int(x["at_cap"]))),
+                 (EVO_TABLE, start, "game frames (millions)", f(x["mframes"])),
+                 (EVO_TABLE, start, "steps", f"{int(c['step']):,}"),
+                 (EVO_TABLE, start, "minutes (one thread)", f(c["seconds"] / 60))]
+    return rows
+
+
+def automl_cells() -> list[tuple[str, str, str, str]]:
+    """The AutoML table (issue 26): the search's best settings retrained beside vae-mnist-16d."""
+    t = "AutoML: 500 test digits, 6,000 training steps each"
+    rows = []
+    for start, name in (("the search's best settings", "automl-vae-best"),
+                        ("hand-tuned", "vae-mnist-16d")):
+        x = m(name)
+        rows += [(t, start, "test −ELBO, nats", f(x["test_neg_elbo_nats"], 2)),
+                 (t, start, "importance-weighted bound (200 samples), nats",
+                  f(x["test_iwae_nll_nats"], 2)),
+                 (t, start, "KL, nats", f(x["test_kl_nats"], 2))]
+    return rows
+
+
 def expected_cells() -> list[tuple[str, str, str, str]]:
     """(a header cell of the table, start of the row's first cell, column, the text the cell
     must hold) for every card number in the README's tables."""
@@ -252,6 +286,8 @@ def expected_cells() -> list[tuple[str, str, str, str]]:
     rows += [(t, "Fréchet distance", "stage I", f"{ti['s1_fd']:,.0f}"),
              (t, "Fréchet distance", "stage II", f"{ti['s2_fd']:,.0f}")]
     rows += translation_cells()
+    rows += evolution_cells()
+    rows += automl_cells()
     q = "held-out measure"  # the "Measured quality" table
     v16, v2 = m("vae-mnist-16d"), m("vae-mnist-2d")
     rows += [
