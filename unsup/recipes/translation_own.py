@@ -174,14 +174,16 @@ def training_spec(src: Sequence[str] | None = None, tgt: Sequence[str] | None = 
     if run.resume is None:
         if not src or not tgt:
             raise ValueError("Two files are needed: one in each language.")
-        with fresh_run_dir(f"align-{label}") as run_dir:
-            digest = save_texts(run_dir, src, tgt, meta)
+        with fresh_run_dir(f"align-{label}") as run_dir:  # the texts are written by the job
+            pass
         run.run_dir = run_dir
     loaded: dict[str, Any] = {}
 
     def load(job):
         if run.resume is not None:
             return None
+        job.phase("keeping your texts with the run")  # compressing megabytes: not on the page
+        digest = save_texts(run.run_dir, src, tgt, meta)
         docs = [cut(texts, lang, job, f"file {i + 1}")
                 for i, (texts, lang) in enumerate(((src, langs[0]), (tgt, langs[1])))]
         sizes = [stats(d, lang) for d, lang in zip(docs, langs)]
