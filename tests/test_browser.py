@@ -926,18 +926,13 @@ def test_translation_own_text_refuses_a_small_corpus_then_aligns_two_files(serve
 
 
 def _frame_with(page, testid: str, timeout: float = 60_000):
-    """The iframe (a component's own page) that holds the element ``testid``, once it is there."""
-    page.locator("iframe").first.wait_for(timeout=timeout)
-    deadline = time.monotonic() + timeout / 1000
-    while time.monotonic() < deadline:
-        for fr in page.frames:
-            try:
-                if fr.locator(f'[data-testid="{testid}"]').count():
-                    return fr
-            except Exception:  # noqa: BLE001 - a frame may be navigating
-                continue
-        page.wait_for_timeout(200)  # polling for the state, not waiting a fixed time for it
-    raise AssertionError(f"no frame holds {testid}")
+    """The frame of the component (an iframe whose page is written inline) that holds the
+    element ``testid``, once that element is drawn."""
+    holder = page.locator(f'iframe[srcdoc*="{testid}"]').first
+    holder.wait_for(timeout=timeout)
+    frame = holder.element_handle().content_frame()
+    frame.locator(f'[data-testid="{testid}"]').wait_for(timeout=timeout)
+    return frame
 
 
 def test_evolution_page_replays_a_bird_plays_the_game_and_trains(server, page):
