@@ -12,7 +12,7 @@ from test_kinds import _module_imports
 LAYERS = [
     ("unsup", "paths", "config", "fileio"),
     ("text", "derived", "kinds"),
-    ("data",),
+    ("data", "envs"),
     ("models", "viz"),
     ("metrics",),
     ("checkpoints",),
@@ -23,7 +23,8 @@ LAYERS = [
     ("serve", "__main__"),
 ]
 """Bottom to top: a group may import its own modules and the groups of lower rows only (two
-groups of one row not each other: ``viz`` is a leaf beside ``models``, arrays in, figures out)."""
+groups of one row not each other: ``viz`` is a leaf beside ``models``, arrays in, figures out;
+``envs``, the games learners play, sits beside ``data``)."""
 
 RANK = {g: i for i, row in enumerate(LAYERS) for g in row}
 
