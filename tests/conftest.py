@@ -105,3 +105,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def wait_job(runner, job: str, timeout: float = 300.0):
+    """The job's snapshot once it has ended (done, failed or stopped) and saved its last step;
+    polls the runner's state (no fixed wait), failing after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = runner.get(job)
+        if snap.status in ("done", "failed", "stopped") and not snap.saving:
+            return snap
+        time.sleep(0.1)
+    raise AssertionError("the job did not end")

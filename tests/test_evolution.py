@@ -12,6 +12,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import wait_job
 from unsup import checkpoints, paths
 from unsup.envs import flappy as E
 from unsup.models import evolution as V
@@ -238,8 +239,6 @@ def test_the_card_keeps_curves_policy_and_a_replay_on_an_unseen_seed():
 
 
 def test_a_page_job_trains_measures_and_resumes(tmp_path, monkeypatch):
-    import time
-
     from unsup.jobs import ThreadRunner
 
     monkeypatch.setenv("UNSUP_RUNS_DIR", str(tmp_path))
@@ -247,12 +246,7 @@ def test_a_page_job_trains_measures_and_resumes(tmp_path, monkeypatch):
     runner = ThreadRunner()
 
     def wait(job):
-        for _ in range(1200):
-            snap = runner.get(job)
-            if snap.status in ("done", "failed", "stopped") and not snap.saving:
-                return snap
-            time.sleep(0.1)
-        raise AssertionError("the job did not end")
+        return wait_job(runner, job, timeout=120.0)
 
     snap = wait(runner.submit(R.training_spec(R.KIND_GA, level="very hard", population=16,
                                               steps=4)))

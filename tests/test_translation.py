@@ -9,6 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from conftest import wait_job
 from unsup import checkpoints, paths
 from unsup.data import bilingual as B
 from unsup.models import align as A
@@ -198,7 +199,6 @@ def test_the_train_form_offers_both_methods():
 def test_a_page_job_aligns_measures_and_resumes(tmp_path, monkeypatch):
     """The Train section's job: a Vecmap run on the shipped word vectors, measured against the
     lexicon when it ends (its words travel with it), and a stopped run resumed to its end."""
-    import time
 
     from unsup.jobs import ThreadRunner
 
@@ -207,12 +207,7 @@ def test_a_page_job_aligns_measures_and_resumes(tmp_path, monkeypatch):
     runner = ThreadRunner()
 
     def wait(job):
-        for _ in range(1200):
-            snap = runner.get(job)
-            if snap.status in ("done", "failed", "stopped") and not snap.saving:
-                return snap
-            time.sleep(0.25)
-        raise AssertionError("the job did not end")
+        return wait_job(runner, job)
 
     snap = wait(runner.submit(R.training_spec(R.KIND_VECMAP, steps=30, seed=3)))
     assert snap.status == "done", snap.error

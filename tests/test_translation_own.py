@@ -4,13 +4,13 @@ that aligns, the job on two files, and the section on a finished run."""
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import wait_job
 from unsup import checkpoints, paths
 from unsup.data import bilingual as B
 from unsup.recipes import translation as R
@@ -112,12 +112,7 @@ def test_the_shipped_size_curve_supports_the_thresholds():
 
 
 def _wait(runner, job):
-    for _ in range(2400):
-        snap = runner.get(job)
-        if snap.status in ("done", "failed", "stopped") and not snap.saving:
-            return snap
-        time.sleep(0.25)
-    raise AssertionError("the job did not end")
+    return wait_job(runner, job, timeout=600.0)
 
 
 @pytest.fixture
